@@ -1,0 +1,163 @@
+"""The backward machinery shared by both engines (`Value` and `Tensor`).
+
+A node of either engine has these slots:
+
+- ``data``   the forward value (a float, or a numpy array);
+- ``grad``   what ``backward()`` accumulated into it;
+- ``_prev``  the tuple of input nodes (empty for a leaf or under ``no_grad``);
+- ``_op``    the :class:`Op` that made it (its name and its vector-Jacobian rule);
+- ``_g``     scratch space: the adjoint of this node during one backward sweep.
+
+and one method, ``_vjp(g, create_graph)``, that returns the gradients of its inputs given the
+gradient ``g`` of its output (``None`` for an input that needs none). Everything else, the
+topological order, the sweep in reverse order and the accumulation into ``.grad``, lives here,
+once, for both engines.
+
+With ``create_graph=True`` the sweep runs on graph-recording nodes instead of raw floats or
+arrays, so the gradients it returns are themselves differentiable: that is all higher-order
+gradients need.
+"""
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+
+__all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad"]
+
+
+class Op:
+    """An operation: a name (for pictures and errors) and its vector-Jacobian product.
+
+    ``vjp(g, y, *xs, **kw)`` receives the gradient ``g`` of the output, the output ``y`` and the
+    inputs ``xs`` and returns one gradient per input. In a plain sweep these are floats or numpy
+    arrays; with ``create_graph`` they are graph nodes, so a rule must only use operations both
+    support (arithmetic, ``@``, ``sum``, ``reshape``, and the engine's dispatch helpers).
+    """
+
+    __slots__ = ("name", "vjp")
+
+    def __init__(self, name, vjp):
+        self.name = name
+        self.vjp = vjp
+
+    def __repr__(self):
+        return f"Op({self.name!r})"
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside a ``no_grad()`` block."""
+    return _GradMode.enabled
+
+
+@contextmanager
+def no_grad():
+    """Record no graph inside the block: results are plain leaves with no history."""
+    prev = _GradMode.enabled
+    _GradMode.enabled = False
+    try:
+        yield
+    finally:
+        _GradMode.enabled = prev
+
+
+@contextmanager
+def enable_grad():
+    """Record the graph inside the block even within an outer ``no_grad()``."""
+    prev = _GradMode.enabled
+    _GradMode.enabled = True
+    try:
+        yield
+    finally:
+        _GradMode.enabled = prev
+
+
+def toposort(root, mark=None) -> list:
+    """Nodes reachable from ``root``, inputs before outputs, built without recursion.
+
+    Every visited node's scratch slot ``_g`` is set to ``mark`` (a fresh object for each sweep),
+    which both records the visit and means "no gradient yet".
+    """
+    mark = object() if mark is None else mark
+    order = []
+    root._g = mark
+    stack = [(root, iter(root._prev))]
+    push, pop, emit = stack.append, stack.pop, order.append
+    while stack:
+        node, parents = stack[-1]
+        for p in parents:
+            if p._g is not mark:
+                p._g = mark
+                push((p, iter(p._prev)))
+                break
+        else:
+            pop()
+            emit(node)
+    return order
+
+
+def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_step=None):
+    """One reverse sweep from ``root`` with output gradient ``seed``.
+
+    - ``accumulate``: add each node's gradient into its ``.grad`` (what ``backward()`` does).
+    - ``keep``: nodes whose adjoint must survive the sweep in ``_g`` (what ``grad()`` reads).
+    - ``on_step(node, order)``: called after each node has passed its gradient on (used by the
+      backward-pass walkthrough picture).
+
+    Returns the topological order that was swept.
+    """
+    gc_enabled = gc.isenabled()
+    gc.disable()  # the sweep makes no cycles; collecting while it walks millions of nodes is waste
+    try:
+        return _sweep(root, seed, create_graph, accumulate, {id(k) for k in keep}, on_step)
+    finally:
+        if gc_enabled:
+            gc.enable()
+
+
+def _sweep(root, seed, create_graph, accumulate, keep_ids, on_step):
+    mark = object()
+    order = toposort(root, mark)
+    root._g = seed
+    for node in reversed(order):
+        g = node._g
+        node._g = None
+        if g is mark:
+            continue
+        if accumulate:
+            node._accumulate(g)
+        prev = node._prev
+        if prev:
+            for p, pg in zip(prev, node._vjp(g, create_graph)):
+                if pg is not None:
+                    p._g = pg if p._g is mark else p._g + pg
+        if on_step is not None:
+            on_step(node, order)
+        if keep_ids and id(node) in keep_ids:
+            node._g = g
+    return order
+
+
+def grad(y, xs, create_graph=False, grad_output=None):
+    """Gradients of ``y`` with respect to each of ``xs``, without touching any ``.grad``.
+
+    ``y`` is a Value, or a Tensor (single-element unless ``grad_output`` is given). Returns a
+    list, one gradient per x: a float/array, or with ``create_graph=True`` a graph node connected
+    to the graph so that it can be differentiated again (Hessian rows, gradient penalties).
+    An x that ``y`` does not depend on gets a zero gradient.
+    """
+    single = not isinstance(xs, (list, tuple))
+    xs = [xs] if single else list(xs)
+    seed = y._seed(grad_output, create_graph)
+    with (enable_grad() if create_graph else no_grad()):
+        order = backprop(y, seed, create_graph=create_graph, accumulate=False, keep=xs)
+    reached = {id(n) for n in order}
+    out = []
+    for x in xs:
+        g = x._g if id(x) in reached else None
+        x._g = None
+        out.append(x._zero_grad_like(create_graph) if g is None else x._as_grad(g, create_graph))
+    return out[0] if single else out

@@ -1,0 +1,644 @@
+"""`Tensor`: numpy-backed autodiff with full broadcasting, on the same backward machinery as `Value`.
+
+Each primitive is one row: its forward (numpy) in the method and its vector-Jacobian rule
+``vjp(g, y, *xs)`` in the table just above the class. Rules see numpy arrays in an ordinary
+backward sweep and `Tensor` nodes under ``create_graph=True``, so they are written with
+arithmetic, ``@``, ``sum``/``reshape`` and the small dispatch helpers below, which work on both.
+
+Gradients of broadcast operands are summed back to the operand's shape in exactly one place:
+:func:`_unbroadcast`, called by ``Tensor._vjp`` for every input of every op.
+
+Everything that is not a primitive is composed from primitives (``-``, ``mean``, ``var``,
+``stack``, ``expand_dims``, ``squeeze``, 1-D ``@``, ...), so its gradient needs no rule of its own.
+Conventions at kinks: ``relu'(0) = 0``, ``abs'(0) = 0``, ties in ``maximum``/``minimum`` split the
+gradient equally, ties in ``max``/``min`` reductions share it equally, ``clip`` passes the
+gradient where ``lo <= x <= hi``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Op, _GradMode, backprop
+
+__all__ = ["Tensor", "CustomOp"]
+
+_FLOATS = (np.float64, np.float32)
+
+
+# --- helpers that work on numpy arrays and on Tensors (so rules serve create_graph too) ----
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _where(cond, a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Tensor.where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def _broadcast_to(g, shape):
+    if isinstance(g, Tensor):
+        return g + np.zeros(shape, dtype=g.dtype)
+    return np.broadcast_to(g, shape)
+
+
+def _sigmoid_np(x):
+    # stable for any x: exp of a non-positive number only
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid(x):
+    return x.sigmoid() if isinstance(x, Tensor) else _sigmoid_np(x)
+
+
+def _log(x):
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def _swap(x):
+    return x.swapaxes(-1, -2)
+
+
+def _unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape``: the one place where broadcasting is undone."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _first_bad(mask, x) -> str:
+    idx = tuple(int(i) for i in np.argwhere(mask)[0])
+    return f"{float(x[idx])!r} at index {idx}" if idx else f"{float(x[()])!r}"
+
+
+def _domain(op, why, mask, x):
+    return ValueError(f"{op}: {why}; got {_first_bad(mask, x)}")
+
+
+def _reduce_shape(shape, axis, keepdims):
+    """Normalised axes and the keepdims shape of a reduction."""
+    nd = len(shape)
+    if axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(sorted(a % nd if nd else a for a in (axis if isinstance(axis, tuple) else (axis,))))
+    kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return axes, kshape
+
+
+# --- the op table: name and vjp(g, y, *xs) ---------------------------------------------------
+ADD = Op("+", lambda g, y, a, b: (g, g))
+SUB = Op("-", lambda g, y, a, b: (g, -g))
+MUL = Op("*", lambda g, y, a, b: (g * b, g * a))
+DIV = Op("/", lambda g, y, a, b: (g / b, -g * y / b))
+NEG = Op("neg", lambda g, y, x: (-g,))
+POWV = Op("**", lambda g, y, a, b: (g * b * a ** (b - 1.0), g * y * _log(a)))
+EXP = Op("exp", lambda g, y, x: (g * y,))
+LOG = Op("log", lambda g, y, x: (g / x,))
+TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
+SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
+RELU = Op("relu", lambda g, y, x: (g * (_data(x) > 0),))
+SOFTPLUS = Op("softplus", lambda g, y, x: (g * _sigmoid(x),))
+SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
+ABS = Op("abs", lambda g, y, x: (g * np.sign(_data(x)),))
+MATMUL = Op("@", lambda g, y, a, b: (g @ _swap(b), _swap(a) @ g))
+
+
+def _tie_share(a, b):
+    """1 where a wins, 0 where b wins, 1/2 on ties (a constant)."""
+    a, b = _data(a), _data(b)
+    return (a > b) + 0.5 * (a == b)
+
+
+MAXIMUM = Op("maximum", lambda g, y, a, b: (g * _tie_share(a, b), g * _tie_share(b, a)))
+MINIMUM = Op("minimum", lambda g, y, a, b: (g * _tie_share(b, a), g * _tie_share(a, b)))
+
+
+def _pow_op(c):
+    """x ** c for a constant exponent c (a number or an array, not a graph input)."""
+    label = f"**{c:g}" if np.ndim(c) == 0 else "**c"
+    return Op(label, lambda g, y, x: (g * c * x ** (c - 1.0),))
+
+
+def _clip_op(lo, hi):
+    return Op("clip", lambda g, y, x: (g * ((_data(x) >= lo) & (_data(x) <= hi)),))
+
+
+def _sum_op(shape, axis, keepdims):
+    _, kshape = _reduce_shape(shape, axis, keepdims)
+    return Op("sum", lambda g, y, x: (_broadcast_to(g.reshape(kshape), shape),))
+
+
+def _extreme_op(name, shape, axis):
+    axes, kshape = _reduce_shape(shape, axis, False)
+
+    def vjp(g, y, x):
+        hit = _data(x) == _data(y).reshape(kshape)
+        share = hit / hit.sum(axis=axes, keepdims=True)
+        return (g.reshape(kshape) * share,)
+    return Op(name, vjp)
+
+
+def _reshape_op(shape):
+    return Op("reshape", lambda g, y, x: (g.reshape(shape),))
+
+
+def _transpose_op(axes):
+    inv = tuple(np.argsort(axes))
+    return Op("transpose", lambda g, y, x: (g.transpose(inv),))
+
+
+def _getitem_op(shape, index):
+    return Op("getitem", lambda g, y, x: (_scatter(g, shape, index),))
+
+
+def _scatter(g, shape, index):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices sum)."""
+    if isinstance(g, Tensor):
+        return Tensor._make(_scatter(g.data, shape, index), (g,), _scatter_op(index))
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+def _scatter_op(index):
+    return Op("scatter", lambda g, y, x: (g[index],))
+
+
+def _cat_op(sizes, axis):
+    bounds = np.cumsum((0,) + tuple(sizes))
+
+    def vjp(g, y, *xs):
+        sl = [slice(None)] * len(_data(y).shape)
+        out = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            sl[axis] = slice(int(lo), int(hi))
+            out.append(g[tuple(sl)])
+        return tuple(out)
+    return Op("cat", vjp)
+
+
+def _where_op(cond):
+    return Op("where", lambda g, y, a, b: (_where(cond, g, 0.0), _where(cond, 0.0, g)))
+
+
+_new = object.__new__
+
+
+class Tensor:
+    """An n-dimensional float array that records the computation graph."""
+
+    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g")
+    __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, label: str = ""):
+        if isinstance(data, Tensor):
+            data = data.data
+        dtype = np.dtype(np.float64 if dtype is None else dtype)
+        if dtype.type not in _FLOATS:
+            raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype}")
+        try:
+            self.data = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Tensor needs numeric data: {e}") from None
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._prev = ()
+        self._op = None
+        self._g = None
+
+    # -- graph construction ----------------------------------------------------------------
+    @staticmethod
+    def _make(data, prev, op) -> "Tensor":
+        t = _new(Tensor)
+        t.data = data if data.__class__ is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.label = ""
+        t._g = None
+        if _GradMode.enabled and (prev[0].requires_grad or any(p.requires_grad for p in prev)):
+            t.requires_grad = True
+            t._prev = prev
+            t._op = op
+        else:
+            t.requires_grad = False
+            t._prev = ()
+            t._op = None
+        return t
+
+    def _lift(self, x) -> "Tensor":
+        """A constant Tensor for a number or array, in this tensor's dtype for plain numbers."""
+        if isinstance(x, Tensor):
+            return x
+        t = _new(Tensor)
+        if isinstance(x, np.ndarray) and x.dtype.type in _FLOATS:
+            t.data = x
+        else:
+            try:
+                t.data = np.asarray(x, dtype=self.data.dtype)
+            except (TypeError, ValueError):
+                raise TypeError(f"cannot combine a Tensor with {type(x).__name__} {x!r}") from None
+        t.grad = None
+        t.requires_grad = False
+        t.label = ""
+        t._prev = ()
+        t._op = None
+        t._g = None
+        return t
+
+    # -- constructors -------------------------------------------------------------------
+    @classmethod
+    def zeros(cls, *shape, requires_grad=False, dtype=None):
+        return cls(np.zeros(_shape_arg(shape)), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def ones(cls, *shape, requires_grad=False, dtype=None):
+        return cls(np.ones(_shape_arg(shape)), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def randn(cls, *shape, rng=None, requires_grad=False, dtype=None):
+        """Standard normal entries from ``rng`` (a ``numpy.random.Generator`` or a seed)."""
+        rng = np.random.default_rng(rng)
+        return cls(rng.standard_normal(_shape_arg(shape)), requires_grad=requires_grad, dtype=dtype)
+
+    # -- properties ------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    T = property(lambda self: self.transpose())
+
+    @property
+    def op(self) -> str:
+        return self._op.name if self._op is not None else ""
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a single-element Tensor, got shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def detach(self) -> "Tensor":
+        return Tensor(self.data.copy(), dtype=self.dtype)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __float__(self):
+        return self.item()
+
+    def __repr__(self):
+        rg = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
+        return f"Tensor({body}{rg})"
+
+    # -- elementwise arithmetic ------------------------------------------------------------
+    def __add__(self, other):
+        other = self._lift(other)
+        return Tensor._make(self.data + other.data, (self, other), ADD)
+
+    def __radd__(self, other):
+        return self._lift(other) + self
+
+    def __sub__(self, other):
+        other = self._lift(other)
+        return Tensor._make(self.data - other.data, (self, other), SUB)
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        return Tensor._make(self.data * other.data, (self, other), MUL)
+
+    def __rmul__(self, other):
+        return self._lift(other) * self
+
+    def __truediv__(self, other):
+        other = self._lift(other)
+        zero = other.data == 0
+        if zero.any():
+            raise _domain("/", "division by zero", zero, other.data)
+        return Tensor._make(self.data / other.data, (self, other), DIV)
+
+    def __rtruediv__(self, other):
+        return self._lift(other) / self
+
+    def __neg__(self):
+        return Tensor._make(-self.data, (self,), NEG)
+
+    def __pow__(self, other):
+        x = self.data
+        if isinstance(other, Tensor):
+            bad = ~(x > 0)
+            if bad.any():
+                raise _domain("**", "Tensor ** Tensor needs a positive base", bad, x)
+            return Tensor._make(x ** other.data, (self, other), POWV)
+        c = float(other) if np.ndim(other) == 0 else np.asarray(other, dtype=self.dtype)
+        if not (np.ndim(c) == 0 and c >= 0 and c.is_integer()):  # x ** 2 and friends: always defined
+            cc = np.asarray(c)
+            xb = np.broadcast_to(x, np.broadcast_shapes(x.shape, cc.shape))
+            bad = (xb == 0) & (cc < 0)
+            if bad.any():
+                raise _domain("**", "0 ** negative is undefined (division by zero)", bad, xb)
+            bad = (xb < 0) & (np.mod(cc, 1) != 0)
+            if bad.any():
+                raise _domain("**", "a negative base to a non-integer power is not real", bad, xb)
+        return Tensor._make(x ** c, (self,), _pow_op(c))
+
+    def __rpow__(self, other):
+        c = np.asarray(other, dtype=self.dtype)
+        bad = ~(c > 0)
+        if bad.any():
+            raise _domain("**", "number ** Tensor needs a positive base", bad, c)
+        return (self * np.log(c)).exp()
+
+    def __matmul__(self, other):
+        other = self._lift(other)
+        a, b = self, other
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"@: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+        if a.ndim == 1 and b.ndim == 1:
+            return (a * b).sum()
+        if a.ndim == 1:
+            return (a.reshape(1, -1) @ b).squeeze(-2)
+        if b.ndim == 1:
+            return (a @ b.reshape(-1, 1)).squeeze(-1)
+        try:
+            out = a.data @ b.data
+        except ValueError:
+            raise ValueError(f"@: shapes {a.shape} and {b.shape} are not aligned") from None
+        return Tensor._make(out, (a, b), MATMUL)
+
+    def __rmatmul__(self, other):
+        return self._lift(other) @ self
+
+    # comparisons give plain boolean arrays (not differentiable), handy for where()
+    def __gt__(self, other):
+        return self.data > _data(other)
+
+    def __ge__(self, other):
+        return self.data >= _data(other)
+
+    def __lt__(self, other):
+        return self.data < _data(other)
+
+    def __le__(self, other):
+        return self.data <= _data(other)
+
+    __hash__ = object.__hash__
+
+    # -- elementary functions -------------------------------------------------------------
+    def exp(self):
+        with np.errstate(over="ignore"):  # exp of a huge number is inf, as in numpy
+            return Tensor._make(np.exp(self.data), (self,), EXP)
+
+    def log(self):
+        bad = ~(self.data > 0)
+        if bad.any():
+            raise _domain("log", "input must be positive", bad, self.data)
+        return Tensor._make(np.log(self.data), (self,), LOG)
+
+    def tanh(self):
+        return Tensor._make(np.tanh(self.data), (self,), TANH)
+
+    def sigmoid(self):
+        return Tensor._make(_sigmoid_np(self.data), (self,), SIGMOID)
+
+    def relu(self):
+        return Tensor._make(np.maximum(self.data, 0.0), (self,), RELU)
+
+    def softplus(self):
+        x = self.data
+        return Tensor._make(np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), (self,), SOFTPLUS)
+
+    def sqrt(self):
+        bad = ~(self.data > 0)
+        if bad.any():
+            raise _domain("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
+        return Tensor._make(np.sqrt(self.data), (self,), SQRT)
+
+    def abs(self):
+        return Tensor._make(np.abs(self.data), (self,), ABS)
+
+    __abs__ = abs
+
+    def maximum(self, other):
+        other = self._lift(other)
+        return Tensor._make(np.maximum(self.data, other.data), (self, other), MAXIMUM)
+
+    def minimum(self, other):
+        other = self._lift(other)
+        return Tensor._make(np.minimum(self.data, other.data), (self, other), MINIMUM)
+
+    def clip(self, lo=None, hi=None):
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        return Tensor._make(np.clip(self.data, lo, hi), (self,), _clip_op(lo, hi))
+
+    # -- reductions -----------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return Tensor._make(self.data.sum(axis=axis, keepdims=keepdims), (self,),
+                            _sum_op(self.shape, axis, keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        axes, _ = _reduce_shape(self.shape, axis, keepdims)
+        n = int(np.prod([self.shape[a] for a in axes]))
+        if n == 0:
+            raise ValueError(f"mean: reducing over an empty axis of shape {self.shape}")
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        axes, _ = _reduce_shape(self.shape, axis, keepdims)
+        n = int(np.prod([self.shape[a] for a in axes]))
+        if n - ddof <= 0:
+            raise ValueError(f"var: needs more than {ddof} elements, got {n}")
+        d = self - self.mean(axis=axis, keepdims=True)
+        return (d * d).sum(axis=axis, keepdims=keepdims) * (1.0 / (n - ddof))
+
+    def max(self, axis=None, keepdims=False):
+        return self._extreme(np.max, "max", axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return self._extreme(np.min, "min", axis, keepdims)
+
+    def _extreme(self, fn, name, axis, keepdims):
+        if self.size == 0:
+            raise ValueError(f"{name}: empty Tensor of shape {self.shape}")
+        out = Tensor._make(fn(self.data, axis=axis), (self,), _extreme_op(name, self.shape, axis))
+        if keepdims:
+            out = out.reshape(_reduce_shape(self.shape, axis, True)[1])
+        return out
+
+    # -- shape ----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        try:
+            out = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {self.shape} into {shape}") from None
+        return Tensor._make(out, (self,), _reshape_op(self.shape))
+
+    def transpose(self, *axes):
+        axes = _shape_arg(axes) or tuple(reversed(range(self.ndim)))
+        return Tensor._make(self.data.transpose(axes), (self,), _transpose_op(axes))
+
+    def swapaxes(self, a, b):
+        axes = list(range(self.ndim))
+        axes[a], axes[b] = axes[b], axes[a]
+        return self.transpose(*axes)
+
+    def expand_dims(self, axis):
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def squeeze(self, axis=None):
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def __getitem__(self, index):
+        index = _index_arg(index)
+        return Tensor._make(self.data[index], (self,), _getitem_op(self.shape, index))
+
+    @staticmethod
+    def cat(ts, axis=0):
+        ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
+        if not ts:
+            raise ValueError("cat: needs at least one Tensor")
+        axis = axis % ts[0].ndim
+        try:
+            out = np.concatenate([t.data for t in ts], axis=axis)
+        except ValueError as e:
+            raise ValueError(f"cat: {e}") from None
+        return Tensor._make(out, tuple(ts), _cat_op([t.shape[axis] for t in ts], axis))
+
+    @staticmethod
+    def stack(ts, axis=0):
+        ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
+        if not ts:
+            raise ValueError("stack: needs at least one Tensor")
+        return Tensor.cat([t.expand_dims(axis) for t in ts], axis=axis)
+
+    @staticmethod
+    def where(cond, a, b):
+        """``a`` where ``cond`` else ``b``; ``cond`` is a boolean array (not differentiated)."""
+        cond = np.asarray(_data(cond), dtype=bool)
+        ref = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else Tensor(0.0))
+        a, b = ref._lift(a), ref._lift(b)
+        return Tensor._make(np.where(cond, a.data, b.data), (a, b), _where_op(cond))
+
+    # -- gradients ------------------------------------------------------------------------
+    def backward(self, grad_output=None):
+        """Accumulate d(self)/d(t) into ``t.grad`` for every Tensor t reachable from self."""
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this Tensor does not require grad (no input had requires_grad=True)")
+        backprop(self, self._seed(grad_output, False))
+
+    def _seed(self, grad_output, create_graph):
+        if grad_output is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward() on a Tensor of shape {self.shape} needs grad_output of that shape")
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(_data(grad_output), dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"grad_output has shape {seed.shape}, expected {self.shape}")
+        return Tensor(seed, dtype=self.dtype) if create_graph else seed
+
+    def _vjp(self, g, create_graph):
+        prev = self._prev
+        if create_graph:
+            grads = self._op.vjp(g, self, *prev)
+        elif len(prev) == 1:
+            grads = self._op.vjp(g, self.data, prev[0].data)
+        else:
+            grads = self._op.vjp(g, self.data, *[p.data for p in prev])
+        return [_unbroadcast(pg, p.data.shape) if (pg is not None and p.requires_grad) else None
+                for p, pg in zip(prev, grads)]
+
+    def _accumulate(self, g):
+        if self.grad is None:
+            self.grad = np.array(g, dtype=self.dtype) if not self._prev else g
+        else:
+            self.grad = self.grad + g
+
+    def _as_grad(self, g, create_graph):
+        return g
+
+    def _zero_grad_like(self, create_graph):
+        z = np.zeros_like(self.data)
+        return Tensor(z, dtype=self.dtype) if create_graph else z
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _index_arg(index):
+    if isinstance(index, tuple):
+        return tuple(_data(i) for i in index)
+    return _data(index)
+
+
+class CustomOp:
+    """Define an op once, by its forward and backward in numpy; it then works everywhere.
+
+    Subclass it and write ``forward(*arrays) -> array`` and ``backward(grad) -> tuple of input
+    gradients`` (``None`` for an input that needs none). ``forward`` may keep what ``backward``
+    needs on ``self``: every call makes a fresh instance. Call it as ``MyOp.apply(*tensors)``.
+    Its node appears in graphs, gradcheck and pictures under ``name`` (the class name by default).
+
+    Example::
+
+        class Cube(CustomOp):
+            def forward(self, x):
+                self.x = x
+                return x ** 3
+            def backward(self, g):
+                return (3 * self.x ** 2 * g,)
+
+        y = Cube.apply(Tensor([1.0, 2.0], requires_grad=True)).sum()
+
+    Second derivatives through a custom op need its backward to be made of Tensor ops; a
+    ``create_graph`` sweep that meets a numpy-only custom op raises a clear error.
+    """
+
+    name = None
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        return cls(**kwargs)(*inputs)
+
+    def __call__(self, *inputs):
+        ts = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
+        out = np.asarray(self.forward(*[t.data for t in ts]))
+        name = self.name or type(self).__name__
+        return Tensor._make(out, ts, Op(name, self._vjp))
+
+    def _vjp(self, g, y, *xs):
+        if isinstance(g, Tensor):
+            raise NotImplementedError(
+                f"custom op {self.name or type(self).__name__} has a numpy-only backward: "
+                "second derivatives (create_graph=True) through it are not available")
+        grads = self.backward(g)
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        if len(grads) != len(xs):
+            raise ValueError(f"{type(self).__name__}.backward returned {len(grads)} gradients for {len(xs)} inputs")
+        return tuple(None if gr is None else np.asarray(gr) for gr in grads)
