@@ -1,0 +1,54 @@
+"""The contract between the data, the models and the walk-forward evaluation.
+
+A :class:`Dataset` holds aligned daily arrays. Day ``t``'s target ``y[t]`` is what is forecast;
+a forecast of ``y[t]`` may use data of days ``0..t-1`` only (up to the close of day ``t-1``).
+
+A :class:`Forecaster` is fitted on the days before ``end`` and then forecasts a block of days::
+
+    model.fit(ds, end)                      # uses only targets y[t] whose window ends before `end`
+    f = model.predict(ds, start, stop)      # f[i] forecasts y[start + i], using data < start + i
+
+With ``horizon`` h > 1, ``ds.target[t]`` is the average of the daily variance over days
+t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t-1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Dataset", "Forecaster"]
+
+
+@dataclass
+class Dataset:
+    dates: np.ndarray                  # datetime64[D], one per trading day
+    returns: np.ndarray                # % log close-to-close returns; returns[0] is nan
+    daily: np.ndarray                  # the daily variance proxy that defines the target (e.g. r^2), %^2
+    target: np.ndarray                 # mean of `daily` over t..t+h-1 (nan where not yet known)
+    proxies: dict = field(default_factory=dict)   # name -> daily array in %^2 (e.g. "parkinson", "r2")
+    horizon: int = 1
+    source: str = ""
+    target_name: str = "r2"
+
+    def __len__(self):
+        return len(self.dates)
+
+    def last_known(self, end: int) -> int:
+        """Index one past the last target day usable for a fit that must not see day `end`:
+        target[t] is known at the close of day t+h-1, so t + h - 1 < end."""
+        return max(0, end - self.horizon + 1)
+
+
+class Forecaster:
+    """Base class for every volatility model in the walk-forward evaluation."""
+
+    name = "model"
+
+    def fit(self, ds: Dataset, end: int, begin: int = 0) -> "Forecaster":
+        """Fit on the data of days begin..end-1 (targets known before day `end`)."""
+        raise NotImplementedError
+
+    def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
+        """Forecasts (in %^2 per day) of ds.target[t] for t in start..stop-1, each from data < t."""
+        raise NotImplementedError
