@@ -1,0 +1,435 @@
+"""Load and validate daily market data.
+
+Two kinds of CSV file are read:
+
+* daily prices: :func:`load_prices`, and the embedded S&P 500 file via :func:`load_sp500`;
+* daily realized variance: :func:`load_realized`, and the embedded S&P 500 5-minute RV
+  via :func:`load_sp500_rv`.
+
+Every problem with a file raises :class:`DataError` with a one-line message naming the
+file, the data row (1-based: the first line after the header is row 1) and/or its date,
+and the column. The rules are listed in docs/data.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import warnings
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+SP500_FILE = "sp500_daily_1999_2018.csv"
+SP500_RV_FILE = "sp500_rv5min_1997_2013.csv"
+
+# Header names are matched after _key(): lower case, letters and digits only, so
+# "Adj Close", "adj_close", "AdjClose" and "adj. close" are all "adjclose".
+DATE_ALIASES = ("date", "datetime", "timestamp", "time")  # in priority order
+PRICE_COLUMNS = {  # output column -> accepted header keys, in priority order
+    "open": ("open",),
+    "high": ("high",),
+    "low": ("low",),
+    "close": ("close",),
+    "adj_close": ("adjclose", "adjustedclose"),
+    "volume": ("volume",),
+}
+REQUIRED_PRICES = ("open", "high", "low", "close")
+DELIMITERS = (",", ";", "\t")
+_MISSING_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "-"}
+_TZ_SUFFIX = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$")
+
+
+class DataError(ValueError):
+    """A data file is unusable; the message is one line naming file, row or date, and column."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _key(name) -> str:
+    """Header name used for matching: 'Adj. Close' -> 'adjclose'."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _show(value, limit: int = 30) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else str(ts)
+
+
+def _error(file: str, message: str, row=None, date=None, column=None) -> DataError:
+    """DataError 'FILE, row N (DATE), column 'COL': message' (row may be "header")."""
+    where = file
+    if row == "header":
+        where += ", header"
+    elif row is not None:
+        where += f", row {row}"
+        if date is not None:
+            where += f" ({_day(date)})"
+    elif date is not None:
+        where += f", {_day(date)}"
+    if column is not None:
+        where += f", column {column!r}"
+    return DataError(f"{where}: {message}".replace("\n", " "))
+
+
+class _StaleMask(np.ndarray):
+    """Read-only boolean array (one entry per row) kept in ``df.attrs["stale_open"]``.
+
+    pandas copies ``attrs`` into every derived frame or column, and ``pd.concat``
+    compares those copies with ``==``; with a plain array that comparison is ambiguous
+    and concat fails. This array is read-only and deep-copies to itself, so the copies
+    are one object and compare equal. ``dates`` lets the features re-align the mask
+    after the frame has been sliced (attrs are not sliced with it).
+    """
+
+    dates = None
+
+    def __deepcopy__(self, memo):
+        return self if not self.flags.writeable else super().__deepcopy__(memo)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        array = array.view(np.ndarray)  # results of arithmetic are plain arrays
+        return array[()] if return_scalar else array
+
+    def __reduce__(self):
+        return (_stale_mask, (np.asarray(self).copy(), self.dates))
+
+
+def _stale_mask(values, dates) -> _StaleMask:
+    mask = np.array(values, dtype=bool).view(_StaleMask)
+    mask.dates = dates
+    mask.flags.writeable = False
+    return mask
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_file(path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise DataError(f"{os.fspath(path)}: cannot read file ({exc.strerror or exc})") from None
+
+
+def _decode(data: bytes, file: str) -> str:
+    """Bytes -> text; gzip is unpacked; NUL bytes or invalid UTF-8 are errors."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise _error(file, f"corrupt gzip data ({exc})") from None
+    try:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with byte-order mark
+            return data.decode("utf-16")
+        if b"\x00" in data:
+            raise _error(file, "binary file (contains NUL bytes), expected CSV text")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _error(file, f"not UTF-8 text (undecodable byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _read_table(text: str, file: str) -> tuple[list[str], pd.DataFrame]:
+    """Text -> (header names, body of stripped strings indexed 0..n-1; position i is row i+1)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise _error(file, "empty file")
+    if len(lines) == 1:
+        raise _error(file, "no data rows (header only)")
+    sep = max(DELIMITERS, key=lines[0].count)  # ties (also none found) -> comma
+    try:
+        table = pd.read_csv(io.StringIO("\n".join(lines)), sep=sep, header=None, dtype=str,
+                            keep_default_na=False, skip_blank_lines=False, skipinitialspace=True)
+    except ValueError as exc:  # pandas ParserError / EmptyDataError are ValueErrors
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = map(int, found.groups())
+            raise _error(file, f"{saw} fields but the header has {expected} (delimiter {sep!r})",
+                         row=line - 1) from None
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if quote:
+            raise _error(file, "quoted field is never closed", row=int(quote[1])) from None
+        raise _error(file, f"cannot parse CSV ({str(exc).strip().splitlines()[0]})") from None
+    table = table.fillna("").astype(str).apply(lambda col: col.str.strip())
+    header = list(table.iloc[0])
+    body = table.iloc[1:].reset_index(drop=True)
+    body.columns = range(body.shape[1])
+    return header, body
+
+
+def _find(header: list[str], keys: tuple[str, ...], file: str, label: str, required: bool = True):
+    """Position of the first header name matching one of `keys` (by priority)."""
+    header_keys = [_key(name) for name in header]
+    for key in keys:
+        hits = [i for i, k in enumerate(header_keys) if k == key]
+        if len(hits) > 1:
+            raise _error(file, f"columns {header[hits[0]]!r} and {header[hits[1]]!r} are ambiguous, "
+                               f"both match {label!r}", row="header", column=header[hits[1]])
+        if hits:
+            return hits[0]
+    if required:
+        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+        raise _error(file, f"missing required column (header: {shown})", row="header", column=label)
+    return None
+
+
+def _parse_dates(text: pd.Series, file: str, column: str) -> pd.DatetimeIndex:
+    """Strings -> DatetimeIndex; time-zone offsets are dropped (local wall time kept)."""
+    text = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' "could not infer format" chatter
+        try:
+            if text.str.fullmatch(r"\d{8}").all():  # 20190104
+                dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+            elif text.str.fullmatch(r"\d{9,13}").all():  # Unix time in seconds or milliseconds
+                stamps = text.astype("int64")
+                dates = pd.to_datetime(stamps, unit="ms" if stamps.max() >= 10**11 else "s")
+            else:
+                dates = pd.to_datetime(text, errors="coerce")
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _error(file, f"cannot parse dates ({str(exc).splitlines()[0]})", column=column) from None
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if bad.size:
+        i = bad[0]
+        what = "empty date" if text.iloc[i] == "" else f"unparsable date {_show(text.iloc[i])}"
+        raise _error(file, what, row=i + 1, column=column)
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    return pd.DatetimeIndex(dates, name="date").as_unit("ns")
+
+
+def _check_order(dates: pd.DatetimeIndex, file: str, column: str) -> None:
+    later = dates[1:]
+    earlier = dates[:-1]
+    bad = np.flatnonzero(np.asarray(later <= earlier))
+    if not bad.size:
+        return
+    i = bad[0] + 1  # position of the offending row; the previous row is row i
+    if dates[i] == dates[i - 1]:
+        what = f"duplicate date (same as row {i})"
+    else:
+        what = f"dates not increasing ({_day(dates[i])} comes after {_day(dates[i - 1])} in row {i})"
+        if np.all(np.asarray(later < earlier)):
+            what += "; the file is newest-first, sort it oldest-first"
+    raise _error(file, what, row=i + 1, date=dates[i], column=column)
+
+
+def _parse_numbers(text: pd.Series, dates: pd.DatetimeIndex, file: str, column: str) -> np.ndarray:
+    """Strings -> finite float64 values; empty, NaN or non-numeric cells are errors."""
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = bad[0]
+        cell = text.iloc[i]
+        if cell == "":
+            what = "empty value"
+        elif cell.lower() in _MISSING_WORDS:
+            what = f"missing value {cell!r}"
+        elif np.isinf(values[i]):
+            what = f"infinite value {cell!r}"
+        else:
+            what = f"non-numeric value {_show(cell)}"
+        raise _error(file, what, row=i + 1, date=dates[i], column=column)
+    return values
+
+
+def _first(bad: np.ndarray):
+    found = np.flatnonzero(bad)
+    return found[0] if found.size else None
+
+
+def _check_prices(df: pd.DataFrame, names: dict[str, str], file: str) -> None:
+    """Positive prices, non-negative volume, Low <= Open, Close <= High."""
+
+    def fail(i, column, what):
+        raise _error(file, what, row=i + 1, date=df.index[i], column=names[column])
+
+    for column in ("open", "high", "low", "close", "adj_close"):
+        if column in df:
+            values = df[column].to_numpy()
+            i = _first(values <= 0)
+            if i is not None:
+                fail(i, column, f"non-positive price {float(values[i])}")
+    if "volume" in df:
+        i = _first(df["volume"].to_numpy() < 0)
+        if i is not None:
+            fail(i, "volume", f"negative volume {float(df['volume'].iloc[i])}")
+    o, h, l, c = (df[k].to_numpy() for k in ("open", "high", "low", "close"))
+    i = _first(h < l)
+    if i is not None:
+        fail(i, "high", f"High < Low ({float(h[i])} < {float(l[i])})")
+    for column, x in (("open", o), ("close", c)):
+        i = _first((x < l) | (x > h))
+        if i is not None:
+            label = column.capitalize()
+            fail(i, column, f"{label} {float(x[i])} outside [Low, High] = [{float(l[i])}, {float(h[i])}]")
+
+
+# --------------------------------------------------------------------------- prices
+
+
+def detect_stale_opens(df: pd.DataFrame, tol: float = 1e-9, window: int = 250,
+                       threshold: float = 0.5, min_days: int = 10) -> np.ndarray:
+    """Boolean array marking days inside stretches of stale opens.
+
+    A day has a stale open when ``|Open_t - Close_{t-1}| <= tol * Close_{t-1}`` (the data
+    vendor copied the previous close instead of recording the opening trade; the first
+    row has no previous close and does not count). Day t is flagged when
+
+        share_t = (stale opens among the trailing ``window`` days ending at t)
+                  / max(days counted in that window, ``min_days``)  >  ``threshold``.
+
+    ``min_days`` only matters at the start of a file: a single coincidence in the first
+    few days is not a stretch. The window is trailing, so the flag for day t uses rows up
+    to t only and features built with it do not look ahead; the price is that a flagged
+    stretch ends about ``window * (1 - threshold)`` days after the stale opens stop.
+    """
+    o = np.asarray(df["open"], dtype=float)
+    c = np.asarray(df["close"], dtype=float)
+    same = np.full(len(o), np.nan)
+    same[1:] = np.abs(o[1:] - c[:-1]) <= tol * np.abs(c[:-1])
+    rolling = pd.Series(same).rolling(window, min_periods=1)
+    stale = np.nan_to_num(rolling.sum().to_numpy(), nan=0.0)
+    counted = np.nan_to_num(rolling.count().to_numpy(), nan=0.0)
+    return stale / np.maximum(counted, min_days) > threshold
+
+
+def _stale_warning(df: pd.DataFrame, file: str) -> None:
+    mask = np.asarray(df.attrs["stale_open"])
+    n = int(mask.sum())
+    if n == 0:
+        return
+    days = df.index[mask]
+    stretches = int(np.sum(np.diff(np.r_[0, mask.astype(int)]) == 1))
+    several = f" in {stretches} stretches" if stretches > 1 else ""
+    message = (f"{file}: stale opens (Open = previous Close on most days) from {_day(days[0])} "
+               f"to {_day(days[-1])}, {n} days{several}; "
+               f"Garman-Klass, Rogers-Satchell and Yang-Zhang use Parkinson there")
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _prices_from_bytes(data: bytes, file: str, source: str) -> pd.DataFrame:
+    header, body = _read_table(_decode(data, file), file)
+    date_at = _find(header, DATE_ALIASES, file, "date")
+    found = {name: _find(header, keys, file, name, required=name in REQUIRED_PRICES)
+             for name, keys in PRICE_COLUMNS.items()}
+    found = {name: i for name, i in found.items() if i is not None}
+    names = {name: header[i] for name, i in found.items()}
+    dates = _parse_dates(body[date_at], file, header[date_at])
+    _check_order(dates, file, header[date_at])
+    columns = {name: _parse_numbers(body[i], dates, file, names[name]) for name, i in found.items()}
+    df = pd.DataFrame(columns, index=dates)
+    _check_prices(df, names, file)
+    df.attrs["source"] = source
+    df.attrs["stale_open"] = _stale_mask(detect_stale_opens(df), df.index)
+    return df
+
+
+def load_prices(path) -> pd.DataFrame:
+    """Read and validate a CSV file of daily prices (optionally gzipped).
+
+    Needs a date column (``date``, ``datetime``, ``timestamp`` or ``time``) and Open, High,
+    Low, Close; Adj Close and Volume are optional, other columns are ignored. Names match
+    case-insensitively ignoring spaces and punctuation (``Adj Close`` = ``adj_close`` =
+    ``adj. close``). The delimiter (comma, semicolon or tab) is the one found most often
+    in the header line.
+
+    Returns a float64 frame indexed by a ``DatetimeIndex`` named ``date`` with columns
+    ``open, high, low, close`` (+ ``adj_close``, ``volume`` when present);
+    ``attrs["source"]`` is the file name and ``attrs["stale_open"]`` the read-only boolean
+    array of :func:`detect_stale_opens` (one warning is issued when it flags any day).
+    Raises :class:`DataError` for any problem in the file.
+    """
+    file = os.fspath(path)
+    df = _prices_from_bytes(_read_file(path), file, os.path.basename(file))
+    _stale_warning(df, file)
+    return df
+
+
+def _embedded(name: str) -> bytes:
+    return resources.files("tinygrad_trade.datasets").joinpath(name + ".gz").read_bytes()
+
+
+def load_sp500() -> pd.DataFrame:
+    """The embedded S&P 500 daily prices, 1999-01-04 to 2018-12-31 (5,031 rows).
+
+    Same format as :func:`load_prices`. Warns once about the stale opens of 1999-2006.
+    """
+    df = _prices_from_bytes(_embedded(SP500_FILE), SP500_FILE, SP500_FILE)
+    _stale_warning(df, SP500_FILE)
+    return df
+
+
+# --------------------------------------------------------------------------- realized variance
+
+
+def _realized_from_bytes(data: bytes, file: str, source: str, column: str) -> pd.DataFrame:
+    header, body = _read_table(_decode(data, file), file)
+    date_at = _find(header, DATE_ALIASES, file, "date")
+    rv_at = _find(header, (_key(column),), file, column)
+    dates = _parse_dates(body[date_at], file, header[date_at])
+    _check_order(dates, file, header[date_at])
+    rv = _parse_numbers(body[rv_at], dates, file, header[rv_at])
+    i = _first(rv <= 0)
+    if i is not None:
+        raise _error(file, f"realized variance must be > 0, got {float(rv[i])}",
+                     row=i + 1, date=dates[i], column=header[rv_at])
+    columns = {"rv": rv}
+    for at, name in enumerate(header):
+        if at in (date_at, rv_at) or not name:
+            continue
+        if not np.isfinite(pd.to_numeric(body[at], errors="coerce").to_numpy(float, na_value=np.nan)).any():
+            continue  # a text column (no number at all): ignored
+        out = name.lower() if name.lower() != "rv" else "rv_orig"
+        if out in columns:
+            raise _error(file, f"duplicate column name {name!r}", row="header", column=name)
+        columns[out] = _parse_numbers(body[at], dates, file, name)
+    df = pd.DataFrame(columns, index=dates)
+    df.attrs["source"] = source
+    return df
+
+
+def load_realized(path, column: str = "RV") -> pd.DataFrame:
+    """Read and validate a CSV file of daily realized variance (optionally gzipped).
+
+    Needs a date column and the realized-variance column named ``column`` (matched like
+    the price columns); its values must be finite and > 0. Returns a float64 frame indexed
+    by ``date`` with that column as ``rv`` followed by the file's other numeric columns,
+    lower-cased (a column of text only is ignored; a column with some numbers must be all
+    numbers; if ``column`` is not the file's ``RV``, that one is kept as ``rv_orig``).
+    ``attrs["source"]`` is the file name. Raises :class:`DataError` for any problem.
+    """
+    file = os.fspath(path)
+    return _realized_from_bytes(_read_file(path), file, os.path.basename(file), column)
+
+
+def load_sp500_rv() -> pd.DataFrame:
+    """The embedded S&P 500 5-minute realized variance, 1997-04-08 to 2013-08-30 (4,096 rows).
+
+    Units: daily percent squared. Columns ``rv`` and the file's other measures
+    (``rq, rj, bpv, rvn, rvp, tpq, medrq, trrq, rq15min, rqboot``); see docs/data.md.
+    """
+    return _realized_from_bytes(_embedded(SP500_RV_FILE), SP500_RV_FILE, SP500_RV_FILE, "RV")
+
+
+# --------------------------------------------------------------------------- checks for callers
+
+
+def require_rows(df: pd.DataFrame, n_needed: int, purpose: str) -> None:
+    """Raise DataError "FILE has N rows; PURPOSE needs at least M" when ``len(df) < n_needed``."""
+    if len(df) < n_needed:
+        source = df.attrs.get("source", "the data")
+        raise DataError(f"{source} has {len(df)} rows; {purpose} needs at least {n_needed}")
