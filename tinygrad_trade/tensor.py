@@ -16,6 +16,8 @@ gradient where ``lo <= x <= hi``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .graph import Op, _GradMode, backprop
@@ -132,6 +134,7 @@ def _clip_op(lo, hi):
     return Op("clip", lambda g, y, x: (g * ((_data(x) >= lo) & (_data(x) <= hi)),))
 
 
+@lru_cache(maxsize=1024)
 def _sum_op(shape, axis, keepdims):
     _, kshape = _reduce_shape(shape, axis, keepdims)
     return Op("sum", lambda g, y, x: (_broadcast_to(g.reshape(kshape), shape),))
@@ -147,6 +150,7 @@ def _extreme_op(name, shape, axis):
     return Op(name, vjp)
 
 
+@lru_cache(maxsize=1024)
 def _reshape_op(shape):
     return Op("reshape", lambda g, y, x: (g.reshape(shape),))
 
@@ -448,15 +452,17 @@ class Tensor:
 
     # -- reductions -----------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
+        if isinstance(axis, list):
+            axis = tuple(axis)
         return Tensor._make(self.data.sum(axis=axis, keepdims=keepdims), (self,),
-                            _sum_op(self.shape, axis, keepdims))
+                            _sum_op(self.shape, axis, bool(keepdims)))
 
     def mean(self, axis=None, keepdims=False):
-        axes, _ = _reduce_shape(self.shape, axis, keepdims)
-        n = int(np.prod([self.shape[a] for a in axes]))
-        if n == 0:
+        total = self.sum(axis=axis, keepdims=keepdims)
+        if total.data.size and self.data.size == 0:
             raise ValueError(f"mean: reducing over an empty axis of shape {self.shape}")
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+        n = self.data.size // max(total.data.size, 1)
+        return total * (1.0 / n) if n else total
 
     def var(self, axis=None, keepdims=False, ddof=0):
         axes, _ = _reduce_shape(self.shape, axis, keepdims)
@@ -561,8 +567,15 @@ class Tensor:
             grads = self._op.vjp(g, self.data, prev[0].data)
         else:
             grads = self._op.vjp(g, self.data, *[p.data for p in prev])
-        return [_unbroadcast(pg, p.data.shape) if (pg is not None and p.requires_grad) else None
-                for p, pg in zip(prev, grads)]
+        out = []
+        for p, pg in zip(prev, grads):
+            if pg is None or not p.requires_grad:
+                out.append(None)
+            elif pg.shape != p.data.shape:
+                out.append(_unbroadcast(pg, p.data.shape))
+            else:
+                out.append(pg)
+        return out
 
     def _accumulate(self, g):
         if self.grad is None:
