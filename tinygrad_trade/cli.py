@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, OSError) as e:  # DataError is a ValueError
+    except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

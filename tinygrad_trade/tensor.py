@@ -332,7 +332,7 @@ class Tensor:
         other = self._lift(other)
         zero = other.data == 0
         if zero.any():
-            raise _domain("/", "division by zero", zero, other.data)
+            raise ZeroDivisionError(f"/: division by zero; the divisor is {_first_bad(zero, other.data)}")
         return Tensor._make(self.data / other.data, (self, other), DIV)
 
     def __rtruediv__(self, other):
