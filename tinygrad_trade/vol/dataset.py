@@ -1,0 +1,178 @@
+"""Build a :class:`~tinygrad_trade.vol.base.Dataset` from a daily price frame or a realized-variance frame.
+
+Index ``t`` of every array is one trading day (the frame's row ``t``)::
+
+    returns[t] = 100 ln(C_t / C_{t-1})            (% log close-to-close; Adj Close when present; nan at t = 0)
+    proxies[name][t]                             daily variance proxy of day t in %^2 ("r2", "parkinson", ...)
+    daily[t]  = proxies[target][t]
+    target[t] = mean(daily[t .. t+h-1])          nan where not yet known (the last h-1 days, and day 0 for "r2")
+
+A forecast of ``target[t]`` may use data of days ``0..t-1`` only (see ``vol.base``).
+
+Price frames are those of :func:`tinygrad_trade.vol.data.load_prices` (columns ``open, high, low,
+close`` and optionally ``adj_close``, a ``DatetimeIndex``); realized-variance frames are those of
+:func:`tinygrad_trade.vol.data.load_realized` (column ``rv`` in daily %^2 and any other numeric
+columns). The proxies come from :mod:`tinygrad_trade.vol.features` (``proxy(df, name)``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .base import Dataset
+
+__all__ = ["PRICE_TARGETS", "DEFAULT_PRICE_PROXIES", "RV_PROXIES", "HORIZONS",
+           "build_dataset", "build_rv_dataset", "forward_mean"]
+
+PRICE_TARGETS = ("r2", "parkinson", "gk", "rs", "yz")   # --target choices for price files
+DEFAULT_PRICE_PROXIES = ("r2", "parkinson")             # always in ds.proxies for price data
+RV_PROXIES = ("rv", "bpv", "rvn", "rvp")               # taken from an RV frame when present ("rv" always)
+HORIZONS = (1, 5, 22)                                    # documented; any positive integer works
+
+
+def _check_horizon(horizon) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+    return int(horizon)
+
+
+def forward_mean(daily: np.ndarray, horizon: int) -> np.ndarray:
+    """``out[t] = mean(daily[t .. t+h-1])``; nan when that window leaves the array or holds a nan."""
+    daily = np.asarray(daily, dtype=float)
+    h = _check_horizon(horizon)
+    n = daily.size
+    out = np.full(n, np.nan)
+    if h == 1:
+        return daily.copy()
+    if n >= h:
+        # a sliding-window mean; nan anywhere in the window propagates (np.convolve would smear it)
+        win = np.lib.stride_tricks.sliding_window_view(daily, h)
+        out[: n - h + 1] = win.mean(axis=1)
+    return out
+
+
+def _dates(index) -> np.ndarray:
+    try:
+        idx = pd.DatetimeIndex(index)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the frame's index must hold dates ({exc})") from None
+    return idx.values.astype("datetime64[D]")
+
+
+def _source(df, source) -> str:
+    return str(source if source is not None else df.attrs.get("source", ""))
+
+
+# ------------------------------------------------------------------------------------ features
+# The proxies come from vol.features; the two the pipeline cannot do without (r2, parkinson)
+# have an identical local definition used only while vol.features is not importable.
+def _local_log_returns(df) -> np.ndarray:
+    c = np.asarray(df["adj_close"] if "adj_close" in df else df["close"], dtype=float)
+    r = np.full(c.size, np.nan)
+    r[1:] = 100.0 * np.diff(np.log(c))
+    return r
+
+
+def _local_proxy(df, name: str) -> np.ndarray:
+    if name == "r2":
+        return _local_log_returns(df) ** 2
+    if name == "parkinson":
+        h = np.asarray(df["high"], dtype=float)
+        lo = np.asarray(df["low"], dtype=float)
+        return (100.0 * np.log(h / lo)) ** 2 / (4.0 * math.log(2.0))
+    raise ValueError(f"the {name!r} proxy needs tinygrad_trade.vol.features, which is not available")
+
+
+def _features():
+    try:
+        from . import features
+    except ImportError:
+        return None
+    if not (hasattr(features, "log_returns") and hasattr(features, "proxy")):
+        return None
+    return features
+
+
+def _as_array(x, n: int, what: str) -> np.ndarray:
+    a = np.asarray(getattr(x, "values", x), dtype=float).reshape(-1)
+    if a.size != n:
+        raise ValueError(f"{what} has {a.size} values for {n} days")
+    return a
+
+
+def _log_returns(df) -> np.ndarray:
+    feat = _features()
+    if feat is None:
+        return _local_log_returns(df)
+    return _as_array(feat.log_returns(df), len(df), "log_returns")
+
+
+def _proxy(df, name: str) -> np.ndarray:
+    feat = _features()
+    if feat is None:
+        return _local_proxy(df, name)
+    return _as_array(feat.proxy(df, name), len(df), f"proxy {name!r}")
+
+
+# ------------------------------------------------------------------------------------ builders
+def build_dataset(df: pd.DataFrame, target: str = "r2", horizon: int = 1,
+                  proxies=DEFAULT_PRICE_PROXIES, source: str | None = None) -> Dataset:
+    """Dataset from daily prices (a frame of ``vol.data.load_prices``).
+
+    ``target`` names the daily variance proxy that defines ``y`` (``"r2"``: squared % log
+    close-to-close return, the default; ``"parkinson"``, ``"gk"``, ``"rs"``, ``"yz"``), and
+    ``ds.target[t]`` is its mean over days ``t..t+horizon-1``. ``ds.proxies`` holds ``"r2"``,
+    ``"parkinson"`` (and every name in ``proxies``) plus the target's proxy. ``source``
+    defaults to ``df.attrs["source"]``. Raises ``ValueError`` for an unknown target or
+    missing columns.
+    """
+    if target == "rv":
+        raise ValueError("target 'rv' needs a realized-variance file (--rv FILE), not prices")
+    if target not in PRICE_TARGETS:
+        raise ValueError(f"unknown target {target!r} for price data (choose from {', '.join(PRICE_TARGETS)})")
+    h = _check_horizon(horizon)
+    missing = [c for c in ("high", "low", "close") if c not in df]
+    if missing:
+        raise ValueError(f"price frame lacks column(s) {', '.join(missing)}")
+    names = list(dict.fromkeys([*DEFAULT_PRICE_PROXIES, *proxies, target]))
+    prox = {name: _proxy(df, name) for name in names}
+    returns = _log_returns(df)
+    daily = prox[target]
+    return Dataset(
+        dates=_dates(df.index),
+        returns=returns,
+        daily=daily,
+        target=forward_mean(daily, h),
+        proxies=prox,
+        horizon=h,
+        source=_source(df, source),
+        target_name=target,
+    )
+
+
+def build_rv_dataset(df_rv: pd.DataFrame, horizon: int = 1, source: str | None = None) -> Dataset:
+    """Dataset from daily realized variance (a frame of ``vol.data.load_realized``).
+
+    The target is ``rv`` (daily %^2) averaged over ``t..t+horizon-1``; ``ds.proxies`` holds
+    ``"rv"`` and, when the file has them, ``"bpv"``, ``"rvn"``, ``"rvp"``. There are no prices,
+    so ``ds.returns`` is all nan (return-based models and the backtest do not apply).
+    """
+    h = _check_horizon(horizon)
+    if "rv" not in df_rv:
+        raise ValueError("realized-variance frame lacks the 'rv' column")
+    n = len(df_rv)
+    prox = {name: np.asarray(df_rv[name], dtype=float).copy() for name in RV_PROXIES if name in df_rv}
+    daily = prox["rv"]
+    return Dataset(
+        dates=_dates(df_rv.index),
+        returns=np.full(n, np.nan),
+        daily=daily,
+        target=forward_mean(daily, h),
+        proxies=prox,
+        horizon=h,
+        source=_source(df_rv, source),
+        target_name="rv",
+    )
+
