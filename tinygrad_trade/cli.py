@@ -65,24 +65,135 @@ def _cmd_garch(args):
 
 
 # --- forecast and demo (issue: walk-forward evaluation) -------------------------------------
-def _forecast_parser(sub):
-    p = sub.add_parser("forecast", help="walk-forward volatility forecasts, metrics, backtest and report")
-    p.set_defaults(func=_cmd_forecast)
+def _one_line_errors(p):
+    """Argument errors of this subcommand: one line on stderr, exit status 2 (no usage dump)."""
+    def error(message):
+        print(f"{p.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+    p.error = error
     return p
+
+
+def _int_text(name, text, lo=1):
+    try:
+        v = int(str(text).strip())
+    except ValueError:
+        raise UsageError(f"{name} must be an integer, got {text!r}") from None
+    if v < lo:
+        raise UsageError(f"{name} must be at least {lo}, got {v}")
+    return v
+
+
+def _float_text(name, text):
+    try:
+        v = float(str(text).strip())
+    except ValueError:
+        raise UsageError(f"{name} must be a number, got {text!r}") from None
+    return v
+
+
+def _list_text(text):
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def _common_options(p, out_default):
+    p.add_argument("--out", metavar="DIR", default=out_default, help=f"output directory (default {out_default})")
+    p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
+    p.add_argument("--workers", default="1", help="local processes for the refits and models (default 1); "
+                                                   "results do not depend on it")
+    p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
+                   help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+
+
+def _forecast_parser(sub):
+    p = sub.add_parser("forecast", help="walk-forward volatility forecasts, metrics, backtest and report",
+                       description="Walk-forward volatility forecasts: each model is refit every --refit-every "
+                                   "forecasts on the data before the block, and forecasts each target day from "
+                                   "data up to the previous close. Writes DIR/metrics.json, DIR/forecasts.csv, "
+                                   "DIR/report.md and PNG plots.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
+    src.add_argument("--rv", metavar="FILE", help="daily realized-variance CSV (target rv)")
+    p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
+    p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
+    p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
+    p.add_argument("--refit-every", default="21", metavar="K", help="refit every K forecasts (default 21)")
+    p.add_argument("--horizon", default="1", metavar="H",
+                   help="forecast the mean variance of the next H days (default 1; 5 and 22 also)")
+    p.add_argument("--target", default=None,
+                   help="daily variance proxy to forecast: r2 (default), parkinson, gk, rs, yz; rv for --rv files")
+    p.add_argument("--models", default=None,
+                   help="comma-separated models (default ewma,garch,gjr,har,mlp,gru; "
+                        "also har_r2); a realized-variance file has no returns: har and the nets")
+    p.add_argument("--epochs", default=None, metavar="N", help="training epochs per fit of the neural models")
+    p.add_argument("--target-vol", default="10", metavar="PCT", help="backtest: annual target volatility, %% (default 10)")
+    p.add_argument("--max-leverage", default="2", metavar="X", help="backtest: cap on the position (default 2)")
+    p.add_argument("--cost-bps", default="0,2,10", metavar="LIST",
+                   help="backtest: comma-separated costs per unit of turnover, in bp (default 0,2,10)")
+    _common_options(p, "tinygrad-trade-report")
+    p.set_defaults(func=_cmd_forecast)
+    return _one_line_errors(p)
+
+
+def _forecast_config(args):
+    from .vol.pipeline import DEFAULT_MODELS, ForecastConfig, available_models
+
+    if args.models is None:
+        models = available_models(("har", "mlp", "gru") if args.rv else DEFAULT_MODELS)
+    else:
+        models = _list_text(args.models)
+        if not models:
+            raise UsageError("--models needs at least one model name")
+    costs = [_float_text("--cost-bps", c) for c in _list_text(args.cost_bps)]
+    return ForecastConfig(
+        csv=args.csv, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
+        window=None if args.window is None else _int_text("--window", args.window),
+        refit_every=_int_text("--refit-every", args.refit_every),
+        horizon=_int_text("--horizon", args.horizon),
+        target=args.target, models=tuple(models),
+        target_vol=_float_text("--target-vol", args.target_vol),
+        max_leverage=_float_text("--max-leverage", args.max_leverage),
+        costs_bps=tuple(costs), return_accounting=args.return_accounting,
+        seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
+        epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
+        quiet=args.quiet,
+    )
 
 
 def _cmd_forecast(args):
-    raise UsageError("the forecast command is not available yet")
+    from .vol.pipeline import run_forecast
+    from .vol.report import results_table
+
+    res = run_forecast(_forecast_config(args))
+    print(results_table(res.metrics))
+    print(f"report: {res.paths['report']}")
+    return 0
 
 
 def _demo_parser(sub):
-    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the embedded S&P 500")
+    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the embedded S&P 500",
+                       description="On the embedded S&P 500: a full-sample GARCH(1,1) fit, the walk-forward "
+                                   "forecasts of every model from 2008 with metrics, Diebold-Mariano tests and the "
+                                   "volatility-targeting backtest, the backprop graph of a small net, and a report.")
+    p.add_argument("--quick", action="store_true",
+                   help="a small run for tests: forecasts from 2016, refit every 63, fewer epochs")
+    _common_options(p, "tinygrad-trade-report")
     p.set_defaults(func=_cmd_demo)
-    return p
+    return _one_line_errors(p)
 
 
 def _cmd_demo(args):
-    raise UsageError("the demo is not available yet: it arrives with the walk-forward evaluation")
+    from .vol.pipeline import run_demo
+
+    res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
+                   workers=_int_text("--workers", args.workers), quiet=args.quiet,
+                   return_accounting=args.return_accounting, echo=print)
+    from .vol.report import results_table
+
+    print(results_table(res.metrics))
+    print(f"report: {res.paths['report']}")
+    return 0
 
 
 # --- entry point ------------------------------------------------------------------------------

@@ -1,0 +1,401 @@
+"""Outputs of a forecasting run: metrics.json, forecasts.csv, PNG plots and report.md.
+
+    paths = write_report(results, "out/")     # results: vol.pipeline.ForecastResults
+
+Files written to the output directory:
+
+* ``metrics.json``  -- ``results.metrics`` (models, dm_vs_har, backtest, config); no timings, so the
+  same configuration and seed give the same file byte for byte;
+* ``forecasts.csv`` -- ``date, target, <one column per model>`` (forecasts in %^2 per day);
+* ``forecast_vs_realized.png``, ``cum_qlike_vs_har.png``, ``equity_curves.png`` and, when neural
+  models ran, ``training_loss.png`` (matplotlib, Agg backend);
+* ``report.md`` -- the tables, the plots (relative links) and the run time.
+
+Plots use the Agg backend and never open a window.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Optional
+
+import numpy as np
+
+from .backtest import buy_and_hold, vol_target_backtest
+from .evaluation import qlike_loss
+
+__all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
+           "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
+           "is_protocol_a", "reference_rows"]
+
+PLOT_FILES = {
+    "forecast_vs_realized": "forecast_vs_realized.png",
+    "cum_qlike_vs_har": "cum_qlike_vs_har.png",
+    "equity_curves": "equity_curves.png",
+    "training_loss": "training_loss.png",
+}
+# Reference QLIKE figures (README of the shared data, Protocol A: embedded S&P 500, target r2, horizon 1,
+# forecasts from 2008-01-01, refit every 21, expanding window; 2,769 days).
+REFERENCE_QLIKE = {"ewma": 0.9167, "garch": 0.8761, "gjr": 0.8286, "har_r2": 0.9251, "har": 0.8211}
+REFERENCE_FILE = "sp500_daily_1999_2018.csv"
+REFERENCE_TOL_PCT = 1.0
+GOAL_PCT = 2.0        # the neural models' goal: beat HAR by at least 2% QLIKE
+PERIODS = 252
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+# ------------------------------------------------------------------------------------ files
+def write_metrics(metrics: dict, path) -> str:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(metrics, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    return os.fspath(path)
+
+
+def write_forecasts(walk, path) -> str:
+    import pandas as pd
+    cols = {"date": [str(d) for d in walk.dates], "target": walk.target}
+    cols.update({name: f for name, f in walk.forecasts.items()})
+    pd.DataFrame(cols).to_csv(path, index=False, float_format="%.10g")
+    return os.fspath(path)
+
+
+# ------------------------------------------------------------------------------------ plots
+def _dates(walk):
+    return walk.dates.astype("datetime64[D]").astype("O")
+
+
+def _ranked(metrics: dict) -> list:
+    return sorted(metrics["models"], key=lambda m: metrics["models"][m]["qlike"])
+
+
+def plot_forecasts(walk, metrics: dict, path, best: int = 3) -> str:
+    """Annualised forecast vol of the ``best`` models (by QLIKE) against the realized target."""
+    plt = _plt()
+    names = _ranked(metrics)[:best]
+    x = _dates(walk)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    ann = lambda v: np.sqrt(PERIODS * np.maximum(v, 0.0))
+    y = np.asarray(walk.target, dtype=float)
+    ax.plot(x, ann(y), color="0.75", lw=0.5, label="realized (target)")
+    k = min(22, max(1, len(y) // 10))
+    smooth = np.convolve(y, np.ones(k) / k, mode="same")
+    ax.plot(x, ann(smooth), color="0.35", lw=1.0, label=f"realized, {k}-day mean")
+    for name in names:
+        ax.plot(x, ann(walk.forecasts[name]), lw=1.1, label=f"{name} (QLIKE {metrics['models'][name]['qlike']:.4f})")
+    ax.set_yscale("log")
+    ax.set_ylabel("annualised volatility, %")
+    ax.set_title("Forecast against realized volatility (best models by QLIKE)")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_cum_qlike(walk, path, benchmark: str = "har") -> Optional[str]:
+    """Cumulative QLIKE loss difference (model - benchmark): falling lines beat the benchmark."""
+    if benchmark not in walk.forecasts or len(walk.forecasts) < 2:
+        return None
+    plt = _plt()
+    y = walk.target
+    base = qlike_loss(y, walk.forecasts[benchmark])
+    x = _dates(walk)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for name, f in walk.forecasts.items():
+        if name != benchmark:
+            ax.plot(x, np.cumsum(qlike_loss(y, f) - base), lw=1.1, label=name)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_ylabel(f"cumulative QLIKE(model) - QLIKE({benchmark})")
+    ax.set_title(f"Cumulative QLIKE difference against {benchmark.upper()} (below 0: better than {benchmark})")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_equity(walk, config, path) -> Optional[str]:
+    """Equity curves of vol targeting (every model, at the middle cost level) and buy-and-hold."""
+    if not np.all(np.isfinite(walk.returns)):
+        return None
+    plt = _plt()
+    costs = sorted(float(c) for c in config.costs_bps)
+    cost = costs[len(costs) // 2]
+    x = np.concatenate(([walk.dates[0] - np.timedelta64(1, "D")], walk.dates)).astype("datetime64[D]").astype("O")
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    bh = buy_and_hold(walk.returns, return_kind=config.return_accounting)
+    ax.plot(x, bh.equity, color="k", lw=1.2, label=f"buy and hold (Sharpe {bh.sharpe:.2f})")
+    for name, f in walk.forecasts.items():
+        bt = vol_target_backtest(walk.returns, f, target_vol=config.target_vol, max_leverage=config.max_leverage,
+                                 cost_bps=cost, return_kind=config.return_accounting)
+        ax.plot(x, bt.equity, lw=1.0, label=f"{name} (Sharpe {bt.sharpe:.2f})")
+    ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("wealth (start = 1)")
+    ax.set_title(f"Volatility targeting {config.target_vol:g}% (cap {config.max_leverage:g}x, "
+                 f"{cost:g} bp per unit turnover, {config.return_accounting} returns)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def _curves(hist) -> tuple:
+    if not isinstance(hist, dict):
+        return [], []
+    tr = [float(v) for v in hist.get("train", []) or []]
+    va = [float(v) for v in hist.get("val", []) or []]
+    return tr, va
+
+
+def plot_losses(histories: dict, path) -> Optional[str]:
+    """Training (and validation) loss per epoch of every fit of the nets; later fits are darker."""
+    nets = {k: v for k, v in histories.items() if v and any(_curves(h)[0] for h in v)}
+    if not nets:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
+    for ax, (name, hists) in zip(axes[0], nets.items()):
+        n = len(hists)
+        for i, h in enumerate(hists):
+            tr, va = _curves(h)
+            shade = 0.25 + 0.75 * (i + 1) / n
+            lab = i == n - 1
+            if tr:
+                ax.plot(np.arange(1, len(tr) + 1), tr, color=(0.1, 0.3, 0.8, shade), lw=0.8,
+                        label="train" if lab else None)
+            if va:
+                ax.plot(np.arange(1, len(va) + 1), va, color=(0.85, 0.35, 0.1, shade), lw=0.8,
+                        label="validation" if lab else None)
+        ax.set_title(f"{name}: loss per epoch, {n} fit(s)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+# ------------------------------------------------------------------------------------ tables
+def _f(v, fmt: str = ".4f") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return format(v, fmt)
+
+
+def _md_table(header: list, rows: list) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _forecast_rows(metrics: dict) -> list:
+    rows = []
+    for name in _ranked(metrics):
+        m = metrics["models"][name]
+        mz = m["mz"]
+        vs = m.get("qlike_vs_har_pct")
+        rows.append([name, _f(m["qlike"]), _f(m["mse"], ".2f"), _f(m["mae"], ".3f"), _f(mz["intercept"], ".3f"),
+                     _f(mz["slope"], ".3f"), _f(mz["r2"], ".3f"), "" if vs is None else f"{vs:+.2f}%", m["n"]])
+    return rows
+
+
+_FORECAST_HEADER = ["model", "QLIKE", "MSE", "MAE", "MZ a", "MZ b", "MZ R^2", "QLIKE gain vs har", "days"]
+
+
+def results_table(metrics: dict) -> str:
+    """A plain-text table of the forecast metrics (and Sharpe at each cost), for stdout."""
+    costs = [f"{c:g}" for c in metrics["config"]["costs_bps"]]
+    bt = metrics.get("backtest") or {}
+    header = _FORECAST_HEADER[:-1] + ([f"Sharpe {c}bp" for c in costs] if bt else [])
+    rows = []
+    for row, name in zip(_forecast_rows(metrics), _ranked(metrics)):
+        row = row[:-1]
+        if bt:
+            row += [_f(bt[name][c]["sharpe"], ".2f") for c in costs]
+        rows.append([str(c) for c in row])
+    if bt:
+        bh = bt["buy_and_hold"]
+        rows.append(["buy_and_hold"] + [""] * (len(_FORECAST_HEADER) - 2) + [_f(bh["sharpe"], ".2f")] * len(costs))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    days = metrics["config"]["n_forecasts"]
+    title = (f"{metrics['config']['data']['file']}: {days} forecast days "
+             f"{metrics['config']['first_forecast']}..{metrics['config']['last_forecast']}, "
+             f"target {metrics['config']['target']}, horizon {metrics['config']['horizon']}")
+    return "\n".join([title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def is_protocol_a(metrics: dict) -> bool:
+    """True when the run follows the reference Protocol A (so the reference QLIKE figures apply)."""
+    c = metrics["config"]
+    return (c["data"]["file"] == REFERENCE_FILE and c["first_forecast"] == "2008-01-02"
+            and c["last_forecast"] == "2018-12-31" and c["n_forecasts"] == 2769 and c["refit_every"] == 21
+            and c["window"] is None and c["horizon"] == 1 and c["target"] == "r2")
+
+
+def reference_rows(metrics: dict) -> list:
+    """[model, QLIKE, reference, difference %, within 1%] for the models with a reference figure."""
+    rows = []
+    for name, ref in REFERENCE_QLIKE.items():
+        if name in metrics["models"]:
+            q = metrics["models"][name]["qlike"]
+            d = 100.0 * (q - ref) / ref
+            rows.append([name, f"{q:.4f}", f"{ref:.4f}", f"{d:+.2f}%", "yes" if abs(d) <= REFERENCE_TOL_PCT else "NO"])
+    return rows
+
+
+def _neural_goal(metrics: dict) -> str:
+    nets = [n for n in metrics["models"] if n in ("mlp", "gru")]
+    if "har" not in metrics["models"]:
+        return ("The goal for the neural models is to beat `har` by at least 2% QLIKE; `har` was not run, "
+                "so it is not assessed here.")
+    if not nets:
+        return ("The goal for the neural models is to beat `har` by at least 2% QLIKE; no neural model ran "
+                "in this run.")
+    cfg = metrics["config"]
+    lines = [f"Goal for the neural models: beat `har` by at least {GOAL_PCT:g}% QLIKE, without tuning on "
+             f"the test years ({cfg['first_forecast']} to {cfg['last_forecast']} here)."]
+    for n in nets:
+        g = metrics["models"][n]["qlike_vs_har_pct"]
+        dm = metrics["dm_vs_har"].get(n, {}).get("qlike", {})
+        verdict = "**met**" if g >= GOAL_PCT else ("**not met** (it beats har, by less than the goal)" if g > 0
+                                                    else "**not met** (it does not beat har)")
+        lines.append(f"- `{n}`: QLIKE {metrics['models'][n]['qlike']:.4f} vs har "
+                     f"{metrics['models']['har']['qlike']:.4f}, a gain of {g:+.2f}%: goal {verdict} on "
+                     f"{cfg['data']['file']} (DM t = {_f(dm.get('stat'), '.2f')}, p = {_f(dm.get('pvalue'), '.3f')}).")
+    lines.append("- Other indices: this run used one data file only; the goal on other indices is "
+                 "assessed only by running `tinygrad-trade forecast --csv FILE` on them.")
+    return "\n".join(lines)
+
+
+def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
+    """The text of report.md (``plots``: key -> file name in the same directory)."""
+    extra = extra or {}
+    m = results.metrics
+    cfg = m["config"]
+    data = cfg["data"]
+    window_text = "expanding window" if cfg["window"] is None else f"rolling window of {cfg['window']} days"
+    L = [f"# {extra.get('title', 'Volatility forecasting report')}", ""]
+    L += [f"Data: `{data['file']}` ({data['kind'].replace('_', ' ')}, {data['rows']} rows, "
+          f"{data['first_date']} to {data['last_date']}).",
+          f"Forecasts of the target `{cfg['target']}` (mean over {cfg['horizon']} day(s), %^2 per day) for "
+          f"{cfg['n_forecasts']} days, {cfg['first_forecast']} to {cfg['last_forecast']}, each from data up to "
+          f"the previous close; refit every {cfg['refit_every']} forecasts ({cfg['n_refits']} refits), "
+          f"{window_text}, "
+          f"seed {cfg['seed']}.", ""]
+    for note in results.notes:
+        L.append(f"> Note: {note}")
+    if results.notes:
+        L.append("")
+    for title, body in extra.get("sections_before", []):
+        L += [f"## {title}", "", body, ""]
+
+    L += ["## Forecast accuracy", "",
+          "QLIKE = mean(y/f + ln f) (lower is better); MSE in %^4; Mincer-Zarnowitz regression y = a + b f "
+          "(unbiased: a = 0, b = 1). Gain vs har = (QLIKE_har - QLIKE_model) / QLIKE_har.", "",
+          _md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
+    if is_protocol_a(m) and reference_rows(m):
+        L += ["### Against the reference figures", "",
+              "This run follows Protocol A of the data README (2,769 days); the classical models must land "
+              f"within {REFERENCE_TOL_PCT:g}% of the reference QLIKE.", "",
+              _md_table(["model", "QLIKE", "reference", "difference", f"within {REFERENCE_TOL_PCT:g}%"],
+                        reference_rows(m)), ""]
+    if m["dm_vs_har"]:
+        rows = [[n, _f(d["qlike"]["stat"], ".2f"), _f(d["qlike"]["pvalue"], ".3f"), _f(d["mse"]["stat"], ".2f"),
+                 _f(d["mse"]["pvalue"], ".3f")] for n, d in m["dm_vs_har"].items()]
+        L += ["### Diebold-Mariano tests against har", "",
+              f"Newey-West standard errors, {cfg['dm_lags']} lags; a negative statistic means the model has "
+              "the lower loss.", "",
+              _md_table(["model", "QLIKE t", "QLIKE p", "MSE t", "MSE p"], rows), ""]
+    L += ["### Neural models: the goal", "", _neural_goal(m), ""]
+    if "forecast_vs_realized" in plots:
+        L += [f"![forecast against realized]({plots['forecast_vs_realized']})", ""]
+    if "cum_qlike_vs_har" in plots:
+        L += [f"![cumulative QLIKE difference against har]({plots['cum_qlike_vs_har']})", ""]
+
+    bt = m["backtest"]
+    L += ["## Volatility-targeting backtest", ""]
+    if bt:
+        L += [f"Position w_t = min(target_vol / forecast_vol_t, {cfg['max_leverage']:g}), target "
+              f"{cfg['target_vol']:g}% a year, rebalanced daily, costs per unit of turnover; "
+              f"`{cfg['return_accounting']}` return accounting. "
+              "(The reference figures in docs/the data README use log accounting; with "
+              "`--return-accounting log` the library reproduces them. Simple accounting is the exact one.)", ""]
+        rows = []
+        bh = bt["buy_and_hold"]
+        rows.append(["buy_and_hold", "-", _f(bh["ann_return"], ".2f"), _f(bh["ann_vol"], ".2f"), _f(bh["sharpe"], ".2f"),
+                     _f(bh["max_drawdown"], ".1f"), _f(bh["turnover_annual"], ".2f"), "-"])
+        for name in m["models"]:
+            for c, r in bt[name].items():
+                rows.append([name, c, _f(r["ann_return"], ".2f"), _f(r["ann_vol"], ".2f"), _f(r["sharpe"], ".2f"),
+                             _f(r["max_drawdown"], ".1f"), _f(r["turnover_annual"], ".2f"),
+                             _f(r["realized_vol_vs_target"], ".3f")])
+        L += [_md_table(["strategy", "cost bp", "ann. return %", "ann. vol %", "Sharpe", "max drawdown %",
+                         "turnover / year", "realized vol / target"], rows), ""]
+        if "equity_curves" in plots:
+            L += [f"![backtest equity curves]({plots['equity_curves']})", ""]
+    else:
+        L += ["Not run: the data has no daily returns (realized-variance file).", ""]
+
+    if "training_loss" in plots:
+        L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
+    for title, body in extra.get("sections", []):
+        L += [f"## {title}", "", body, ""]
+
+    t = results.timings
+    rows = [[name, f"{sec:.1f}"] for name, sec in t.get("models", {}).items()]
+    L += ["## Run time", "",
+          f"Total {t.get('total', float('nan')):.1f} s (data {t.get('data', float('nan')):.1f} s, walk-forward "
+          f"{t.get('walk_forward', float('nan')):.1f} s wall time with {cfg['workers']} worker(s)). "
+          "Per-model time is the summed fit + forecast time of its tasks:", "",
+          _md_table(["model", "seconds"], rows), "",
+          "Files: `metrics.json` (all numbers, no timings), `forecasts.csv` (date, target, one column per model).", ""]
+    return "\n".join(L)
+
+
+def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
+    """Write every output file into ``out_dir`` (which must exist); returns ``{name: path}``.
+
+    ``extra``: ``{"title": str, "sections_before": [(title, markdown)], "sections": [(title, markdown)]}``
+    for additional report.md sections (the demo's GARCH summary and graph).
+    """
+    out = os.fspath(out_dir)
+    walk, metrics, config = results.walk, results.metrics, results.config
+    paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
+             "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
+    plots = {}
+    makers = {
+        "forecast_vs_realized": lambda p: plot_forecasts(walk, metrics, p),
+        "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
+        "equity_curves": lambda p: plot_equity(walk, config, p),
+        "training_loss": lambda p: plot_losses(walk.histories, p),
+    }
+    for key, make in makers.items():
+        p = os.path.join(out, PLOT_FILES[key])
+        if make(p):
+            plots[key] = PLOT_FILES[key]
+            paths[key] = p
+        elif os.path.exists(p):
+            os.remove(p)  # a plot of an earlier run in the same directory would mislead
+    report = os.path.join(out, "report.md")
+    with open(report, "w", encoding="utf-8") as fh:
+        fh.write(markdown_report(results, plots, extra))
+    paths["report"] = report
+    return paths
