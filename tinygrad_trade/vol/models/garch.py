@@ -322,7 +322,6 @@ def fit_garch(returns, vol: str = "garch", mean: str = "constant", start=None,
     the arch grid. ``options`` go to SLSQP. Returns a :class:`GarchResult`.
     """
     names = param_names(vol, mean)
-    index = returns.index if isinstance(returns, pd.Series) else None
     r = np.asarray(returns, dtype=float).reshape(-1)
     if r.size < 2 * len(names) + 2:
         raise ValueError(f"GARCH needs at least {2 * len(names) + 2} returns, got {r.size}")
@@ -352,7 +351,7 @@ def fit_garch(returns, vol: str = "garch", mean: str = "constant", start=None,
     x = np.asarray(opt.x, dtype=float)
     for i, (lo, hi) in enumerate(bounds):   # SLSQP may overshoot a bound by rounding
         x[i] = min(max(x[i], -np.inf if lo is None else lo), np.inf if hi is None else hi)
-    return GarchResult(x, r, bc, vol, mean, opt, index=index, warm_start=warm)
+    return GarchResult(x, r, bc, vol, mean, opt, warm_start=warm)
 
 
 # --------------------------------------------------------------------------- results
@@ -367,7 +366,7 @@ class GarchResult:
     ``forecast(horizon)``. Standard errors are computed on first access.
     """
 
-    def __init__(self, x, returns, bc, vol, mean, opt=None, index=None, warm_start=False):
+    def __init__(self, x, returns, bc, vol, mean, opt=None, warm_start=False):
         self.vol, self.mean = vol, mean
         self.names = param_names(vol, mean)
         self.params = pd.Series(np.asarray(x, dtype=float), index=self.names, name="params")
@@ -377,7 +376,6 @@ class GarchResult:
         self.converged = bool(opt.success) if opt is not None else True
         self.warm_start = warm_start
         self.nobs = int(self.returns.size)
-        self._index = index
         mu = self.params.get("mu", 0.0)
         self.resid = self.returns - mu
         self.conditional_variance = garch_variance(self._vparams, self.resid, self.backcast)
