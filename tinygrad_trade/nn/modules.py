@@ -17,7 +17,7 @@ a file whose names or shapes differ from the model's, before changing anything.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 
 import numpy as np
 
@@ -134,10 +134,9 @@ class Module:
     def save(self, path):
         """Write the parameters to the ``.npz`` file ``path`` (exactly that name), atomically."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"  # same directory, so os.replace is atomic
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "xb") as f:
                 np.savez(f, **self.state_dict())
                 f.flush()
                 os.fsync(f.fileno())

@@ -116,7 +116,7 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts, activation: str = "relu", init: str | None = None, rng=None):
         check_activation(activation)
-        nouts = list(nouts)
+        nouts = [nouts] if isinstance(nouts, int) else list(nouts)
         if not nouts:
             raise ValueError("MLP needs at least one layer size in nouts")
         rng = as_rng(rng)
