@@ -369,6 +369,14 @@ def test_nan_guard_on_gradient_and_values():
     with pytest.raises(NonFiniteError, match="parameter 0"):
         check_finite(1.0, [p])
     check_finite(1.0, [Tensor(np.ones(2), requires_grad=True)])  # grad None is fine
+    net = MLP([1, 2], rng=0)
+    net.layers[0].bias.grad = np.array([0.0, np.inf])
+    with pytest.raises(NonFiniteError, match="layers.0.bias"):
+        check_finite(0.5, net)
+    snet = scalar.MLP(1, [1], rng=0)
+    snet.parameters()[0].grad = float("inf")
+    with pytest.raises(NonFiniteError, match="parameter 0"):
+        check_finite(0.5, snet)
 
     v = Value(2.0)
     opt = SGD([v], lr=0.1)

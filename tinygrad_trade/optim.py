@@ -346,6 +346,8 @@ def check_finite(loss, params) -> None:
         params = params.params
     elif hasattr(params, "named_parameters"):
         params = params.named_parameters()
+    elif hasattr(params, "parameters"):
+        params = params.parameters()
     value = _as_float(loss)
     if not math.isfinite(value):
         raise NonFiniteError(f"training stopped: the loss is {value} (non-finite); "
