@@ -119,6 +119,16 @@ def _parse_date(value, name: str) -> np.datetime64:
     return day
 
 
+def _known_models() -> tuple:
+    """The documented names plus whatever the registry (``vol.models.MODELS``) offers."""
+    try:
+        from .models import available_models as registry
+        extra = tuple(registry())
+    except (ImportError, AttributeError):
+        extra = ()
+    return tuple(dict.fromkeys(KNOWN_MODELS + extra))
+
+
 def validate(config: ForecastConfig) -> ForecastConfig:
     """Check every option (one-line ``ValueError``); returns the config with the target filled in."""
     if config.csv and config.rv:
@@ -157,9 +167,10 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     models = tuple(config.models)
     if not models:
         raise ValueError("--models needs at least one model")
-    unknown = [m for m in models if m not in KNOWN_MODELS]
+    known = _known_models()
+    unknown = [m for m in models if m not in known]
     if unknown:
-        raise ValueError(f"unknown model {unknown[0]!r} (choose from {', '.join(KNOWN_MODELS)})")
+        raise ValueError(f"unknown model {unknown[0]!r} (choose from {', '.join(known)})")
     dup = sorted({m for m in models if models.count(m) > 1})
     if dup:
         raise ValueError(f"model {dup[0]!r} is listed twice in --models")
@@ -227,10 +238,13 @@ def _first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[i
 
 # ------------------------------------------------------------------------------------ models
 def model_specs(config: ForecastConfig) -> list:
-    """One :class:`ModelSpec` per model: registry name + options (seed and epochs for the nets)."""
+    """One :class:`ModelSpec` per model: registry name + options (seed and epochs for the nets;
+    ``proxy="rv"`` for ``har`` on a realized-variance file)."""
     specs = []
     for name in config.models:
         opts = dict(config.model_options.get(name, {}))
+        if name == "har" and config.rv:
+            opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
         if name in NEURAL_MODELS:
             opts.setdefault("seed", int(config.seed))
             if config.epochs is not None:
@@ -406,10 +420,13 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
     available yet.
     """
     try:
-        from .. import viz
-        render = viz.render
-    except (ImportError, AttributeError):
-        return None  # TODO(viz): drop this fallback once tinygrad_trade.viz.render has landed
+        from ..viz import render
+    except ImportError:
+        try:
+            from ..viz.render import render
+        except ImportError:
+            return None  # TODO(viz): drop this fallback once tinygrad_trade.viz.render is always there
+    render = getattr(render, "render", render)   # the submodule when viz/__init__ does not export the function
     from ..nn.scalar import MLP
 
     net = MLP(2, [2, 1], activation="tanh", rng=seed)
@@ -418,7 +435,7 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
     loss = (pred - y) ** 2
     loss.label = "loss"
     loss.backward()
-    out = render(loss, os.fspath(path))
+    out = render(loss, os.fspath(path))   # without any Graphviz renderer this writes a .dot file instead
     return os.fspath(out) if isinstance(out, (str, os.PathLike)) else os.fspath(path)
 
 
@@ -447,9 +464,11 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
                         + summary + "\n```")]
     sections = []
     if graph is not None:
+        name = os.path.basename(graph)
+        link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
         sections.append(("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
                          "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n"
-                         f"![backprop graph]({GRAPH_FILE})"))
+                         + link))
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500" + (" (quick)" if quick else ""),
              "sections_before": sections_before, "sections": sections}
     res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0)

@@ -360,9 +360,10 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
         L += [f"## {title}", "", body, ""]
 
     t = results.timings
+    extra_setup = ", GARCH fit and graph" if extra.get("sections_before") else ""
     rows = [[name, f"{sec:.1f}"] for name, sec in t.get("models", {}).items()]
     L += ["## Run time", "",
-          f"Total {t.get('total', float('nan')):.1f} s (data {t.get('data', float('nan')):.1f} s, walk-forward "
+          f"Total {t.get('total', float('nan')):.1f} s (set-up: data{extra_setup} {t.get('data', float('nan')):.1f} s; walk-forward "
           f"{t.get('walk_forward', float('nan')):.1f} s wall time with {cfg['workers']} worker(s)). "
           "Per-model time is the summed fit + forecast time of its tasks:", "",
           _md_table(["model", "seconds"], rows), "",

@@ -1,0 +1,137 @@
+"""run_forecast and the report files: metrics.json, forecasts.csv, plots, report.md, determinism."""
+import json
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast
+from tinygrad_trade.vol.report import PLOT_FILES, plot_losses, results_table
+
+CLASSICAL = ("ewma", "garch", "gjr", "har")
+SMALL = dict(start="2016-01-01", refit_every=63, models=CLASSICAL, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return run_forecast(ForecastConfig(out=str(out), **SMALL)), out
+
+
+def test_every_file_is_written(small_run):
+    res, out = small_run
+    for name in ("metrics.json", "forecasts.csv", "report.md", PLOT_FILES["forecast_vs_realized"],
+                 PLOT_FILES["cum_qlike_vs_har"], PLOT_FILES["equity_curves"]):
+        assert (out / name).stat().st_size > 0, name
+    assert not (out / PLOT_FILES["training_loss"]).exists()   # no nets ran
+    for name in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves"):
+        assert (out / PLOT_FILES[name]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_metrics_json_layout(small_run):
+    res, out = small_run
+    m = json.loads((out / "metrics.json").read_text())
+    assert m == res.metrics
+    assert set(m) == {"models", "dm_vs_har", "backtest", "config"}
+    assert list(m["models"]) == list(CLASSICAL)
+    for name in CLASSICAL:
+        assert {"qlike", "mse", "mae", "mz", "n"} <= set(m["models"][name])
+        assert set(m["models"][name]["mz"]) >= {"intercept", "slope", "r2"}
+        assert m["models"][name]["n"] == 754
+    assert set(m["dm_vs_har"]) == {"ewma", "garch", "gjr"}
+    assert set(m["dm_vs_har"]["gjr"]) == {"qlike", "mse"} and set(m["dm_vs_har"]["gjr"]["qlike"]) == {"stat", "pvalue"}
+    assert set(m["backtest"]) == {"buy_and_hold", *CLASSICAL}
+    assert set(m["backtest"]["har"]) == {"0", "2", "10"}
+    for key in ("ann_return", "ann_vol", "sharpe", "max_drawdown", "turnover", "realized_vol_vs_target"):
+        assert key in m["backtest"]["har"]["2"]
+    assert m["backtest"]["har"]["0"]["return_kind"] == "simple"
+    c = m["config"]
+    for key in ("start", "window", "refit_every", "horizon", "target", "models", "target_vol", "max_leverage",
+                "costs_bps", "return_accounting", "seed", "workers", "csv", "rv", "out"):
+        assert key in c, key
+    assert c["data"] == {"file": "sp500_daily_1999_2018.csv", "first_date": "1999-01-04", "last_date": "2018-12-31",
+                         "rows": 5031, "kind": "prices"}
+    assert c["first_forecast"] == "2016-01-04" and c["n_forecasts"] == 754
+    assert not re.search(r"\"[a-z_]*(time|second)[a-z_]*\":", json.dumps(m))   # no timings in metrics.json
+
+
+def test_forecasts_csv(small_run):
+    res, out = small_run
+    df = pd.read_csv(out / "forecasts.csv")
+    assert list(df.columns) == ["date", "target", *CLASSICAL]
+    assert len(df) == 754 and df["date"].iloc[0] == "2016-01-04" and df["date"].iloc[-1] == "2018-12-31"
+    np.testing.assert_allclose(df["har"], res.walk.forecasts["har"], rtol=1e-9)
+    np.testing.assert_allclose(df["target"], res.walk.target, rtol=1e-9)
+
+
+def test_report_md_links_tables_and_goal(small_run):
+    res, out = small_run
+    text = (out / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert set(links) == {PLOT_FILES[k] for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves")}
+    for link in links:
+        assert not os.path.isabs(link) and (out / link).exists()
+    assert "| har | 0." in text and "Diebold-Mariano" in text and "buy_and_hold" in text
+    assert "2% QLIKE" in text and "no neural model ran" in text
+    assert "log accounting" in text and "Run time" in text
+    table = results_table(res.metrics)
+    assert "har" in table and "Sharpe 2bp" in table and "buy_and_hold" in table
+
+
+def test_reference_section_on_protocol_a(tmp_path):
+    res = run_forecast(ForecastConfig(out=str(tmp_path), models=CLASSICAL, quiet=True))
+    text = (tmp_path / "report.md").read_text()
+    assert "Against the reference figures" in text
+    assert "| har | 0.8211 | 0.8211 |" in text and "NO |" not in text
+    assert res.metrics["models"]["gjr"]["qlike"] == pytest.approx(0.8286, rel=0.01)
+
+
+def test_log_accounting_reproduces_reference_backtest(tmp_path):
+    res = run_forecast(ForecastConfig(out=None, models=("har",), return_accounting="log", quiet=True))
+    bt = res.metrics["backtest"]
+    assert bt["har"]["0"]["sharpe"] == pytest.approx(0.42, abs=0.006)
+    assert bt["har"]["10"]["sharpe"] == pytest.approx(0.31, abs=0.006)
+    assert bt["buy_and_hold"]["sharpe"] == pytest.approx(0.24, abs=0.006)
+    assert res.paths == {}
+
+
+def test_training_loss_plot(tmp_path):
+    hist = {"mlp": [{"train": [3, 2, 1.5], "val": [3.2, 2.5, 2.4]}, {"train": [1.4, 1.3], "val": [2.0, 1.9]}],
+            "har": []}
+    p = plot_losses(hist, tmp_path / "loss.png")
+    assert p and (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert plot_losses({"har": []}, tmp_path / "none.png") is None
+
+
+def test_same_seed_same_metrics_and_workers(tmp_path):
+    cfg = dict(start="2017-06-01", refit_every=42, models=("ewma", "garch", "har"), quiet=True, seed=3)
+    run_forecast(ForecastConfig(out=str(tmp_path / "a"), **cfg))
+    first = (tmp_path / "a" / "metrics.json").read_bytes()
+    run_forecast(ForecastConfig(out=str(tmp_path / "a"), **cfg))
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == first
+    run_forecast(ForecastConfig(out=str(tmp_path / "b"), workers=2, **cfg))
+    a = json.loads(first)
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert b["config"].pop("workers") == 2 and a["config"].pop("workers") == 1
+    assert b["config"].pop("out") != a["config"].pop("out")
+    assert a == b
+    assert (tmp_path / "a" / "forecasts.csv").read_bytes() == (tmp_path / "b" / "forecasts.csv").read_bytes()
+
+
+@pytest.mark.parametrize("bad,match", [
+    (dict(models=("ewma", "nope")), "unknown model 'nope'"),
+    (dict(start="2008-13-45"), "--start must be a date"),
+    (dict(start="2030-01-01"), "after the data's last day"),
+    (dict(start="2018-12-20"), "forecast days"),
+    (dict(refit_every=0), "--refit-every"),
+    (dict(target="rv"), "realized-variance"),
+    (dict(csv="x.csv", rv="y.csv"), "not both"),
+    (dict(return_accounting="arith"), "return-accounting"),
+    (dict(costs_bps=(0, -1)), "cost-bps"),
+])
+def test_bad_config_is_a_one_line_value_error(bad, match):
+    with pytest.raises(ValueError, match=re.escape(match)) as exc:
+        run_forecast(ForecastConfig(out=None, quiet=True, **{**dict(models=("har",)), **bad}))
+    assert "\n" not in str(exc.value)
