@@ -22,11 +22,12 @@ def best_of(fn, repeat=5, number=1):
 
 def peer_version(module_name):
     """The installed version of a peer package, or None when it is not installed."""
+    from importlib import metadata
     try:
-        mod = __import__(module_name)
+        __import__(module_name)
+        return metadata.version(module_name)
     except Exception:
         return None
-    return getattr(mod, "__version__", "installed")
 
 
 def machine() -> str:
