@@ -79,7 +79,8 @@ ABS = Op("abs", lambda g, y, x: (g * _sign(x),))
 
 def _pow_op(c: float) -> Op:
     """x ** c for a constant c (the exponent is not a graph input)."""
-    return Op(f"**{c:g}", lambda g, y, x: (g * c * x ** (c - 1.0),))
+    e = 0.0 if c == 0.0 else c - 1.0  # x ** 0 has derivative 0, also at x = 0 where x ** -1 fails
+    return Op(f"**{c:g}", lambda g, y, x: (g * c * x ** e,))
 
 
 _new = object.__new__

@@ -127,7 +127,9 @@ MINIMUM = Op("minimum", lambda g, y, a, b: (g * _tie_share(b, a), g * _tie_share
 def _pow_op(c):
     """x ** c for a constant exponent c (a number or an array, not a graph input)."""
     label = f"**{c:g}" if np.ndim(c) == 0 else "**c"
-    return Op(label, lambda g, y, x: (g * c * x ** (c - 1.0),))
+    # where c == 0 the derivative is 0, also at x = 0: use x ** 0 there, not x ** -1 (0 * inf = nan)
+    e = np.where(c == 0, 0.0, c - 1.0) if np.ndim(c) else (0.0 if c == 0 else c - 1.0)
+    return Op(label, lambda g, y, x: (g * c * x ** e,))
 
 
 def _clip_op(lo, hi):
