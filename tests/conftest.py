@@ -1,0 +1,13 @@
+"""Hypothesis profiles for the test suite.
+
+- ``default``: no per-example deadline (the engines' first call can be slow under load).
+- ``ci``: fewer examples and derandomized, for a fast, reproducible run:
+  ``HYPOTHESIS_PROFILE=ci pytest``.
+"""
+import os
+
+from hypothesis import settings
+
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, max_examples=25, derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
