@@ -195,12 +195,11 @@ def _forecast_parser(sub):
 
 
 def _forecast_config(args):
-    from .vol.pipeline import DEFAULT_MODELS, ForecastConfig, available_models
+    from .vol.pipeline import ForecastConfig
 
-    if args.models is None:
-        models = available_models(("har", "mlp", "gru") if args.rv else DEFAULT_MODELS)
-    else:
-        models = _list_text(args.models)
+    models = None   # the defaults the registry offers
+    if args.models is not None:
+        models = tuple(_list_text(args.models))
         if not models:
             raise UsageError("--models needs at least one model name")
     costs = [_float_text("--cost-bps", c) for c in _list_text(args.cost_bps)]
@@ -209,7 +208,7 @@ def _forecast_config(args):
         window=None if args.window is None else _int_text("--window", args.window),
         refit_every=_int_text("--refit-every", args.refit_every),
         horizon=_int_text("--horizon", args.horizon),
-        target=args.target, models=tuple(models),
+        target=args.target, models=models,
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         costs_bps=tuple(costs), return_accounting=args.return_accounting,

@@ -35,6 +35,7 @@ from .evaluation import dm_table, evaluate
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
 __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "demo_config", "available_models",
+           "resolve_models", "validate", "prepare_out",
            "garch_summary", "draw_backprop_graph", "load_dataset", "model_specs",
            "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS", "RETURN_MODELS", "KNOWN_MODELS",
            "MIN_HISTORY", "MIN_FORECASTS", "BENCHMARK"]
@@ -62,7 +63,7 @@ class ForecastConfig:
     refit_every: int = 21
     horizon: int = 1
     target: Optional[str] = None         # "r2" (prices) / "rv" (RV files) when None
-    models: tuple = DEFAULT_MODELS
+    models: Optional[tuple] = None       # None: every default model the registry offers (see resolve_models)
     target_vol: float = 10.0
     max_leverage: float = 2.0
     costs_bps: tuple = (0.0, 2.0, 10.0)
@@ -76,7 +77,7 @@ class ForecastConfig:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["models"] = list(self.models)
+        d["models"] = None if self.models is None else list(self.models)
         d["costs_bps"] = [float(c) for c in self.costs_bps]
         return d
 
@@ -117,6 +118,18 @@ def _parse_date(value, name: str) -> np.datetime64:
     if np.isnat(day):
         raise ValueError(f"{name} must be a date like 2008-01-01, got {value!r}")
     return day
+
+
+def resolve_models(config: ForecastConfig) -> tuple:
+    """``config.models=None`` -> the defaults the registry can build (``DEFAULT_MODELS``; for a
+    realized-variance file those without returns: har, mlp, gru). Returns ``(config, notes)``
+    with a note for each default model that is not available."""
+    if config.models is not None:
+        return config, []
+    wanted = tuple(m for m in DEFAULT_MODELS if not (config.rv and m in RETURN_MODELS))
+    models = available_models(wanted)
+    notes = [f"model {m!r} is not available in this version and was skipped" for m in wanted if m not in models]
+    return dataclasses.replace(config, models=models), notes
 
 
 def _known_models() -> tuple:
@@ -164,6 +177,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
         if target == "rv":
             raise ValueError("--target rv needs a realized-variance file (--rv FILE)")
         raise ValueError(f"unknown --target {target!r} (choose from {', '.join(PRICE_TARGETS)}, or rv with --rv)")
+    config, _ = resolve_models(config)
     models = tuple(config.models)
     if not models:
         raise ValueError("--models needs at least one model")
@@ -336,10 +350,11 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    config, skipped = resolve_models(config)
     config = validate(config)
     if config.out is not None:
         prepare_out(config.out)
-    notes = list(notes or [])
+    notes = list(notes or []) + skipped
     ds = load_dataset(config)
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
@@ -387,11 +402,9 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     Every default model the registry provides runs (a missing one is noted, not an error).
     ``quick``: forecasts from 2016, refit every 63 and fewer epochs for the nets.
     """
-    models = available_models(DEFAULT_MODELS)
-    notes = [f"model {m!r} is not available in this version and was skipped" for m in DEFAULT_MODELS
-             if m not in models]
-    cfg = ForecastConfig(out=out, models=models, seed=seed, workers=workers, quiet=quiet,
-                         return_accounting=return_accounting)
+    cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
+                                               return_accounting=return_accounting))
+    models = cfg.models
     if quick:
         cfg = dataclasses.replace(cfg, **DEMO_QUICK, epochs=QUICK_EPOCHS if any(m in NEURAL_MODELS for m in models)
                                   else None)
