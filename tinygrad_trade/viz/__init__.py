@@ -13,8 +13,8 @@ to render it. Note that ``graphviz.Digraph.render``/``.pipe`` need the system ``
 :func:`render` or :func:`to_svg` here, which work everywhere.
 """
 from .draw import DEFAULT_MAX_NODES, draw_dot, example_neuron
-from .render import RendererUnavailable, render, to_svg
-from .walkthrough import WALKTHROUGH_MAX_NODES, walkthrough
+from .rendering import RendererUnavailable, render, to_svg
+from .steps import WALKTHROUGH_MAX_NODES, walkthrough
 
 __all__ = ["draw_dot", "render", "to_svg", "walkthrough", "example_neuron", "RendererUnavailable",
            "DEFAULT_MAX_NODES", "WALKTHROUGH_MAX_NODES"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..graph import backprop
 from .draw import build, fields, flat, fmt, is_tensor, nodes_of
-from .render import to_svg
+from .rendering import to_svg
 
 __all__ = ["walkthrough", "WALKTHROUGH_MAX_NODES"]
 
