@@ -486,3 +486,15 @@ def test_system_dot_is_preferred_when_on_path(tmp_path, monkeypatch):
     texts = svg_texts(render(neuron(), tmp_path / "n.svg"))
     assert "-Tsvg" in mark.read_text()
     assert "grad -1.500" in texts
+
+
+@needs_svg
+def test_walkthrough_highlights_one_node_per_step(tmp_path):
+    loss, _ = tiny_net()  # has constants (X, y, 1/n) that no gradient reaches
+    html = walkthrough(loss, tmp_path / "net.html").read_text(encoding="utf-8")
+    for k, svg in enumerate(steps_of(html), 1):
+        root = ET.fromstring(svg.encode("utf-8"))
+        hot = {g.get("id") for g in root.iter(SVG + "g")
+               if g.get("class") == "node" and g.get("id", "").split("-")[-1].startswith("v")
+               and any(p.get("stroke") == "#c2410c" for p in g.iter(SVG + "polygon"))}
+        assert len(hot) == 1, (k, hot)

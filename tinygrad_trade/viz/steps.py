@@ -75,14 +75,15 @@ def _sweep(root, order):
     finally:
         for n, g in saved:
             n.grad = g
-    steps, last = [], ({id(n): None for n in swept}, {id(n): "waiting" for n in swept})
+    steps, grads, states = [], {id(n): None for n in swept}, {id(n): "waiting" for n in swept}
     for node in reversed(swept):
         if id(node) in snaps:
-            last = snaps[id(node)]
-            steps.append((node, *last))
+            grads, states = snaps[id(node)]
         else:  # no gradient reaches this node (e.g. a constant Tensor): shown, nothing flows
-            grads, states = last
-            steps.append((node, grads, {**states, id(node): "current"}))
+            states = {k: s if s != "current" else ("waiting" if grads[k] is None else "done")
+                      for k, s in states.items()}
+            states[id(node)] = "current"
+        steps.append((node, grads, states))
     return steps
 
 
