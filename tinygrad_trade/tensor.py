@@ -375,6 +375,8 @@ class Tensor:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"@: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
         if a.ndim == 1 and b.ndim == 1:
+            if a.shape != b.shape:  # (a * b) would broadcast a length-1 vector silently
+                raise ValueError(f"@: shapes {a.shape} and {b.shape} are not aligned")
             return (a * b).sum()
         if a.ndim == 1:
             return (a.reshape(1, -1) @ b).squeeze(-2)
