@@ -1,6 +1,6 @@
 """Pictures of computation graphs: `draw_dot`, `render`, and the backward-pass `walkthrough`.
 
-    from tinygrad_trade.viz import draw_dot, render, walkthrough
+    from tinygrad_trade.viz import draw_dot, example_neuron, render, walkthrough
 
     o = example_neuron(); o.backward()
     dot = draw_dot(o)                 # a graphviz.Digraph (records, op nodes, LR)

@@ -116,42 +116,36 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
     gradient to show (default: each node's ``.grad``)."""
     order = nodes_of(root)
     total = len(order)
-    cut = max_nodes is not None and total > max(int(max_nodes), 1)
-    if cut:
-        kept = nearest(root, max(int(max_nodes), 1))
+    limit = None if max_nodes is None else max(int(max_nodes), 1)
+    if limit is not None and total > limit:
+        kept = nearest(root, limit)
         order = [n for n in order if id(n) in kept]
     index = {id(n): i for i, n in enumerate(order)}
 
     dot = graphviz.Digraph(format=format, graph_attr={
         "rankdir": rankdir, "bgcolor": "white", "nodesep": "0.25", "ranksep": "0.35"},
         node_attr={"fontname": FONT, "fontsize": "12"}, edge_attr={"color": "#4b5563", "arrowsize": "0.7"})
-    frontier = []
+    frontier = []  # ops with an input that was cut
     for i, n in enumerate(order):
         grad = n.grad if grads is None else grads.get(id(n))
-        style = {"style": "filled", "fillcolor": "white"}
-        if not n._prev:
-            style["fillcolor"] = LEAF_FILL
-        if n is root:
-            style.update(fillcolor=OUTPUT_FILL, penwidth="2")
-        dot.node(f"v{i}", graphviz.nohtml(record_label(fields(n, grad), rankdir)),
-                 shape="record", id=f"v{i}", **style)
+        fill = OUTPUT_FILL if n is root else (LEAF_FILL if not n._prev else "white")
+        dot.node(f"v{i}", graphviz.nohtml(record_label(fields(n, grad), rankdir)), id=f"v{i}",
+                 shape="record", style="filled", fillcolor=fill, penwidth="2" if n is root else "1")
         if not n._prev:
             continue
         name = n.op or "?"
         dot.node(f"o{i}", graphviz.escape(name), id=f"o{i}", shape="circle" if len(name) <= 3 else "ellipse",
                  style="filled", fillcolor=OP_FILL, fontsize="11", margin="0.02", width="0.3", height="0.3")
-        number = len(n._prev) > 1 and name not in COMMUTATIVE
-        missing = False
+        numbered = len(n._prev) > 1 and name not in COMMUTATIVE
         for k, p in enumerate(n._prev):
-            if id(p) in index:
-                extra = {"headlabel": str(k + 1), "labelfontsize": "9", "labelfontcolor": "#6b7280"} if number else {}
-                dot.edge(f"v{index[id(p)]}", f"o{i}", id=f"e{i}_{k}", **extra)
-            else:
-                missing = True
-        if missing:
-            frontier.append(i)
+            if id(p) not in index:
+                continue
+            extra = {"headlabel": str(k + 1), "labelfontsize": "9", "labelfontcolor": "#6b7280"} if numbered else {}
+            dot.edge(f"v{index[id(p)]}", f"o{i}", id=f"e{i}_{k}", **extra)
         dot.edge(f"o{i}", f"v{i}", id=f"e{i}")
-    if cut:
+        if any(id(p) not in index for p in n._prev):
+            frontier.append(i)
+    if len(order) < total:
         dot.node("more", f"… {total - len(order)} more nodes", id="more", shape="note",
                  style="dashed,filled", fillcolor="#f9fafb", fontcolor="#6b7280", color="#9ca3af")
         for i in frontier:
