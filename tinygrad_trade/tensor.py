@@ -501,6 +501,7 @@ class Tensor:
 
     def transpose(self, *axes):
         axes = _shape_arg(axes) or tuple(reversed(range(self.ndim)))
+        axes = tuple(a + self.ndim if a < 0 else a for a in axes)  # negative axes as numpy; argsort needs >= 0
         return Tensor._make(self.data.transpose(axes), (self,), _transpose_op(axes))
 
     def swapaxes(self, a, b):
