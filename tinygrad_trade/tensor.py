@@ -115,9 +115,9 @@ MATMUL = Op("@", lambda g, y, a, b: (g @ _swap(b), _swap(a) @ g))
 
 
 def _tie_share(a, b):
-    """1 where a wins, 0 where b wins, 1/2 on ties (a constant)."""
+    """1 where a wins, 0 where b wins, 1/2 on ties (a constant, in the operands' float dtype)."""
     a, b = _data(a), _data(b)
-    return (a > b) + 0.5 * (a == b)
+    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b))
 
 
 MAXIMUM = Op("maximum", lambda g, y, a, b: (g * _tie_share(a, b), g * _tie_share(b, a)))
@@ -147,7 +147,7 @@ def _extreme_op(name, shape, axis):
 
     def vjp(g, y, x):
         hit = _data(x) == _data(y).reshape(kshape)
-        share = hit / hit.sum(axis=axes, keepdims=True)
+        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(_data(y).dtype)
         return (g.reshape(kshape) * share,)
     return Op(name, vjp)
 
