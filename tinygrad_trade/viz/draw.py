@@ -122,9 +122,11 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
         order = [n for n in order if id(n) in kept]
     index = {id(n): i for i, n in enumerate(order)}
 
-    dot = graphviz.Digraph(format=format, graph_attr={
-        "rankdir": rankdir, "bgcolor": "white", "nodesep": "0.25", "ranksep": "0.35"},
-        node_attr={"fontname": FONT, "fontsize": "12"}, edge_attr={"color": "#4b5563", "arrowsize": "0.7", "fontname": FONT, "labelfontname": FONT})
+    dot = graphviz.Digraph(
+        format=format,
+        graph_attr={"rankdir": rankdir, "bgcolor": "white", "nodesep": "0.25", "ranksep": "0.35"},
+        node_attr={"fontname": FONT, "fontsize": "12"},
+        edge_attr={"color": "#4b5563", "arrowsize": "0.7", "fontname": FONT, "labelfontname": FONT})
     frontier = []  # ops with an input that was cut
     for i, n in enumerate(order):
         grad = n.grad if grads is None else grads.get(id(n))
