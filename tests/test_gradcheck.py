@@ -1,0 +1,192 @@
+"""numerical_grad, gradcheck and gradgradcheck: right gradients pass, wrong ones are caught and
+reported per input (analytic, numeric, error)."""
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strategies import arrays, floats, nonzero, reals, shapes
+from tinygrad_trade import CustomOp, Tensor, Value
+from tinygrad_trade.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from tinygrad_trade.graph import Op
+
+LINE = re.compile(r"^\s*(?P<name>[^:\n]+): analytic (?P<a>\S+), numeric (?P<n>\S+), error (?P<e>\S+)$", re.M)
+
+
+def _lines(msg):
+    """{name: (analytic, numeric, error)} parsed from a GradcheckError message."""
+    return {m["name"]: (float(m["a"]), float(m["n"]), float(m["e"])) for m in LINE.finditer(msg)}
+
+
+# --- deliberately wrong ops ------------------------------------------------------------------
+class ScaledSquare(CustomOp):
+    """x ** 2 whose backward is off by ``factor`` (1.0 is right)."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, g):
+        return (self.factor * 2 * self.x * g,)
+
+
+class NanGrad(CustomOp):
+    def forward(self, x):
+        return x * 1.0
+
+    def backward(self, g):
+        return (g * np.nan,)
+
+
+def bad_sin(v):
+    """sin(v) as a Value node whose rule claims the derivative is 1 (it is cos)."""
+    return Value._make(math.sin(v.data), (v,), Op("bad_sin", lambda g, y, x: (g * 1.0,)))
+
+
+def cube_flat_hessian(v):
+    """v ** 3 with the right first derivative, but the rule uses v's float data, so under
+    create_graph the derivative is a constant and the second derivative comes out 0 (not 6v)."""
+    def vjp(g, y, x):
+        d = x.data if isinstance(x, Value) else x
+        return (g * 3.0 * d * d,)
+    return Value._make(v.data ** 3, (v,), Op("cube", vjp))
+
+
+# --------------------------------------------------------------------------------------------
+# numerical_grad
+# --------------------------------------------------------------------------------------------
+@given(x=reals)
+def test_numerical_grad_of_a_value_function(x):
+    v = Value(x)
+    g = numerical_grad(lambda t: t.exp() * t.tanh(), v)
+    assert isinstance(g, float)
+    expected = math.exp(x) * (math.tanh(x) + 1 - math.tanh(x) ** 2)
+    assert g == pytest.approx(expected, rel=1e-7, abs=1e-8)
+    assert v.data == x and v.grad == 0.0
+
+
+@given(data=st.data())
+def test_numerical_grad_of_a_tensor_function(data):
+    x = data.draw(arrays(data.draw(shapes), reals))
+    w = data.draw(arrays(x.shape, reals))
+    t = Tensor(x, requires_grad=True)
+    g = numerical_grad(lambda t: (t ** 3 * w).sum(), t)
+    assert isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == np.float64
+    np.testing.assert_allclose(g, 3 * x ** 2 * w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(t.data, x)  # inputs restored exactly
+    assert t.grad is None
+
+
+def test_numerical_grad_several_inputs_and_float32():
+    a = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float32)
+    b = Tensor([[0.5], [-1.0]], requires_grad=True)
+    ga, gb = numerical_grad(lambda a, b: (a * b).sum(), [a, b])
+    # differences are taken in float64 even for a float32 input
+    np.testing.assert_allclose(ga, [-0.5, -0.5], rtol=1e-8)
+    np.testing.assert_allclose(gb, [[3.0], [3.0]], rtol=1e-8)
+    assert a.dtype == np.float32 and a.data.tolist() == [1.0, 2.0]
+    x, y = Value(2.0), Value(3.0)
+    assert numerical_grad(lambda x, y: x * y + y, [x, y]) == pytest.approx([3.0, 3.0], rel=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# gradcheck
+# --------------------------------------------------------------------------------------------
+def test_gradcheck_accepts_right_gradients():
+    assert gradcheck(lambda x, y: (x * y).exp() / (y * y + 1), [Value(0.3), Value(-0.8)]) is True
+    x = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    assert gradcheck(lambda t: ScaledSquare.apply(t.tanh()).sum(), [x]) is True
+    assert gradcheck(lambda t: (t @ t.T).sigmoid().sum(), x) is True  # a single input, not a list
+
+
+def test_gradcheck_reports_a_wrong_tensor_gradient_per_element():
+    x = Tensor([1.0, -2.0, 3.0], requires_grad=True, label="x")
+    f = lambda t: ScaledSquare.apply(t, factor=1.1).sum()  # noqa: E731
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(f, [x])
+    msg = str(info.value)
+    assert msg.startswith("gradient mismatch")
+    lines = _lines(msg)
+    assert set(lines) == {"x[0]", "x[1]", "x[2]"}
+    for k, xv in enumerate([1.0, -2.0, 3.0]):
+        a, n, e = lines[f"x[{k}]"]
+        assert a == pytest.approx(2.2 * xv, rel=1e-6)
+        assert n == pytest.approx(2.0 * xv, rel=1e-6)
+        assert e == pytest.approx(0.2 * abs(xv), rel=1e-2)
+    assert gradcheck(f, [x], raise_exception=False) is False
+    assert isinstance(info.value, AssertionError)  # so a bare gradcheck(...) fails a test
+
+
+def test_gradcheck_names_only_the_wrong_input():
+    a, b = Value(0.5, label="a"), Value(2.0, label="b")
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda a, b: bad_sin(a) * b, [a, b])
+    lines = _lines(str(info.value))
+    assert set(lines) == {"a"}
+    an, num, err = lines["a"]
+    assert an == pytest.approx(2.0) and num == pytest.approx(2 * math.cos(0.5), rel=1e-6)
+    assert err == pytest.approx(2 - 2 * math.cos(0.5), rel=1e-2)  # printed to 3 digits
+    # unlabeled inputs are called by position
+    with pytest.raises(GradcheckError, match=r"input 1: analytic"):
+        gradcheck(lambda a, b: a * bad_sin(b), [Value(0.5), Value(1.0)])
+
+
+def test_gradcheck_nan_gradient_is_a_mismatch():
+    x = Tensor([1.0], requires_grad=True)
+    assert gradcheck(lambda t: NanGrad.apply(t).sum(), [x], raise_exception=False) is False
+
+
+def test_gradcheck_tolerances():
+    x = Tensor([0.5, 1.5], requires_grad=True)
+    off = lambda t: ScaledSquare.apply(t, factor=1 + 1e-4).sum()  # noqa: E731  relative error 1e-4
+    assert gradcheck(off, [x]) is True                                     # inside rtol=1e-3
+    assert gradcheck(off, [x], atol=0.0, rtol=1e-6, raise_exception=False) is False
+
+
+@given(x=nonzero, factor=st.one_of(floats(0.0, 0.99), floats(1.01, 3.0), floats(-3.0, -0.01)))
+def test_gradcheck_catches_any_relative_error_above_one_percent(x, factor):
+    t = Tensor([x], requires_grad=True)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: ScaledSquare.apply(t, factor=factor).sum(), [t])
+
+
+def test_gradcheck_needs_requires_grad():
+    with pytest.raises(ValueError, match="requires_grad"):
+        gradcheck(lambda t: t.sum(), [Tensor([1.0])])
+
+
+# --------------------------------------------------------------------------------------------
+# gradgradcheck
+# --------------------------------------------------------------------------------------------
+def test_gradgradcheck_accepts_right_second_derivatives():
+    xs = [Value(0.3), Value(-0.7), Value(1.2)]
+    assert gradgradcheck(lambda x, y, z: x * y * z + (x * z).tanh() + y.exp() * x, xs) is True
+    t = Tensor([[0.2, -0.4], [1.0, 0.5]], requires_grad=True)
+    u = Tensor([0.3, -0.9], requires_grad=True)
+    assert gradgradcheck(lambda t, u: ((t @ u).softplus() ** 2).sum() + (t * u).sigmoid().mean(), [t, u]) is True
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    x = Value(1.3, label="x")
+    assert gradcheck(cube_flat_hessian, [x])  # the first derivative is right...
+    with pytest.raises(GradcheckError) as info:
+        gradgradcheck(cube_flat_hessian, [x])
+    msg = str(info.value)
+    assert msg.startswith("second derivative mismatch")
+    lines = _lines(msg)
+    assert set(lines) == {"x[0]"}
+    an, num, _ = lines["x[0]"]
+    assert an == 0.0 and num == pytest.approx(6 * 1.3, rel=1e-5)  # ...the second is not
+    assert gradgradcheck(cube_flat_hessian, [x], raise_exception=False) is False
+
+
+def test_gradgradcheck_through_numpy_custom_op_is_a_clear_error():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="ScaledSquare"):
+        gradgradcheck(lambda t: ScaledSquare.apply(t).sum(), [x])
