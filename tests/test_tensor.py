@@ -220,6 +220,14 @@ def test_clip(data):
     assert gradcheck(lambda t: (t.clip(lo, hi) * w).sum(), [t])
 
 
+def test_clip_passes_the_gradient_on_the_bounds():
+    x = T([-2.0, -1.0, 0.0, 1.0, 2.0])
+    y = x.clip(-1.0, 1.0)
+    assert y.data.tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+
+
 # --------------------------------------------------------------------------------------------
 # matmul
 # --------------------------------------------------------------------------------------------
@@ -341,6 +349,16 @@ def test_transpose_negative_axes_by_hand():
     g = np.arange(6.0).reshape(3, 2)
     y.backward(g)
     np.testing.assert_array_equal(x.grad, g.T)
+
+
+@pytest.mark.parametrize("axes", [(1, 2, 0), (2, 0, 1), (-2, -1, 0), (0, 2, 1), (-1, -2, -3)])
+def test_transpose_3d_gradient_is_the_inverse_permutation(axes):
+    x = T(np.arange(24.0).reshape(2, 3, 4))
+    y = x.transpose(*axes)
+    g = np.arange(24.0).reshape(y.shape) ** 2
+    y.backward(g)
+    inverse = np.argsort([a % 3 for a in axes])
+    np.testing.assert_array_equal(x.grad, g.transpose(inverse))
 
 
 @given(data=st.data())
@@ -726,7 +744,15 @@ def test_float32_forward_and_grads_stay_float32():
     # gradcheck promotes to float64 for the check and restores the inputs' dtype
     assert gradcheck(F32_PROGRAM, [x, w], atol=1e-4)
     assert x.dtype == np.float32 and w.dtype == np.float32
+    # a float64 numpy operand promotes the result (as numpy does), but a leaf's .grad keeps its dtype
+    x.grad = None
+    y64 = x * np.array([1.0, 2.0, 3.0])
+    assert y64.dtype == np.float64
+    y64.sum().backward()
+    assert x.grad.dtype == np.float32
+    x.grad = None
     # and the float32 gradient agrees with the float64 one to float32 precision
+    F32_PROGRAM(x, w).backward()
     x64, w64 = T(x.data.astype(np.float64)), T(w.data.astype(np.float64))
     F32_PROGRAM(x64, w64).backward()
     np.testing.assert_allclose(x.grad, x64.grad, rtol=1e-4, atol=1e-5)
