@@ -261,6 +261,8 @@ def model_specs(config: ForecastConfig) -> list:
             opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
         if name in NEURAL_MODELS:
             opts.setdefault("seed", int(config.seed))
+            if config.quiet:
+                opts.setdefault("progress", False)   # no epoch bars either
             if config.epochs is not None:
                 opts.setdefault("epochs", int(config.epochs))
         specs.append(ModelSpec(name, opts))
@@ -332,7 +334,8 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["n_forecasts"] = int(len(wf.dates))
     cfg["n_refits"] = int(len(wf.blocks))
     cfg["benchmark"] = BENCHMARK
-    cfg["model_specs"] = wf.config["models"]
+    cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
+                          for m in wf.config["models"]]
     return _json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "config": cfg})
 
 
@@ -400,18 +403,15 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     """The demo's :class:`ForecastConfig` (Protocol A on the embedded S&P 500) and its notes.
 
     Every default model the registry provides runs (a missing one is noted, not an error).
-    ``quick``: forecasts from 2016, refit every 63 and fewer epochs for the nets.
+    ``quick``: forecasts from 2016, refit every 63 and the nets' ``quick`` option (fewer epochs and members).
     """
     cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
                                                return_accounting=return_accounting))
     models = cfg.models
     if quick:
-        cfg = dataclasses.replace(cfg, **DEMO_QUICK, epochs=QUICK_EPOCHS if any(m in NEURAL_MODELS for m in models)
-                                  else None)
+        cfg = dataclasses.replace(cfg, **DEMO_QUICK,
+                                  model_options={m: {"quick": True} for m in models if m in NEURAL_MODELS})
     return cfg, notes
-
-
-QUICK_EPOCHS = 3
 
 
 def garch_summary(df=None, vol: str = "garch") -> str:

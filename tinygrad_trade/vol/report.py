@@ -163,29 +163,35 @@ def _curves(hist) -> tuple:
 
 
 def plot_losses(histories: dict, path) -> Optional[str]:
-    """Training (and validation) loss per epoch of every fit of the nets; later fits are darker."""
+    """Training curves of the nets: per net, the first fit's train/validation loss per epoch (left) and,
+    over the refits, each fit's last training loss and best validation loss (right)."""
     nets = {k: v for k, v in histories.items() if v and any(_curves(h)[0] for h in v)}
     if not nets:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
-    for ax, (name, hists) in zip(axes[0], nets.items()):
-        n = len(hists)
-        for i, h in enumerate(hists):
-            tr, va = _curves(h)
-            shade = 0.25 + 0.75 * (i + 1) / n
-            lab = i == n - 1
-            if tr:
-                ax.plot(np.arange(1, len(tr) + 1), tr, color=(0.1, 0.3, 0.8, shade), lw=0.8,
-                        label="train" if lab else None)
-            if va:
-                ax.plot(np.arange(1, len(va) + 1), va, color=(0.85, 0.35, 0.1, shade), lw=0.8,
-                        label="validation" if lab else None)
-        ax.set_title(f"{name}: loss per epoch, {n} fit(s)")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    fig, axes = plt.subplots(len(nets), 2, figsize=(11, 3.6 * len(nets)), squeeze=False)
+    for (ax0, ax1), (name, hists) in zip(axes, nets.items()):
+        tr, va = _curves(hists[0])
+        ax0.plot(np.arange(1, len(tr) + 1), tr, color="tab:blue", lw=1.2, label="train")
+        if va:
+            ax0.plot(np.arange(1, len(va) + 1), va, color="tab:orange", lw=1.2, label="validation")
+        ax0.set_title(f"{name}: first fit, loss per epoch")
+        ax0.set_xlabel("epoch")
+        ax0.set_ylabel("loss")
+        ax0.grid(alpha=0.3)
+        ax0.legend(fontsize=8)
+        last_tr = [(_curves(h)[0] or [np.nan])[-1] for h in hists]
+        best_va = [min(_curves(h)[1]) if _curves(h)[1] else np.nan for h in hists]
+        epochs = [len(_curves(h)[0]) for h in hists]
+        k = np.arange(1, len(hists) + 1)
+        ax1.plot(k, last_tr, "o-", ms=2.5, lw=0.8, color="tab:blue", label="train (last epoch)")
+        if np.isfinite(best_va).any():
+            ax1.plot(k, best_va, "o-", ms=2.5, lw=0.8, color="tab:orange", label="validation (best)")
+        ax1.set_title(f"{name}: {len(hists)} fit(s), {int(np.sum(epochs))} epochs in all")
+        ax1.set_xlabel("fit (refit number)")
+        ax1.set_ylabel("loss")
+        ax1.grid(alpha=0.3)
+        ax1.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
