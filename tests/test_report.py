@@ -135,3 +135,26 @@ def test_bad_config_is_a_one_line_value_error(bad, match):
     with pytest.raises(ValueError, match=re.escape(match)) as exc:
         run_forecast(ForecastConfig(out=None, quiet=True, **{**dict(models=("har",)), **bad}))
     assert "\n" not in str(exc.value)
+
+
+def test_nets_same_seed_and_workers(tmp_path):
+    """Warm-started nets (one sequential task each): same seed -> same file, 2 workers -> same numbers."""
+    from tinygrad_trade.vol.pipeline import available_models
+    nets = tuple(m for m in ("mlp", "gru") if m in available_models(("mlp", "gru")))
+    if not nets:
+        pytest.skip("no neural model in the registry")
+    cfg = dict(start="2017-06-01", refit_every=63, models=("har", *nets), quiet=True, seed=1,
+               model_options={m: {"quick": True} for m in nets})
+    a = run_forecast(ForecastConfig(out=str(tmp_path), **cfg))
+    first = (tmp_path / "metrics.json").read_bytes()
+    assert (tmp_path / PLOT_FILES["training_loss"]).exists()
+    assert len(a.walk.histories[nets[0]]) == len(a.walk.blocks)
+    run_forecast(ForecastConfig(out=str(tmp_path), **cfg))
+    assert (tmp_path / "metrics.json").read_bytes() == first
+    b = run_forecast(ForecastConfig(out=None, workers=2, **cfg))
+    for name in a.walk.forecasts:
+        np.testing.assert_array_equal(a.walk.forecasts[name], b.walk.forecasts[name], err_msg=name)
+    strip = lambda hs: {k: [{f: v for f, v in h.items() if f != "seconds"} for h in hl] for k, hl in hs.items()}
+    assert strip(a.walk.histories) == strip(b.walk.histories)   # everything but the nets' own timings
+    c = run_forecast(ForecastConfig(out=None, **{**cfg, "seed": 2}))
+    assert not np.array_equal(c.walk.forecasts[nets[0]], a.walk.forecasts[nets[0]])
