@@ -229,3 +229,22 @@ def test_reference_qlike_sp500(ds_sp500):
     for name, ref in REFERENCE.items():
         assert ev[name]["qlike"] == pytest.approx(ref, rel=0.01), name
         assert ev[name]["qlike"] == pytest.approx(ref, abs=6e-4), name   # in fact to the 4th decimal
+
+
+def test_no_look_ahead_neural_models():
+    """The same property for the warm-started nets (quick settings), when the registry has them."""
+    from tinygrad_trade.vol.pipeline import available_models
+    nets = available_models(("mlp", "gru"))
+    if not nets:
+        pytest.skip("no neural model in the registry")
+    specs = [ModelSpec(m, {"quick": True, "progress": False, "seed": 0}) for m in nets]
+    df = _synthetic_prices()
+    t_cut = 441
+    base = walk_forward(build_dataset(df), specs, start=400, refit_every=21)
+    bumped = df.copy()
+    bumped.iloc[t_cut + 1:] *= np.exp(np.random.default_rng(1).normal(0, 0.05, (len(df) - t_cut - 1, 1)))
+    moved = walk_forward(build_dataset(bumped), specs, start=400, refit_every=21)
+    upto = t_cut + 1 - 400 + 1
+    for name in nets:
+        np.testing.assert_array_equal(moved.forecasts[name][:upto], base.forecasts[name][:upto], err_msg=name)
+        assert not np.array_equal(moved.forecasts[name][upto:], base.forecasts[name][upto:]), name
