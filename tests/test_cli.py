@@ -121,6 +121,7 @@ def _bad_inputs(tmp_path):
         (["forecast", "--out", str(a_file / "sub")], "--out"),
         (["forecast", "--refit-every", "ten"], "--refit-every"),
         (["forecast", "--horizon", "0"], "--horizon"),
+        (["forecast", "--window", "10"], "--window must be at least"),
         (["forecast", "--workers", "0"], "--workers"),
         (["forecast", "--cost-bps", "2,x"], "--cost-bps"),
         (["forecast", "--target", "rv"], "realized-variance"),

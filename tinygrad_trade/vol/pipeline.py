@@ -38,7 +38,7 @@ __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "dem
            "resolve_models", "validate", "prepare_out",
            "garch_summary", "draw_backprop_graph", "load_dataset", "model_specs",
            "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS", "RETURN_MODELS", "KNOWN_MODELS",
-           "MIN_HISTORY", "MIN_FORECASTS", "BENCHMARK"]
+           "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
 CLASSICAL_MODELS = ("ewma", "garch", "gjr", "har", "har_r2")
 NEURAL_MODELS = ("mlp", "gru")
@@ -48,6 +48,7 @@ RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2")   # need daily returns: not f
 BENCHMARK = "har"
 MIN_HISTORY = 252     # days of data before the first forecast (the first fit needs a year)
 MIN_FORECASTS = 22    # forecast days needed for the metrics to mean anything
+MIN_WINDOW = 63       # shortest rolling window (--window)
 
 
 @dataclass
@@ -150,6 +151,9 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     _positive_int(config.horizon, "--horizon")
     if config.window is not None:
         _positive_int(config.window, "--window")
+        if config.window < MIN_WINDOW:
+            raise ValueError(f"--window must be at least {MIN_WINDOW} days (HAR needs 22 days of lags and every "
+                             f"model a few months of pairs), got {config.window}")
     if isinstance(config.seed, bool) or not isinstance(config.seed, (int, np.integer)) or config.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {config.seed!r}")
     _positive_int(config.workers, "--workers")
