@@ -35,6 +35,8 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from .evaluation import _as_1d as _as_1d_checked
+
 __all__ = ["BacktestResult", "vol_target_backtest", "buy_and_hold", "backtest_table"]
 
 
@@ -102,21 +104,7 @@ class BacktestResult:
 # helpers
 # --------------------------------------------------------------------------- #
 def _as_1d(x, name: str, who: str) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{who}: {name} is not numeric ({exc})") from None
-    if a.ndim != 1:
-        raise ValueError(f"{who}: {name} must be one-dimensional, got shape {a.shape}")
-    if a.size < 2:
-        raise ValueError(f"{who}: {name} needs at least 2 observations, got {a.size}")
-    bad = ~np.isfinite(a)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{who}: {name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {a[i]})"
-        )
-    return a
+    return _as_1d_checked(x, name, who, min_size=2)
 
 
 def _positive(x, name: str, who: str) -> float:

@@ -39,8 +39,8 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # input validation
 # --------------------------------------------------------------------------- #
-def _as_1d(x, name: str, who: str) -> np.ndarray:
-    """Convert ``x`` to a finite, non-empty 1-D float array (position aligned)."""
+def _as_1d(x, name: str, who: str, min_size: int = 1) -> np.ndarray:
+    """Convert ``x`` to a finite 1-D float array of at least ``min_size`` values (position aligned)."""
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -49,6 +49,8 @@ def _as_1d(x, name: str, who: str) -> np.ndarray:
         raise ValueError(f"{who}: {name} must be one-dimensional, got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{who}: {name} is empty")
+    if a.size < min_size:
+        raise ValueError(f"{who}: {name} needs at least {min_size} observations, got {a.size}")
     bad = ~np.isfinite(a)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
