@@ -8,16 +8,18 @@ add one entry (or call :func:`register_model`)::
 
 Classical models: ``"ewma"`` (RiskMetrics, lambda 0.94), ``"garch"`` (GARCH(1,1), constant
 mean), ``"gjr"`` (GJR-GARCH(1,1,1)), ``"har"`` (HAR-PK: HAR on Parkinson variance) and
-``"har_r2"`` (HAR on squared returns).
+``"har_r2"`` (HAR on squared returns). Neural models (:mod:`.neural`): ``"mlp"`` and ``"gru"``.
 """
 from __future__ import annotations
 
 from .ewma import EWMA, ewma_variance
 from .garch import GARCH, GarchResult, fit_garch
 from .har import HAR, fit_har, har_design
+from .neural import GRUForecaster, MLPForecaster
 
 __all__ = ["MODELS", "get_model", "register_model", "available_models",
-           "EWMA", "ewma_variance", "GARCH", "GarchResult", "fit_garch", "HAR", "fit_har", "har_design"]
+           "EWMA", "ewma_variance", "GARCH", "GarchResult", "fit_garch", "HAR", "fit_har", "har_design",
+           "MLPForecaster", "GRUForecaster"]
 
 
 def _with(cls, **fixed):
@@ -32,6 +34,8 @@ MODELS = {
     "gjr": _with(GARCH, vol="gjr"),
     "har": _with(HAR, proxy="parkinson"),
     "har_r2": _with(HAR, proxy="r2"),
+    "mlp": _with(MLPForecaster),
+    "gru": _with(GRUForecaster),
 }
 
 
