@@ -15,6 +15,13 @@ class UsageError(ValueError):
     """Bad command-line input: reported as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (not the usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
 # --- graph (issue: visualisation) -------------------------------------------------------------
 def _graph_parser(sub):
     p = sub.add_parser("graph", help="draw the backprop graph of a neuron or an expression",
@@ -255,8 +262,8 @@ def _cmd_demo(args):
 
 # --- entry point ------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinygrad-trade", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = _Parser(prog="tinygrad-trade", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in (_demo_parser, _forecast_parser, _garch_parser, _graph_parser):
         add(sub)
     return parser

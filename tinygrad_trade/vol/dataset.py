@@ -16,11 +16,10 @@ columns). The proxies come from :mod:`tinygrad_trade.vol.features` (``proxy(df, 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
+from . import features
 from .base import Dataset
 
 __all__ = ["PRICE_TARGETS", "DEFAULT_PRICE_PROXIES", "RV_PROXIES", "HORIZONS",
@@ -66,35 +65,6 @@ def _source(df, source) -> str:
 
 
 # ------------------------------------------------------------------------------------ features
-# The proxies come from vol.features; the two the pipeline cannot do without (r2, parkinson)
-# have an identical local definition used only while vol.features is not importable.
-def _local_log_returns(df) -> np.ndarray:
-    c = np.asarray(df["adj_close"] if "adj_close" in df else df["close"], dtype=float)
-    r = np.full(c.size, np.nan)
-    r[1:] = 100.0 * np.diff(np.log(c))
-    return r
-
-
-def _local_proxy(df, name: str) -> np.ndarray:
-    if name == "r2":
-        return _local_log_returns(df) ** 2
-    if name == "parkinson":
-        h = np.asarray(df["high"], dtype=float)
-        lo = np.asarray(df["low"], dtype=float)
-        return (100.0 * np.log(h / lo)) ** 2 / (4.0 * math.log(2.0))
-    raise ValueError(f"the {name!r} proxy needs tinygrad_trade.vol.features, which is not available")
-
-
-def _features():
-    try:
-        from . import features
-    except ImportError:
-        return None
-    if not (hasattr(features, "log_returns") and hasattr(features, "proxy")):
-        return None
-    return features
-
-
 def _as_array(x, n: int, what: str) -> np.ndarray:
     a = np.asarray(getattr(x, "values", x), dtype=float).reshape(-1)
     if a.size != n:
@@ -103,17 +73,11 @@ def _as_array(x, n: int, what: str) -> np.ndarray:
 
 
 def _log_returns(df) -> np.ndarray:
-    feat = _features()
-    if feat is None:
-        return _local_log_returns(df)
-    return _as_array(feat.log_returns(df), len(df), "log_returns")
+    return _as_array(features.log_returns(df), len(df), "log_returns")
 
 
 def _proxy(df, name: str) -> np.ndarray:
-    feat = _features()
-    if feat is None:
-        return _local_proxy(df, name)
-    return _as_array(feat.proxy(df, name), len(df), f"proxy {name!r}")
+    return _as_array(features.proxy(df, name), len(df), f"proxy {name!r}")
 
 
 # ------------------------------------------------------------------------------------ builders

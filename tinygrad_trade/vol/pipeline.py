@@ -433,18 +433,10 @@ def garch_summary(df=None, vol: str = "garch") -> str:
 def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
     """SVG of the backprop graph of a 2-2-1 tanh MLP (``nn.scalar``) on one sample after backward.
 
-    Returns the path written, or ``None`` when ``tinygrad_trade.viz`` (the render helper) is not
-    available yet.
+    Returns the path written (a ``.dot`` file instead when no Graphviz renderer is available).
     """
-    try:
-        from ..viz import render
-    except ImportError:
-        try:
-            from ..viz.render import render
-        except ImportError:
-            return None  # TODO(viz): drop this fallback once tinygrad_trade.viz.render is always there
-    render = getattr(render, "render", render)   # the submodule when viz/__init__ does not export the function
     from ..nn.scalar import MLP
+    from ..viz import render
 
     net = MLP(2, [2, 1], activation="tanh", rng=seed)
     x, y = [0.5, -1.5], 0.25
@@ -474,23 +466,17 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
         echo(summary)
         echo("")
     graph = draw_backprop_graph(os.path.join(cfg.out, GRAPH_FILE), seed=seed)
-    if graph is None:
-        notes.append("the backprop graph was not drawn: tinygrad_trade.viz.render is not available yet")
     sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
                         "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
                         + summary + "\n```")]
-    sections = []
-    if graph is not None:
-        name = os.path.basename(graph)
-        link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
-        sections.append(("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
-                         "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n"
-                         + link))
+    name = os.path.basename(graph)
+    link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
+    sections = [("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
+                 "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n" + link)]
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500" + (" (quick)" if quick else ""),
              "sections_before": sections_before, "sections": sections}
     res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0)
-    if graph is not None:
-        res.paths["graph"] = graph
+    res.paths["graph"] = graph
     return res
 
 
