@@ -2,10 +2,11 @@
 
     python demos/vol_forecaster.py [OUT_DIR]      # default: ./vol_forecaster_out
 
-Every model the registry offers (EWMA, GARCH, GJR-GARCH, HAR and, once available, the neural
+Every default model the registry offers (EWMA, GARCH, GJR-GARCH, HAR and the neural
 MLP and GRU) forecasts each day's squared return from data up to the previous close, refitted
 every 63 days on an expanding window, for the days 2016-2018 (the full evaluation, 2008-2018 and
-refits every 21 days, is ``tinygrad-trade forecast``). The nets train for a few epochs only here.
+refits every 21 days, is ``tinygrad-trade forecast``). The nets train briefly here (their
+``quick`` option: fewer epochs and ensemble members), as in ``tinygrad-trade demo --quick``.
 Writes metrics.json, forecasts.csv, report.md and the PNG plots, and prints the results table and
 the Diebold-Mariano p-values against HAR.
 """
@@ -18,14 +19,13 @@ from tinygrad_trade.vol.pipeline import NEURAL_MODELS, ForecastConfig, available
 from tinygrad_trade.vol.report import results_table
 
 QUICK = dict(start="2016-01-01", refit_every=63)
-QUICK_EPOCHS = 3
 
 
 def main(out: Path) -> list:
     models = available_models()                  # the default models this version provides
     nets = [m for m in models if m in NEURAL_MODELS]
-    config = ForecastConfig(out=str(out), models=models, epochs=QUICK_EPOCHS if nets else None,
-                            quiet=True, **QUICK)
+    config = ForecastConfig(out=str(out), models=models, quiet=True, **QUICK,
+                            model_options={m: {"quick": True} for m in nets})   # brief training
     print(f"models: {', '.join(models)}" + ("" if nets else "  (the neural models are not available yet)"))
     res = run_forecast(config)
     print(results_table(res.metrics))

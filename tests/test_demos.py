@@ -55,6 +55,8 @@ def test_demo_runs(script, tmp_path):
     for p in printed:
         assert (tmp_path / p).is_file() or Path(p).is_file(), f"{script} printed a missing path {p}"
     assert secs < TIME_LIMIT, f"{script} took {secs:.0f} s (limit {TIME_LIMIT:.0f} s)"
+    if script == "vol_forecaster.py" and re.search(r"^models: .*\bmlp\b", proc.stdout, flags=re.M):
+        assert (out / "training_loss.png").is_file(), "the nets ran but no training_loss.png was written"
     if script == "scalar_mlp.py":   # it learns: the loss falls and the training points end up separated
         losses = [float(x) for x in re.findall(r"loss ([0-9.]+)", proc.stdout)]
         accuracy = [int(x) for x in re.findall(r"accuracy (\d+)%", proc.stdout)]
