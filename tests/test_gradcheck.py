@@ -191,3 +191,27 @@ def test_gradgradcheck_through_numpy_custom_op_is_a_clear_error():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(NotImplementedError, match="ScaledSquare"):
         gradgradcheck(lambda t: ScaledSquare.apply(t).sum(), [x])
+
+
+def test_gradcheck_through_a_function_that_differentiates_inside():
+    """A gradient penalty: f(x, w) = |d(w*x^3)/dx|^2 needs the inner grad in the finite differences too."""
+    from tinygrad_trade import Value, grad
+    from tinygrad_trade.gradcheck import gradcheck as check
+
+    def penalty(x, w):
+        (gx,) = grad(w * x ** 3, [x], create_graph=True)
+        return gx * gx
+
+    assert check(penalty, [Value(0.7), Value(-1.3)])
+
+
+def test_tensor_fractional_power_at_zero_raises_when_differentiated():
+    import numpy as np
+    import pytest
+    from tinygrad_trade import Tensor, no_grad
+
+    x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with pytest.raises(ValueError, match=r"\*\*.*infinite"):
+        x ** 0.5
+    with no_grad():
+        assert np.allclose((x ** 0.5).data, [0.0, 2.0])

@@ -2,14 +2,15 @@
 
 ``f`` is a function of the inputs ``xs`` (Values or Tensors) that returns a scalar: a Value or a
 single-element Tensor. Finite differences perturb one element at a time by ``±eps`` and evaluate
-``f`` without recording a graph, in float64 (float32 Tensors are promoted for the check).
+``f`` in float64 (float32 Tensors are promoted for the check). ``f`` runs with graph recording as
+the caller has it, so a function that differentiates inside (a gradient penalty) is checked right.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .engine import Value
-from .graph import enable_grad, grad, no_grad
+from .graph import enable_grad, grad
 from .tensor import Tensor
 
 __all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "GradcheckError"]
@@ -79,7 +80,7 @@ def numerical_grad(f, xs, eps=1e-6):
     """Central-difference gradient of scalar ``f(*xs)`` for each input: floats or float64 arrays."""
     single = not isinstance(xs, (list, tuple))
     xs = _as_list(xs)
-    with _Float64(xs), no_grad():
+    with _Float64(xs):
         num = _central(lambda: _scalar(f(*xs)), xs, eps)
     num = [float(n) if isinstance(x, Value) else n for n, x in zip(num, xs)]
     return num[0] if single else num
@@ -152,6 +153,5 @@ def gradgradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         for j, x in enumerate(xs):
             cols = [np.asarray(r[j], dtype=np.float64) for r in rows]
             analytic.append(np.stack(cols, axis=-1) if cols else np.zeros(np.shape(x.data) + (0,)))
-        with no_grad():
-            numeric = _central(lambda: np.concatenate([g.reshape(-1) for g in first_grads()]), xs, eps)
+        numeric = _central(lambda: np.concatenate([g.reshape(-1) for g in first_grads()]), xs, eps)
     return _compare("second derivative", analytic, numeric, xs, atol, rtol, raise_exception)

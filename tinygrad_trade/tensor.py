@@ -360,6 +360,10 @@ class Tensor:
             bad = (xb < 0) & (np.mod(cc, 1) != 0)
             if bad.any():
                 raise _domain("**", "a negative base to a non-integer power is not real", bad, xb)
+            if self.requires_grad and _GradMode.enabled:
+                bad = (xb == 0) & (cc > 0) & (cc < 1)
+                if bad.any():
+                    raise _domain("**", "the derivative of x ** c (0 < c < 1) at x = 0 is infinite", bad, xb)
         return Tensor._make(x ** c, (self,), _pow_op(c))
 
     def __rpow__(self, other):
