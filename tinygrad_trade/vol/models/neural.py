@@ -48,13 +48,60 @@ one fused :class:`~tinygrad_trade.tensor.CustomOp` (:class:`GRUSequence`, PyTorc
 backpropagation through time in numpy) because ~200 small graph nodes per epoch would dominate the
 run time; its gradients are checked against finite differences and against ``nn.GRU`` in the tests.
 
-Hyper-parameters were chosen on data before 2008 only: a pseudo-out-of-sample walk-forward on
-2004-2007 (expanding window from 1999, refit every 21 days), comparing against HAR-PK on the same
-days. See ``MEASUREMENTS`` below for what was compared and for the walk-forward results.
+Defaults. MLP: ReLU, 16 hidden units, 5 members, weight decay 1.0 (decoupled, on the residual net
+only: the skip path is never decayed), Adam lr 0.01, 300 epochs (patience 30) then 30 per warm
+refit (patience 10). GRU: lookback 15 days, 8 hidden units, 3 members, weight decay 1.0, lr 0.01,
+200 epochs (patience 20) then 10 per warm refit (patience 8). ``quick=True``: 2 members and few
+epochs (tests).
 
-MEASUREMENTS (S&P 500, ``vol.data.load_sp500``, target r^2, 2 cores):
+MEASUREMENTS (S&P 500 of ``vol.data.load_sp500``, target r^2, refit every 21 days, expanding window)
 
-(filled in below by the measurements of issue 7)
+Hyper-parameters were chosen on data before 2008 only: a pseudo-out-of-sample walk-forward that
+forecasts 2004-01-02..2007-12-31 (1,006 days, fits from 1999 on), where HAR-PK scores QLIKE 0.3679.
+Gains over HAR-PK there (two or three seeds each):
+
+- MLP, skip="har": tanh residual 0..+13% (without weight decay it over-fits: in the first fit the
+  training loss falls 1.55 -> 1.21 while the validation loss rises 0.97 -> 1.65, and the walk-forward
+  only matches HAR, -0.3%); ReLU residual +13..+17% for every hidden (8, 16) x weight decay
+  (0.3, 1, 3) x lr (0.003, 0.01) tried: ReLU, the middle of that plateau, 5 members (+15.6%, +16.0%).
+  skip="linear" +12..+14%, skip=None +7..+12%, loss="mse_log" +10..+13%, the skip path alone
+  (hidden=0) +8.7%, refitting from scratch instead of warm starts +14% at 8x the time.
+- GRU: weight decay 1 beat 0 on average at every lookback; lookback 15 (+12..+16%) beat 10 (+9..+11%); 22 was
+  about as good as 15 (+14%, +16%) at twice the cost (over the time budget); 10 epochs per warm refit
+  were as good as 20.
+
+Walk-forward 2008-01-02..2018-12-31 (2,769 days, 132 fits, seed 0), run once with those defaults::
+
+    model   QLIKE    vs HAR-PK   MSE     MZ R^2   DM t (QLIKE, vs HAR)
+    har     0.8211      --       24.42   0.267
+    mlp     0.8380    -2.07%     35.28   0.344    +0.67
+    gru     0.8312    -1.24%     20.50   0.417    +0.46
+
+The goal (QLIKE 2% below HAR-PK) is NOT met: both nets are slightly worse than HAR-PK (not
+significantly). By year the MLP is better in 2009-2012, 2014, 2015 and 2017 and worse in 2008, 2013,
+2016 and 2018 (the GRU likewise, but also worse in 2014). Diagnosis (after the fact; nothing was changed because of it): the loss comes from a few
+shocks after calm spells. On the 18 days with ``y > 10 f_HAR`` (2016-06-24, 2018-02-05, 2018-12-04,
+2015-08-24, ...) the MLP's summed QLIKE loss exceeds HAR's by 78; on the other 2,751 days it is 31
+lower (-0.011 a day, about 1.4% of HAR's QLIKE). A QLIKE-trained log-linear forecast sits lower than
+the level HAR (whose intercept acts as a floor) in calm regimes (2017: smallest MLP forecast 0.078,
+HAR 0.122), and QLIKE punishes under-prediction before a shock hard. The skip path alone
+(hidden=0) shows the same (-0.9%), so it is not the hidden layer. The 2004-2007 selection window
+had too few such shocks to show it.
+
+The 2008 pitfall (fit on data to 2007-12-31, forecast 2008-07-01..2008-12-31 without refitting;
+mean target 11.47; seeds 0 and 1; test ``test_2008_a_saturating_net_without_linear_path_under_predicts``):
+
+    (a) tanh net, no skip             QLIKE 3.419, 3.448   mean forecast 4.85   largest 14.2 (saturated)
+    (b) skip="har" (the default)      QLIKE 3.202, 3.220   mean forecast 20.8   largest 157
+        tanh net with skip="har"      QLIKE 3.155, 3.151   mean forecast 14.6   largest 84
+        HAR-PK                        QLIKE 3.177          mean forecast 8.52   largest 28.2
+
+With refits every 21 days through 2008 the picture holds: 2008 H2 QLIKE 3.340 for (a) (mean forecast
+5.43, largest 18.0) against 3.196 for (b) and 3.173 for HAR-PK.
+
+Run time of the full walk-forward (132 fits, one process, 2-core machine otherwise idle): mlp 3.3 s
+(2,272 epochs in all, the first fit 139), gru 19.9 s (1,371 epochs, the first fit 167); the whole
+``tinygrad-trade demo`` (ewma, garch, gjr, har, mlp, gru; 2 workers) 26 s.
 """
 from __future__ import annotations
 
@@ -400,7 +447,7 @@ class _NeuralForecaster(Forecaster):
         self.har_coef_ = None       # HAR-PK coefficients of the last fit
         self.shift_ = None          # (K,) log-scale correction of loss="mse_log" (0 for qlike)
         self.n_fits = 0
-        self._cache = (None, None)
+        self._cache = (None, None, None)
 
     # -- inputs ---------------------------------------------------------------------------
     def _har_proxy(self, ds):
@@ -410,15 +457,15 @@ class _NeuralForecaster(Forecaster):
 
     def _prepared(self, ds: Dataset) -> dict:
         """Inputs of every row of ``ds`` (cached per dataset: arrays are not expected to change in place)."""
-        key = (id(ds), id(ds.returns), tuple(id(v) for v in ds.proxies.values()), len(ds))
-        if self._cache[0] != key:
+        key = (id(ds.returns), tuple(id(v) for v in ds.proxies.values()), len(ds))
+        if self._cache[0] is not ds or self._cache[1] != key:
             names, X = har_inputs(ds, self.proxies, self.leverage)
             prep = {"names": names, "X": X, "har": har_design(ds.proxies[self._har_proxy(ds)])}
             prep.update(self._extra_inputs(ds))
             ok = np.isfinite(X).all(axis=1) & np.isfinite(prep["har"]).all(axis=1)
             prep["ok"] = ok & self._extra_ok(prep, len(ds))
-            self._cache = (key, prep)
-        return self._cache[1]
+            self._cache = (ds, key, prep)      # holds ds, so that the ids above cannot be reused
+        return self._cache[2]
 
     def _extra_inputs(self, ds) -> dict:
         return {}
@@ -499,6 +546,16 @@ class _NeuralForecaster(Forecaster):
 
     def _loss_target(self, y: np.ndarray) -> np.ndarray:
         return y if self.loss == "qlike" else np.log(np.maximum(y, LOG_FLOOR))
+
+    def batch(self, ds: Dataset, rows, dtype=np.float64):
+        """``(inputs, y)`` of the rows ``rows`` (day indices) as the last fit prepares them (its scalers
+        and HAR coefficients): for :meth:`loss_fn` and for inspection."""
+        if self.params is None:
+            raise RuntimeError(f"{self.name}.batch: call fit first")
+        prep = self._prepared(ds)
+        rows = np.asarray(rows, dtype=int)
+        lh = np.log(np.maximum(prep["har"][rows] @ self.har_coef_, FLOOR))
+        return self._rows_inputs(prep, rows, lh, dtype), np.asarray(ds.target, dtype=float)[rows]
 
     def loss_fn(self, inputs: dict, y) -> "callable":
         """``f(*params) -> loss`` on given inputs (for gradient checks): ``params`` in the order of
@@ -719,16 +776,16 @@ class GRUForecaster(_NeuralForecaster):
 
     ``s = a + b ln f_HAR + c . x + w . h_L`` where ``h_L`` is the GRU's last hidden state over the
     per-day inputs of days ``t-L .. t-1`` (:func:`daily_inputs`, standardised on the training rows)
-    and ``w`` starts at zero. Options as :class:`MLPForecaster`, plus ``lookback`` L (10);
-    ``hidden`` defaults to 8.
+    and ``w`` starts at zero. Options as :class:`MLPForecaster` (``activation`` does not apply: the
+    GRU has its own sigmoid and tanh gates), plus ``lookback`` L (15); ``hidden`` defaults to 8.
     """
 
     name = "gru"
-    _defaults = {"hidden": 8, "members": 3, "epochs": 200, "refit_epochs": 20, "patience": 20,
-                 "refit_patience": 8, "lr": 1e-2, "weight_decay": 0.0, "activation": "tanh"}
+    _defaults = {"hidden": 8, "members": 3, "epochs": 200, "refit_epochs": 10, "patience": 20,
+                 "refit_patience": 8, "lr": 1e-2, "weight_decay": 1.0, "activation": "tanh"}
     _quick = {"members": 2, "epochs": 40, "refit_epochs": 8}
 
-    def __init__(self, lookback: int = 10, **opts):
+    def __init__(self, lookback: int = 15, **opts):
         super().__init__(**opts)
         if int(lookback) < 1:
             raise ValueError(f"lookback must be a positive integer, got {lookback}")
