@@ -113,6 +113,7 @@ import warnings
 from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ...graph import no_grad
 from ...nn.modules import Module
@@ -144,7 +145,6 @@ S_CLIP = 50.0            # log-variances are clipped to [-50, 50] (as nn.losses.
 # (M_TRIM_THRESHOLD) and serves blocks up to 32 MB from the heap (M_MMAP_THRESHOLD). Neither
 # changes any result. Pass ``lean=False`` to a forecaster to leave the process alone.
 _MALLOC_TUNED = False
-_BLAS = None        # (get, set) of the OpenBLAS numpy uses, False when not found
 
 
 def _tune_malloc() -> None:
@@ -160,51 +160,15 @@ def _tune_malloc() -> None:
         pass
 
 
-def _openblas():
-    global _BLAS
-    if _BLAS is not None:
-        return _BLAS
-    _BLAS = False
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return _BLAS
-    names = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-             ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-             ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-             ("openblas_get_num_threads", "openblas_set_num_threads")]
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, set_ in names:
-            if hasattr(lib, get) and hasattr(lib, set_):
-                _BLAS = (getattr(lib, get), getattr(lib, set_))
-                return _BLAS
-    return _BLAS
-
-
 @contextmanager
 def lean_runtime(enabled: bool = True):
-    """Single-threaded OpenBLAS inside the block (restored after) and, once, glibc heap tuning."""
-    blas = _openblas() if enabled else False
-    if enabled:
-        _tune_malloc()
-    before = None
-    if blas:
-        try:
-            before = int(blas[0]())
-            if before != 1:
-                blas[1](1)
-        except Exception:       # a foreign BLAS build: leave it alone
-            before = None
-    try:
+    """Single-threaded BLAS inside the block (restored after, via threadpoolctl) and, once, glibc heap tuning."""
+    if not enabled:
         yield
-    finally:
-        if blas and before not in (None, 1):
-            blas[1](before)
+        return
+    _tune_malloc()
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 # ------------------------------------------------------------------------------------ inputs
