@@ -63,9 +63,10 @@ def header(keys, load) -> str:
         f"- Versions: {_versions()}",
         f"- Peers: {', '.join(peers) if peers else 'none'}",
         f"- Load average at the start: {load}",
-        "- Timings: wall clock, the best of 5 rounds after one warm-up round (`benchmarks/common.py`); other "
-        "processes on the machine add noise, so compare ratios measured in the same run rather than absolute "
-        "times across runs.",
+        "- Timings: wall clock, the best of 5 rounds after one warm-up round (`best_of` in `benchmarks/common.py`), "
+        "except the 1,000,000-node chain and the Value-graph reference rows of the GARCH tables (one run each) and "
+        "the GARCH standard errors (best of 3). Other processes on the machine add noise, so compare ratios "
+        "measured in the same run rather than absolute times across runs.",
         "",
         "Regenerate:",
         "",
