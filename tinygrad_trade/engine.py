@@ -104,27 +104,11 @@ class Value:
         self._op = None
         self._g = None
 
-    # -- graph construction ----------------------------------------------------------------
-    @staticmethod
-    def _make(data: float, prev: tuple, op: Op) -> "Value":
-        v = _new(Value)
-        v.data = data
-        v.grad = 0.0
-        v.label = ""
-        v._g = None
-        if _GradMode.enabled:
-            v._prev = prev
-            v._op = op
-        else:
-            v._prev = ()
-            v._op = None
-        return v
-
     # -- arithmetic ----------------------------------------------------------------------
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return Value._make(self.data + other.data, (self, other), ADD)
+        return _make(self.data + other.data, (self, other), ADD)
 
     def __radd__(self, other):
         return _const(other) + self
@@ -132,7 +116,7 @@ class Value:
     def __sub__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return Value._make(self.data - other.data, (self, other), SUB)
+        return _make(self.data - other.data, (self, other), SUB)
 
     def __rsub__(self, other):
         return _const(other) - self
@@ -140,7 +124,7 @@ class Value:
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return Value._make(self.data * other.data, (self, other), MUL)
+        return _make(self.data * other.data, (self, other), MUL)
 
     def __rmul__(self, other):
         return _const(other) * self
@@ -150,20 +134,20 @@ class Value:
             other = _const(other)
         if other.data == 0.0:
             raise ZeroDivisionError(f"/: division by zero ({self.data!r} / 0.0)")
-        return Value._make(self.data / other.data, (self, other), DIV)
+        return _make(self.data / other.data, (self, other), DIV)
 
     def __rtruediv__(self, other):
         return _const(other) / self
 
     def __neg__(self):
-        return Value._make(-self.data, (self,), NEG)
+        return _make(-self.data, (self,), NEG)
 
     def __pow__(self, other):
         x = self.data
         if isinstance(other, Value):
             if not x > 0.0:
                 raise _domain("**", "Value ** Value needs a positive base (d/d exponent is y*log(base))", x)
-            return Value._make(x ** other.data, (self, other), POWV)
+            return _make(x ** other.data, (self, other), POWV)
         c = float(other)
         if x == 0.0 and c < 0.0:
             raise _domain("**", f"0 ** {c:g} is undefined (division by zero)", x)
@@ -171,7 +155,7 @@ class Value:
             raise _domain("**", f"a negative base to the non-integer power {c:g} is not real", x)
         if x == 0.0 and 0.0 < c < 1.0 and _GradMode.enabled:
             raise _domain("**", f"the derivative of x ** {c:g} at x = 0 is infinite", x)
-        return Value._make(x ** c, (self,), _pow_op(c))
+        return _make(x ** c, (self,), _pow_op(c))
 
     def __rpow__(self, other):
         c = float(other)
@@ -181,32 +165,32 @@ class Value:
 
     # -- elementary functions -------------------------------------------------------------
     def exp(self):
-        return Value._make(_exp_f(self.data), (self,), EXP)
+        return _make(_exp_f(self.data), (self,), EXP)
 
     def log(self):
         if not self.data > 0.0:
             raise _domain("log", "input must be positive", self.data)
-        return Value._make(math.log(self.data), (self,), LOG)
+        return _make(math.log(self.data), (self,), LOG)
 
     def tanh(self):
-        return Value._make(math.tanh(self.data), (self,), TANH)
+        return _make(math.tanh(self.data), (self,), TANH)
 
     def sigmoid(self):
-        return Value._make(_sigmoid_f(self.data), (self,), SIGMOID)
+        return _make(_sigmoid_f(self.data), (self,), SIGMOID)
 
     def relu(self):
-        return Value._make(self.data if self.data > 0.0 else 0.0, (self,), RELU)
+        return _make(self.data if self.data > 0.0 else 0.0, (self,), RELU)
 
     def softplus(self):
-        return Value._make(_softplus_f(self.data), (self,), SOFTPLUS)
+        return _make(_softplus_f(self.data), (self,), SOFTPLUS)
 
     def sqrt(self):
         if not self.data > 0.0:
             raise _domain("sqrt", "input must be positive (the derivative at 0 is infinite)", self.data)
-        return Value._make(math.sqrt(self.data), (self,), SQRT)
+        return _make(math.sqrt(self.data), (self,), SQRT)
 
     def abs(self):
-        return Value._make(abs(self.data), (self,), ABS)
+        return _make(abs(self.data), (self,), ABS)
 
     __abs__ = abs
 
@@ -253,6 +237,22 @@ class Value:
     def __repr__(self):
         lab = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{lab})"
+
+
+def _make(data: float, prev: tuple, op: Op) -> Value:
+    """A new node; its history is kept only while gradients are being recorded."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v._g = None
+    if _GradMode.enabled:
+        v._prev = prev
+        v._op = op
+    else:
+        v._prev = ()
+        v._op = None
+    return v
 
 
 def _const(x) -> Value:
