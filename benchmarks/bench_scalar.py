@@ -12,6 +12,7 @@ frees; tinygrad_trade stores parents and ops in slots and makes no cycles.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -51,8 +52,9 @@ def per_sample(engine, pause_gc):
 def per_sample_fresh_process(engine):
     """The same with the collector on, in a new Python process (as a user's script would run)."""
     here = Path(__file__).resolve().parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(Path(p).resolve()) for p in sys.path if p))
     out = subprocess.run([sys.executable, str(here / "bench_scalar.py"), "--fresh", engine],
-                         capture_output=True, text=True, check=True, cwd=here)
+                         capture_output=True, text=True, check=True, cwd=here, env=env)
     return json.loads(out.stdout)["seconds"]
 
 
