@@ -38,7 +38,9 @@ How the derivatives are computed:
 * :func:`loglik_derivatives` gives the per-observation scores and the exact Hessian by
   forward (tangent) sensitivities of first and second order, again linear filters with
   coefficient ``beta``. It is exact (no finite differences), agrees with the Value graph's
-  second-order gradients and takes milliseconds. Standard errors use it:
+  second-order gradients and takes milliseconds. The robust standard errors take their
+  per-observation scores from it. The classic ones use the Value graph's Hessian by default
+  (``hessian="engine"``; ``"sensitivity"`` for the fast path):
   classic ``cov = (-H)^-1``, robust ``cov = (-H)^-1 (n Cov(scores)) (-H)^-1`` with
   ``Cov`` the sample covariance (``np.cov``) of the per-observation scores, as arch does
   (it equals the outer product of scores at an interior optimum, where scores sum to zero).
@@ -313,14 +315,19 @@ def _valid_start(x, bounds, pers_row):
 
 
 def fit_garch(returns, vol: str = "garch", mean: str = "constant", start=None,
-              options: dict | None = None) -> "GarchResult":
+              options: dict | None = None, hessian: str = "engine") -> "GarchResult":
     """Fit GARCH(1,1) (``vol="garch"``) or GJR-GARCH(1,1,1) (``vol="gjr"``) by maximum likelihood.
 
     ``returns``: percent returns (array or Series, all finite). ``mean``: ``"constant"`` or
     ``"zero"``. ``start``: starting parameters (a previous fit's ``params``, dict, Series or
     array in the order of :func:`param_names`) used when they satisfy the constraints, else
-    the arch grid. ``options`` go to SLSQP. Returns a :class:`GarchResult`.
+    the arch grid. ``options`` go to SLSQP. ``hessian`` chooses how the classic standard errors'
+    Hessian is computed: ``"engine"`` (default) by the engine's second-order gradients
+    (:func:`value_hessian`), ``"sensitivity"`` by forward sensitivities (:func:`loglik_derivatives`,
+    milliseconds; the two agree to ~1e-12). Returns a :class:`GarchResult`.
     """
+    if hessian not in ("engine", "sensitivity"):
+        raise ValueError(f"hessian must be 'engine' or 'sensitivity', got {hessian!r}")
     names = param_names(vol, mean)
     r = np.asarray(returns, dtype=float).reshape(-1)
     if r.size < 2 * len(names) + 2:
@@ -351,7 +358,7 @@ def fit_garch(returns, vol: str = "garch", mean: str = "constant", start=None,
     x = np.asarray(opt.x, dtype=float)
     for i, (lo, hi) in enumerate(bounds):   # SLSQP may overshoot a bound by rounding
         x[i] = min(max(x[i], -np.inf if lo is None else lo), np.inf if hi is None else hi)
-    return GarchResult(x, r, bc, vol, mean, opt, warm_start=warm)
+    return GarchResult(x, r, bc, vol, mean, opt, warm_start=warm, hessian_method=hessian)
 
 
 # --------------------------------------------------------------------------- results
@@ -366,8 +373,9 @@ class GarchResult:
     ``forecast(horizon)``. Standard errors are computed on first access.
     """
 
-    def __init__(self, x, returns, bc, vol, mean, opt=None, warm_start=False):
+    def __init__(self, x, returns, bc, vol, mean, opt=None, warm_start=False, hessian_method="engine"):
         self.vol, self.mean = vol, mean
+        self.hessian_method = hessian_method
         self.names = param_names(vol, mean)
         self.params = pd.Series(np.asarray(x, dtype=float), index=self.names, name="params")
         self.returns = np.asarray(returns, dtype=float)
@@ -406,9 +414,12 @@ class GarchResult:
         """Per-observation scores ``d l_t / d theta``, (nobs, k)."""
         return self._derivatives[1]
 
-    @property
+    @functools.cached_property
     def hessian(self) -> np.ndarray:
-        """Exact Hessian of the log-likelihood at the estimate."""
+        """Exact Hessian of the log-likelihood at the estimate: by default from the engine's
+        second-order gradients (``grad`` with ``create_graph=True``, then ``grad`` again)."""
+        if self.hessian_method == "engine":
+            return value_hessian(self.params.to_numpy(), self.returns, self.backcast, self.vol, self.mean)
         return self._derivatives[2]
 
     @functools.cached_property
