@@ -438,10 +438,18 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
     from ..nn.scalar import MLP
     from ..viz import render
 
+    from ..engine import Value
+
     net = MLP(2, [2, 1], activation="tanh", rng=seed)
-    x, y = [0.5, -1.5], 0.25
+    for i, layer in enumerate(net.layers, start=1):        # name every parameter: w1[j,k], b1[j], ...
+        for j, neuron in enumerate(layer.neurons):
+            for k, w in enumerate(neuron.w):
+                w.label = f"w{i}[{j},{k}]"
+            neuron.b.label = f"b{i}[{j}]"
+    x = [Value(0.5, label="x0"), Value(-1.5, label="x1")]
     pred = net(x)
-    loss = (pred - y) ** 2
+    pred.label = "prediction"
+    loss = (pred - Value(0.25, label="target")) ** 2
     loss.label = "loss"
     loss.backward()
     out = render(loss, os.fspath(path))   # without any Graphviz renderer this writes a .dot file instead
