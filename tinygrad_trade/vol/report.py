@@ -44,11 +44,18 @@ GOAL_PCT = 2.0        # the neural models' goal: beat HAR by at least 2% QLIKE
 PERIODS = 252
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(nrows=1, ncols=1, **kw):
+    """A figure and its axes from matplotlib's object API: no pyplot, so the user's backend is untouched."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=kw.pop("figsize", (11, 4.5)))
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def _save(fig, path) -> str:
+    """Lay out and write as PNG; returns the path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)
 
 
 # ------------------------------------------------------------------------------------ files
@@ -78,10 +85,9 @@ def _ranked(metrics: dict) -> list:
 
 def plot_forecasts(walk, metrics: dict, path, best: int = 3) -> str:
     """Annualised forecast vol of the ``best`` models (by QLIKE) against the realized target."""
-    plt = _plt()
     names = _ranked(metrics)[:best]
     x = _dates(walk)
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = _figure()
     ann = lambda v: np.sqrt(PERIODS * np.maximum(v, 0.0))
     y = np.asarray(walk.target, dtype=float)
     ax.plot(x, ann(y), color="0.75", lw=0.5, label="realized (target)")
@@ -95,21 +101,17 @@ def plot_forecasts(walk, metrics: dict, path, best: int = 3) -> str:
     ax.set_title("Forecast against realized volatility (best models by QLIKE)")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def plot_cum_qlike(walk, path, benchmark: str = "har") -> Optional[str]:
     """Cumulative QLIKE loss difference (model - benchmark): falling lines beat the benchmark."""
     if benchmark not in walk.forecasts or len(walk.forecasts) < 2:
         return None
-    plt = _plt()
     y = walk.target
     base = qlike_loss(y, walk.forecasts[benchmark])
     x = _dates(walk)
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = _figure()
     for name, f in walk.forecasts.items():
         if name != benchmark:
             ax.plot(x, np.cumsum(qlike_loss(y, f) - base), lw=1.1, label=name)
@@ -118,21 +120,17 @@ def plot_cum_qlike(walk, path, benchmark: str = "har") -> Optional[str]:
     ax.set_title(f"Cumulative QLIKE difference against {benchmark.upper()} (below 0: better than {benchmark})")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def plot_equity(walk, config, path) -> Optional[str]:
     """Equity curves of vol targeting (every model, at the middle cost level) and buy-and-hold."""
     if not np.all(np.isfinite(walk.returns)):
         return None
-    plt = _plt()
     costs = sorted(float(c) for c in config.costs_bps)
     cost = costs[len(costs) // 2]
     x = np.concatenate(([walk.dates[0] - np.timedelta64(1, "D")], walk.dates)).astype("datetime64[D]").astype("O")
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = _figure()
     bh = buy_and_hold(walk.returns, return_kind=config.return_accounting)
     ax.plot(x, bh.equity, color="k", lw=1.2, label=f"buy and hold (Sharpe {bh.sharpe:.2f})")
     for name, f in walk.forecasts.items():
@@ -148,10 +146,7 @@ def plot_equity(walk, config, path) -> Optional[str]:
                  f"{cost:g} bp per unit turnover, {config.return_accounting} returns)")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def _curves(hist) -> tuple:
@@ -168,8 +163,7 @@ def plot_losses(histories: dict, path) -> Optional[str]:
     nets = {k: v for k, v in histories.items() if v and any(_curves(h)[0] for h in v)}
     if not nets:
         return None
-    plt = _plt()
-    fig, axes = plt.subplots(len(nets), 2, figsize=(11, 3.6 * len(nets)), squeeze=False)
+    fig, axes = _figure(len(nets), 2, figsize=(11, 3.6 * len(nets)), squeeze=False)
     for (ax0, ax1), (name, hists) in zip(axes, nets.items()):
         tr, va = _curves(hists[0])
         ax0.plot(np.arange(1, len(tr) + 1), tr, color="tab:blue", lw=1.2, label="train")
@@ -192,10 +186,7 @@ def plot_losses(histories: dict, path) -> Optional[str]:
         ax1.set_ylabel("loss")
         ax1.grid(alpha=0.3)
         ax1.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 # ------------------------------------------------------------------------------------ tables
