@@ -30,6 +30,7 @@ BENCHMARKS = [  # key, module, section title
     ("scalar", "bench_scalar", "Scalar engine (`Value`) vs micrograd"),
     ("tensor", "bench_tensor", "Tensor engine vs hand-written numpy and PyTorch"),
     ("garch", "bench_garch", "GARCH fit vs arch"),
+    ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 COMMAND = "python benchmarks/run.py"
