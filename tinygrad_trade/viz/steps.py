@@ -232,7 +232,7 @@ svg {{ max-width: 100%; height: auto; }}
 </head>
 <body>
 <h1>{title}</h1>
-<p class="legend"><span style="background:#fdba74">passing its gradient on</span><span style="background:#bbf7d0">part of its gradient so far</span><span style="background:#f3f4f6;color:#9ca3af">not reached yet (grad ·)</span><span style="background:#dbeafe">input</span><span style="background:#fde68a">output</span></p>
+<p class="legend"><span style="background:#fdba74">passing its gradient on</span><span style="background:#bbf7d0">gradient so far, not passed on yet</span><span style="background:#ffffff">done: gradient passed on</span><span style="background:#f3f4f6;color:#9ca3af">not reached yet (grad ·)</span><span style="background:#dbeafe">input</span><span style="background:#fde68a">output</span></p>
 <nav><button id="prev">&#9664; Prev</button><span id="count"></span><button id="next">Next &#9654;</button><small>or the arrow keys</small></nav>
 <main id="steps" data-steps="{n}">
 {steps}
