@@ -16,6 +16,7 @@ gradient where ``lo <= x <= hi``.
 """
 from __future__ import annotations
 
+import operator
 from functools import lru_cache
 
 import numpy as np
@@ -260,6 +261,15 @@ class Tensor:
         t._g = None
         return t
 
+    def _binary(self, other, fn, op) -> "Tensor":
+        """An elementwise binary op with numpy broadcasting; a shape mismatch names the op."""
+        other = self._lift(other)
+        try:
+            out = fn(self.data, other.data)
+        except ValueError:
+            raise ValueError(f"{op.name}: shapes {self.shape} and {other.shape} cannot be broadcast together") from None
+        return Tensor._make(out, (self, other), op)
+
     # -- constructors -------------------------------------------------------------------
     @classmethod
     def zeros(cls, *shape, requires_grad=False, dtype=None):
@@ -310,22 +320,19 @@ class Tensor:
 
     # -- elementwise arithmetic ------------------------------------------------------------
     def __add__(self, other):
-        other = self._lift(other)
-        return Tensor._make(self.data + other.data, (self, other), ADD)
+        return self._binary(other, operator.add, ADD)
 
     def __radd__(self, other):
         return self._lift(other) + self
 
     def __sub__(self, other):
-        other = self._lift(other)
-        return Tensor._make(self.data - other.data, (self, other), SUB)
+        return self._binary(other, operator.sub, SUB)
 
     def __rsub__(self, other):
         return self._lift(other) - self
 
     def __mul__(self, other):
-        other = self._lift(other)
-        return Tensor._make(self.data * other.data, (self, other), MUL)
+        return self._binary(other, operator.mul, MUL)
 
     def __rmul__(self, other):
         return self._lift(other) * self
@@ -335,7 +342,7 @@ class Tensor:
         zero = other.data == 0
         if zero.any():
             raise ZeroDivisionError(f"/: division by zero; the divisor is {_first_bad(zero, other.data)}")
-        return Tensor._make(self.data / other.data, (self, other), DIV)
+        return self._binary(other, operator.truediv, DIV)
 
     def __rtruediv__(self, other):
         return self._lift(other) / self
@@ -446,12 +453,10 @@ class Tensor:
     __abs__ = abs
 
     def maximum(self, other):
-        other = self._lift(other)
-        return Tensor._make(np.maximum(self.data, other.data), (self, other), MAXIMUM)
+        return self._binary(other, np.maximum, MAXIMUM)
 
     def minimum(self, other):
-        other = self._lift(other)
-        return Tensor._make(np.minimum(self.data, other.data), (self, other), MINIMUM)
+        return self._binary(other, np.minimum, MINIMUM)
 
     def clip(self, lo=None, hi=None):
         lo = -np.inf if lo is None else lo
