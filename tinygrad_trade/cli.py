@@ -166,6 +166,10 @@ def _common_options(p, out_default):
     p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
     p.add_argument("--workers", default="1", help="local processes for the refits and models (default 1); "
                                                    "results do not depend on it")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the tasks on Dask: 'local' (a cluster of --workers processes, started and closed "
+                        "here) or tcp://host:port (an existing `dask scheduler`); needs the [dask] extra; "
+                        "results do not depend on it")
     p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
                    help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
@@ -220,6 +224,7 @@ def _forecast_config(args):
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         costs_bps=tuple(costs), return_accounting=args.return_accounting,
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
+        scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
         quiet=args.quiet,
     )
@@ -252,7 +257,7 @@ def _cmd_demo(args):
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
-                   return_accounting=args.return_accounting, echo=print)
+                   return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler)
     from .vol.report import results_table
 
     print(results_table(res.metrics))
@@ -280,6 +285,13 @@ def main(argv=None) -> int:
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RuntimeError as e:
+        from .vol.walkforward import WalkForwardError
+        if not isinstance(e, WalkForwardError):
+            raise
+        # a model failed on a task (one line naming asset, model and block), wherever it ran
+        print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
