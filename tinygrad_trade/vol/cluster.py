@@ -16,7 +16,7 @@ Failure modes, each one line: a scheduler that cannot be reached within ``timeou
 elsewhere, up to ``distributed.scheduler.allowed-failures`` times, then the run stops with one line);
 a scheduler that goes away mid-run (:meth:`DaskExecutor.check` raises instead of waiting forever).
 
-Workers print nothing: a local cluster's logs are silenced to errors, and the CLI turns off the
+Workers print nothing: a local cluster's logs are silenced (a task's error comes back here instead), and the CLI turns off the
 nets' own epoch bars whenever the work runs elsewhere, leaving one progress bar in the driver.
 """
 from __future__ import annotations
@@ -103,7 +103,7 @@ def dask_client(scheduler: str, workers: int = 1, timeout: Optional[float] = Non
     try:
         if scheduler == "local":
             cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=None, silence_logs=logging.CRITICAL)
             address = cluster
         else:
             address = scheduler

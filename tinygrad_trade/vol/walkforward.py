@@ -34,8 +34,10 @@ import importlib
 import pickle
 import random
 import sys
+import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -246,6 +248,31 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+_PIN_LOCK = threading.Lock()
+_PIN = {"depth": 0, "limits": None}
+
+
+@contextmanager
+def one_blas_thread():
+    """BLAS on one thread inside the block (threadpoolctl), restored when the last concurrent user
+    leaves: threads of one process share BLAS's setting, so a plain per-task limit would be undone
+    under another thread's running task. threadpoolctl limits only libraries already loaded, so
+    SciPy's own BLAS (loaded lazily by the first fit that needs it) is loaded first."""
+    import scipy.linalg  # noqa: F401  (loads the BLAS SciPy links, which may not be NumPy's)
+    with _PIN_LOCK:
+        if _PIN["depth"] == 0:
+            _PIN["limits"] = threadpool_limits(limits=1, user_api="blas")
+        _PIN["depth"] += 1
+    try:
+        yield
+    finally:
+        with _PIN_LOCK:
+            _PIN["depth"] -= 1
+            if _PIN["depth"] == 0:
+                _PIN["limits"].restore_original_limits()
+                _PIN["limits"] = None
+
+
 def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, sequential: bool,
              on_block: Optional[Callable[[], None]] = None):
     """Fit and forecast ``blocks`` (a list of ``(block_number, a, b)``) for one model.
@@ -264,7 +291,7 @@ def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, 
     model = None
     k = blocks[0][0] if blocks else 0
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             if sequential:
                 _seed_globals(_task_seed(seed, label, k))
                 model = spec.build()
@@ -324,9 +351,10 @@ def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str 
     executor resolves to a Dataset (e.g. a Dask future of a scattered dataset). All tasks are
     submitted at once, the warm-started chains and the costliest first. ``progress``: one bar in
     this process, weighted by :func:`task_cost` so its ETA is honest (nets cost far more than HAR).
-    A task that fails raises its one-line :class:`WalkForwardError` here and cancels the rest; a
-    task the executor could not finish (e.g. Dask gave up after its workers died) raises one line
-    naming the task. ``names[i]`` names call i's asset in those lines (default: from the dataset).
+    A task that fails raises its one-line :class:`WalkForwardError` here and cancels the tasks after
+    it; the earlier ones finish first, so the error reported is the first in task order, the same
+    as in-process. A task the executor could not finish (e.g. Dask gave up after its workers died)
+    raises one line naming the task. ``names[i]`` names call i's asset in those lines (default: from the dataset).
     An executor with a ``check()`` method has it called every few seconds while waiting (a Dask
     client that lost its scheduler raises there rather than hang).
     """
@@ -339,6 +367,13 @@ def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str 
         return describe_task(names[i] if names is not None else asset_name(ds), spec.key, blocks)
 
     results = [None] * len(calls)
+    # the driver holds the one-thread pin for the whole run: a limit set from a pool's thread does
+    # not always take effect (seen with OpenBLAS 0.3.30), so a thread pool's tasks rely on this one
+    with one_blas_thread():
+        return _run(calls, executor, bar, cost, about, results)
+
+
+def _run(calls, executor, bar, cost, about, results):
     try:
         if executor is None:
             for i, call in enumerate(calls):
@@ -354,6 +389,7 @@ def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str 
         futures = {executor.submit(run_task, *calls[i]): i for i in order}
         pending = set(futures)
         check = getattr(executor, "check", None)
+        failed = None     # (call index, exception): the first failure in call order wins, as in-process
         try:
             while pending:
                 done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
@@ -363,17 +399,27 @@ def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str 
                     i = futures[fut]
                     try:
                         results[i] = fut.result()
-                    except WalkForwardError:
-                        raise
                     except (Exception, CancelledError) as exc:
-                        raise WalkForwardError(f"{about(i)}: the executor could not finish it ({_one_line(exc)})") from None
+                        if failed is None or i < failed[0]:
+                            failed = (i, exc)
+                        continue
                     if bar is not None:
                         bar.update(cost[i])
                         bar.set_postfix_str(calls[i][0].key)
+                if failed is not None:   # drop what comes after it, let what comes before finish
+                    later = {f for f in pending if futures[f] > failed[0]}
+                    for fut in later:
+                        fut.cancel()
+                    pending -= later
         except BaseException:
             for fut in pending:
                 fut.cancel()
             raise
+        if failed is not None:
+            i, exc = failed
+            if isinstance(exc, WalkForwardError):
+                raise exc
+            raise WalkForwardError(f"{about(i)}: the executor could not finish it ({_one_line(exc)})") from None
         return results
     finally:
         if bar is not None:
