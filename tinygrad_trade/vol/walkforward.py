@@ -48,7 +48,7 @@ from .base import Dataset, Forecaster
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
            "forecast_stop", "walk_forward", "run_task", "resolve_model", "portable_spec", "task_cost",
-           "describe_task", "asset_name", "run_tasks", "MODEL_COST"]
+           "describe_task", "asset_name", "run_tasks", "run_jobs", "Job", "one_blas_thread", "MODEL_COST"]
 
 
 class WalkForwardError(RuntimeError):
@@ -342,88 +342,120 @@ def _progress_bar(total: float, desc: str):
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
 
 
-def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str = "walk-forward",
-              names: Optional[Sequence[str]] = None) -> list:
-    """Run :func:`run_task` on each argument tuple ``(spec, ds, blocks, window, seed, sequential)``.
+@dataclass
+class Job:
+    """One picklable unit of work for :func:`run_jobs`: ``fn(*args)`` in this process or on a worker.
 
-    Returns the results in the order of ``calls`` (never in the order they finished). ``executor``:
-    ``None`` (this process) or any ``concurrent.futures.Executor``; ``ds`` may be anything the
-    executor resolves to a Dataset (e.g. a Dask future of a scattered dataset). All tasks are
-    submitted at once, the warm-started chains and the costliest first. ``progress``: one bar in
-    this process, weighted by :func:`task_cost` so its ETA is honest (nets cost far more than HAR).
-    A task that fails raises its one-line :class:`WalkForwardError` here and cancels the tasks after
-    it; the earlier ones finish first, so the error reported is the first in task order, the same
-    as in-process. A task the executor could not finish (e.g. Dask gave up after its workers died)
-    raises one line naming the task. ``names[i]`` names call i's asset in those lines (default: from the dataset).
-    An executor with a ``check()`` method has it called every few seconds while waiting (a Dask
-    client that lost its scheduler raises there rather than hang).
+    ``cost``: its weight in the progress bar; ``about``: how error lines name it ("<asset>: model 'x',
+    blocks 0-3"); ``first``: submit it before the others (warm-start chains, the critical path);
+    ``ticks``: blocks it runs (in-process, ``fn`` then gets ``on_block=`` to move the bar per block).
     """
-    calls = list(calls)
-    cost = [task_cost(c[0], len(c[2])) for c in calls]
-    bar = _progress_bar(sum(cost), desc) if progress and calls else None
 
-    def about(i):
-        spec, ds, blocks = calls[i][:3]
-        return describe_task(names[i] if names is not None else asset_name(ds), spec.key, blocks)
-
-    results = [None] * len(calls)
-    # the driver holds the one-thread pin for the whole run: a limit set from a pool's thread does
-    # not always take effect (seen with OpenBLAS 0.3.30), so a thread pool's tasks rely on this one
-    with one_blas_thread():
-        return _run(calls, executor, bar, cost, about, results)
+    fn: Callable
+    args: tuple
+    cost: float = 1.0
+    about: str = "task"
+    first: bool = False
+    ticks: int = 0
 
 
-def _run(calls, executor, bar, cost, about, results):
+def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: str = "walk-forward") -> list:
+    """Run every job; the results in the order of ``jobs`` (never in the order they finished).
+
+    ``executor``: ``None`` (this process) or any ``concurrent.futures.Executor``; arguments may be
+    anything the executor resolves (e.g. Dask futures of scattered datasets). All jobs are submitted
+    at once, the ``first`` ones and then the costliest first. ``progress``: one bar in this process
+    on stderr when it is a terminal, weighted by cost so its ETA is honest (a net's refit costs
+    hundreds of HAR refits). A job that raises cancels the jobs after it; the earlier ones finish, so
+    the error raised is the first in job order, the same as in-process: a :class:`WalkForwardError`
+    as the task raised it (one line naming asset, model and block), or one line naming the job when
+    the executor could not finish it (e.g. Dask gave up after its workers died). An executor with
+    a ``check()`` method has it called every two seconds while waiting (a Dask client that lost its
+    scheduler raises there rather than hang).
+    """
+    jobs = list(jobs)
+    bar = _progress_bar(sum(j.cost for j in jobs), desc) if progress and jobs else None
     try:
-        if executor is None:
-            for i, call in enumerate(calls):
-                tick = None
-                if bar is not None:
-                    bar.set_postfix_str(call[0].key)
-                    step = task_cost(call[0], 1)
-                    tick = lambda step=step: bar.update(step)  # noqa: E731
-                results[i] = run_task(*call, on_block=tick)
-            return results
-        from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
-        order = sorted(range(len(calls)), key=lambda i: (not calls[i][5], -cost[i], i))
-        futures = {executor.submit(run_task, *calls[i]): i for i in order}
-        pending = set(futures)
-        check = getattr(executor, "check", None)
-        failed = None     # (call index, exception): the first failure in call order wins, as in-process
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
-                if not done and check is not None:
-                    check()
-                for fut in done:
-                    i = futures[fut]
-                    try:
-                        results[i] = fut.result()
-                    except (Exception, CancelledError) as exc:
-                        if failed is None or i < failed[0]:
-                            failed = (i, exc)
-                        continue
-                    if bar is not None:
-                        bar.update(cost[i])
-                        bar.set_postfix_str(calls[i][0].key)
-                if failed is not None:   # drop what comes after it, let what comes before finish
-                    later = {f for f in pending if futures[f] > failed[0]}
-                    for fut in later:
-                        fut.cancel()
-                    pending -= later
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-        if failed is not None:
-            i, exc = failed
-            if isinstance(exc, WalkForwardError):
-                raise exc
-            raise WalkForwardError(f"{about(i)}: the executor could not finish it ({_one_line(exc)})") from None
-        return results
+        # the driver holds the one-thread pin for the whole run: a limit set from a pool's thread does
+        # not always take effect (seen with OpenBLAS 0.3.30), so a thread pool's tasks rely on this one
+        with one_blas_thread():
+            if executor is None:
+                return _run_here(jobs, bar)
+            return _run_on(executor, jobs, bar)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_here(jobs, bar) -> list:
+    results = []
+    for job in jobs:
+        if bar is None:
+            results.append(job.fn(*job.args))
+            continue
+        bar.set_postfix_str(job.about.split(": ", 1)[-1])
+        if job.ticks:
+            step = job.cost / job.ticks
+            results.append(job.fn(*job.args, on_block=lambda: bar.update(step)))
+        else:
+            results.append(job.fn(*job.args))
+            bar.update(job.cost)
+    return results
+
+
+def _run_on(executor, jobs, bar) -> list:
+    from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+    results = [None] * len(jobs)
+    order = sorted(range(len(jobs)), key=lambda i: (not jobs[i].first, -jobs[i].cost, i))
+    futures = {executor.submit(jobs[i].fn, *jobs[i].args): i for i in order}
+    pending = set(futures)
+    check = getattr(executor, "check", None)
+    failed = None     # (job index, exception): the first failure in job order wins, as in-process
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+            if not done and check is not None:
+                check()
+            for fut in done:
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except (Exception, CancelledError) as exc:
+                    if failed is None or i < failed[0]:
+                        failed = (i, exc)
+                    continue
+                if bar is not None:
+                    bar.update(jobs[i].cost)
+                    bar.set_postfix_str(jobs[i].about.split(": ", 1)[-1])
+            if failed is not None:   # drop what comes after it, let what comes before finish
+                later = {f for f in pending if futures[f] > failed[0]}
+                for fut in later:
+                    fut.cancel()
+                pending -= later
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+    if failed is not None:
+        i, exc = failed
+        if isinstance(exc, WalkForwardError):
+            raise exc
+        raise WalkForwardError(f"{jobs[i].about}: the executor could not finish it ({_one_line(exc)})") from None
+    return results
+
+
+def run_tasks(calls: Sequence, executor=None, progress: bool = False, desc: str = "walk-forward",
+              names: Optional[Sequence[str]] = None) -> list:
+    """:func:`run_jobs` of :func:`run_task` on each argument tuple ``(spec, ds, blocks, window, seed,
+    sequential)``. ``names[i]`` names call i's asset in error lines (default: from the dataset; give
+    it when ``ds`` is a scattered future)."""
+    jobs = []
+    for i, call in enumerate(calls):
+        spec, ds, blocks, _, _, sequential = call
+        asset = names[i] if names is not None else asset_name(ds)
+        jobs.append(Job(run_task, tuple(call), task_cost(spec, len(blocks)), describe_task(asset, spec.key, blocks),
+                        first=bool(sequential), ticks=len(blocks)))
+    return run_jobs(jobs, executor=executor, progress=progress, desc=desc)
 
 
 def walk_forward(ds: Dataset, models, start=None, stop=None, refit_every: int = 21, window=None,
