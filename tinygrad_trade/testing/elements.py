@@ -56,6 +56,8 @@ DOMAINS: dict[str, tuple] = {
     # reductions (kinked ones on the grid: no near-ties)
     "sum": (reals,), "mean": (reals,), "var": (reals,), "max": (grid,), "min": (grid,),
 }
+# ops whose gradient jumps where two inputs tie (draw their elements unique: tensors(unique=True))
+DISTINCT = {"max", "min", "maximum", "minimum"}
 ALIASES = {"add": "+", "sub": "-", "mul": "*", "div": "/", "truediv": "/", "pow": "**", "matmul": "@"}
 
 

@@ -30,14 +30,14 @@ import numpy as np
 from ..engine import Value
 from ..graph import no_grad
 from ..tensor import Tensor
-from .elements import (ALIASES, BINARY, BROADCAST_CASES, DOMAINS, UNARY, arrays, as_elements, axes_for,  # noqa: F401
+from .elements import (ALIASES, BINARY, BROADCAST_CASES, DISTINCT, DOMAINS, UNARY, arrays, as_elements, axes_for,  # noqa: F401
                        broadcast_pairs, budget, exponents, floats, grid, hnp, indices, matmul_shapes, nonzero,
                        op_domain, permutations_with_negatives, positives, pow_const_cases, reals, register_domain,
                        reshape_targets, shapes, st, unit_open)
 from .programs import DAG_OPS, TensorProgram, ValueDag, tensor_programs, value_dags  # noqa: F401
 
 __all__ = ["values", "tensors", "broadcastable_shapes", "expressions", "programs", "op_domain",
-           "register_domain", "DOMAINS", "floats", "reals", "positives", "nonzero", "grid", "budget"]
+           "register_domain", "DOMAINS", "DISTINCT", "floats", "reals", "positives", "nonzero", "grid", "budget"]
 
 
 def values(domain="reals", label: str = "") -> st.SearchStrategy[Value]:
@@ -47,10 +47,11 @@ def values(domain="reals", label: str = "") -> st.SearchStrategy[Value]:
     return as_elements(domain).map(lambda x: Value(x, label=label))
 
 
-def tensors(shape=None, elements="reals", requires_grad: bool = True,
-            dtype=np.float64) -> st.SearchStrategy[Tensor]:
+def tensors(shape=None, elements="reals", requires_grad: bool = True, dtype=np.float64,
+            unique: bool = False) -> st.SearchStrategy[Tensor]:
     """Leaf Tensors of ``shape`` (a tuple, or a strategy of shapes; default 0-3 dims of 1-4) with
-    elements from ``elements`` (anything :func:`values` takes as a domain)."""
+    elements from ``elements`` (anything :func:`values` takes as a domain); ``unique`` makes the
+    elements distinct (for ops in :data:`DISTINCT`, whose gradient jumps at ties)."""
     if shape is None:
         shape_st = shapes
     elif isinstance(shape, st.SearchStrategy):
@@ -58,7 +59,7 @@ def tensors(shape=None, elements="reals", requires_grad: bool = True,
     else:
         shape_st = st.just(tuple(shape))
     el = as_elements(elements)
-    return shape_st.flatmap(lambda s: hnp.arrays(np.float64, s, elements=el)).map(
+    return shape_st.flatmap(lambda s: hnp.arrays(np.float64, s, elements=el, unique=unique)).map(
         lambda a: Tensor(a.astype(dtype), requires_grad=requires_grad))
 
 
