@@ -14,6 +14,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed", reason="dask.distributed is the [dask] extra (in [test])")
@@ -21,17 +22,19 @@ distributed = pytest.importorskip("distributed", reason="dask.distributed is the
 import cluster_models  # noqa: E402  (tests/ is on the path of the driver and of every worker)
 from test_walkforward import _synthetic_prices  # noqa: E402
 
-from tinygrad_trade.cli import main  # noqa: E402
+from tinygrad_trade.cli import build_parser, main  # noqa: E402
 from tinygrad_trade.vol import cluster  # noqa: E402
 from tinygrad_trade.vol.cluster import DaskExecutor, check_scheduler, open_executor  # noqa: E402
 from tinygrad_trade.vol.dataset import build_dataset  # noqa: E402
 from tinygrad_trade.vol.models import MODELS, register_model  # noqa: E402
+from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast  # noqa: E402
+from tinygrad_trade.vol.sweep import sweep  # noqa: E402
 from tinygrad_trade.vol.walkforward import ModelSpec, WalkForwardError, walk_forward  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
-# gjr: the model whose forecasts moved with BLAS's thread count; a seeded net; a user's model by import path
-MODELS_RUN = ["gjr", ("mlp", {"quick": True, "progress": False}), "cluster_models:Noisy"]
+# gjr: the model whose forecasts moved with BLAS's thread count; mlp: a seeded, warm-started net
+SWEEP_MODELS = ["gjr", ("mlp", {"quick": True, "progress": False})]
 
 
 def _dataset(seed, name):
@@ -42,7 +45,7 @@ def _dataset(seed, name):
 
 @pytest.fixture(scope="module")
 def datasets():
-    return [_dataset(s, f"asset-{s}") for s in (3, 4, 5)]
+    return {f"asset-{s}": _dataset(s, f"prices-{s}.csv") for s in (3, 4, 5)}
 
 
 @pytest.fixture(scope="module")
@@ -103,25 +106,54 @@ def _assert_same(a, b):
 
 @pytest.fixture(scope="module")
 def in_process(datasets):
-    return [walk_forward(ds, MODELS_RUN, start=300, refit_every=50, seed=s) for ds in datasets for s in (0, 1)]
+    return sweep(datasets, SWEEP_MODELS, seeds=(0, 1), start=300, refit_every=50)
+
+
+def _assert_same_sweep(a, b):
+    pd.testing.assert_frame_equal(a.metrics, b.metrics, check_exact=True)
+    assert list(a.forecasts) == list(b.forecasts)
+    for k in a.forecasts:
+        assert a.forecasts[k].to_numpy().tobytes() == b.forecasts[k].to_numpy().tobytes(), k    # bitwise
+    for key in a.walks:
+        for asset in a.walks[key]:
+            _assert_same(a.walks[key][asset], b.walks[key][asset])
 
 
 @pytest.mark.parametrize("where", ["local", "remote"])
-def test_walk_forward_on_dask_is_bitwise_identical(request, where, datasets, in_process):
+def test_sweep_on_dask_is_bitwise_identical(request, where, datasets, in_process):
     ex = request.getfixturevalue(where)
     ex = ex[1] if where == "remote" else ex
-    runs = [walk_forward(ds, MODELS_RUN, start=300, refit_every=50, seed=s, executor=ex)
-            for ds in datasets for s in (0, 1)]
-    for a, b in zip(in_process, runs):
-        _assert_same(a, b)
-    # the seed matters (so equality above is not vacuous) and the workers ran the user's model
-    assert not np.array_equal(in_process[0].forecasts["cluster_models:Noisy"], in_process[1].forecasts["cluster_models:Noisy"])
+    sent = []
+    scatter = ex.scatter
+    ex.scatter = lambda data: sent.append(data) or scatter(data)     # count what crosses the network
+    try:
+        got = sweep(datasets, SWEEP_MODELS, seeds=(0, 1), start=300, refit_every=50, executor=ex)
+    finally:
+        del ex.scatter
+    _assert_same_sweep(in_process, got)
+    assert [id(d) for d in sent] == [id(d) for d in datasets.values()]      # each dataset sent once
+    table = got.metrics
+    assert len(table) == 3 * 2 * 2 and set(table.columns) >= {"asset", "model", "seed", "qlike", "mse", "mae"}
+    # gjr has no randomness: run once (walks key None), its rows repeat under both seeds
+    assert set(got.walks) == {None, 0, 1} and "gjr" not in got.walks[0]["asset-3"].forecasts
+    gjr = table[table.model == "gjr"].set_index(["asset", "seed"]).qlike
+    assert (gjr.xs(0, level="seed") == gjr.xs(1, level="seed")).all()
+    mlp = table[table.model == "mlp"].set_index(["asset", "seed"]).qlike
+    assert (mlp.xs(0, level="seed") != mlp.xs(1, level="seed")).any()       # the seed reaches the net
     pids = set(ex.client.run(cluster_models.worker_pid).values())
     assert len(pids) == 2 and os.getpid() not in pids
 
 
+def test_walk_forward_on_dask_with_a_users_model(local, datasets):
+    models = ["gjr", "cluster_models:Noisy"]          # found on the workers by import path
+    for seed in (0, 1):
+        here = walk_forward(datasets["asset-4"], models, start=300, refit_every=50, seed=seed)
+        there = walk_forward(datasets["asset-4"], models, start=300, refit_every=50, seed=seed, executor=local)
+        _assert_same(here, there)
+
+
 def test_task_error_is_the_same_one_line_everywhere(local, datasets):
-    ds = datasets[1]
+    ds = datasets["asset-4"]
     spec = ModelSpec("cluster_models:Boom", {"at_day": 400})
     msgs = []
     for ex in (None, local):
@@ -130,12 +162,16 @@ def test_task_error_is_the_same_one_line_everywhere(local, datasets):
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
     assert "\n" not in msgs[0]
-    assert msgs[0].startswith("asset-4: model 'cluster_models:Boom', block 2 (refit 2011-")
+    assert msgs[0].startswith("prices-4.csv: model 'cluster_models:Boom', block 2 (refit 2011-")
     assert msgs[0].endswith("ValueError: no convergence at day 400")
+    # in a sweep, the same line names the asset (not its file)
+    with pytest.raises(WalkForwardError) as info:
+        sweep(datasets, ["har", spec], start=300, refit_every=50, executor=local, chunk=1)
+    assert str(info.value) == msgs[0].replace("prices-4.csv", "asset-3")   # the first asset: same dates
 
 
 def test_models_travel_by_import_path_not_by_the_drivers_registry(local, datasets):
-    ds = datasets[0]
+    ds = datasets["asset-3"]
     register_model("har_by_ref", cluster_models.har_factory)     # module-level: pickles by reference
     register_model("har_lambda", lambda **opts: cluster_models.har_factory(**opts))
     try:
@@ -161,33 +197,33 @@ def _kill_a_busy_worker(client, stop):
 
 
 @pytest.mark.parametrize("where", ["local", "remote"])
-def test_a_worker_killed_mid_run_changes_nothing(request, where, datasets):
+def test_a_worker_killed_mid_sweep_changes_nothing(request, where, datasets):
     ex = request.getfixturevalue(where)
     ex = ex[1] if where == "remote" else ex
-    models = ["har", ModelSpec("cluster_models:Noisy", {"pause": 0.3}, label="slow")]
-    want = walk_forward(datasets[2], models, start=300, refit_every=25, seed=3)
+    two = {k: datasets[k] for k in ("asset-3", "asset-5")}
+    models = ["har", ModelSpec("cluster_models:Noisy", {"pause": 0.15}, label="slow")]
+    want = sweep(two, models, seeds=(0, 1), start=300, refit_every=50)
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=lambda: killed.append(_kill_a_busy_worker(ex.client, stop)))
     killer.start()
     try:
-        got = walk_forward(datasets[2], models, start=300, refit_every=25, seed=3, executor=ex, chunk=1)
+        got = sweep(two, models, seeds=(0, 1), start=300, refit_every=50, executor=ex, chunk=1)
     finally:
         stop.set()
         killer.join()
     assert killed and killed[0] is not None
-    _assert_same(want, got)
+    _assert_same_sweep(want, got)
     ex.client.wait_for_workers(2, timeout=60)   # the nanny restarted it, for the tests that follow
 
 
-def test_forecast_cli_on_a_remote_scheduler_writes_the_same_metrics(remote, tmp_path, capsys):
+def test_forecast_job_on_a_remote_scheduler_gives_the_same_metrics(remote):
     address, _ = remote
-    common = ["forecast", "--models", "har,gjr", "--start", "2017-01-01", "--refit-every", "63", "--quiet"]
-    assert main(common + ["--out", str(tmp_path / "a")]) == 0
-    assert main(common + ["--out", str(tmp_path / "b"), "--scheduler", address]) == 0
-    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
+    common = dict(out=None, models=("har", "gjr"), start="2017-01-01", refit_every=63, quiet=True)
+    a = run_forecast(ForecastConfig(**common)).metrics
+    b = run_forecast(ForecastConfig(**common, scheduler=address)).metrics
     assert b["config"].pop("scheduler") == address and a["config"].pop("scheduler") is None
-    assert a["config"].pop("out") != b["config"].pop("out")
     assert a == b
+    assert build_parser().parse_args(["forecast", "--scheduler", address]).scheduler == address
 
 
 def test_unreachable_scheduler_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
@@ -214,3 +250,32 @@ def test_check_scheduler_and_plain_executors():
         assert ex is None
     with open_executor(None, 2) as ex:
         assert ex.submit(pow, 2, 10).result() == 1024
+
+
+class _DeadWorkers:
+    """An executor whose every task 'died with its workers', as Dask reports it after allowed-failures."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        from types import SimpleNamespace
+        fut = Future()
+        fut.set_exception(distributed.KilledWorker("run_task-1", SimpleNamespace(address="tcp://10.0.0.9:4000"), 3))
+        return fut
+
+
+def test_a_run_that_cannot_finish_fails_with_one_line(datasets):
+    with pytest.raises(WalkForwardError) as info:
+        walk_forward(datasets["asset-5"], ["har"], start=300, refit_every=50, executor=_DeadWorkers())
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith("prices-5.csv: model 'har', block 0: the executor could not finish it (KilledWorker: ")
+
+
+def test_lost_scheduler_is_noticed():
+    class Gone:
+        status = "closed"
+
+        class scheduler:
+            address = "tcp://127.0.0.1:1"
+    with pytest.raises(RuntimeError, match="lost the Dask scheduler tcp://127.0.0.1:1"):
+        DaskExecutor.check(type("E", (), {"client": Gone()})())

@@ -148,6 +148,7 @@ MODULES = [
     "tinygrad_trade.vol.base", "tinygrad_trade.vol.models", "tinygrad_trade.vol.models.ewma",
     "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
     "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.cluster",
+    "tinygrad_trade.vol.sweep",
     "tinygrad_trade.vol.pipeline",
     "tinygrad_trade.vol.report",
 ]

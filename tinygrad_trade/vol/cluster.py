@@ -73,9 +73,17 @@ class DaskExecutor:
     def shutdown(self, wait: bool = True, **_):
         self._executor.shutdown(wait=wait)
 
-    def scatter(self, data):
-        """Send ``data`` to the cluster once; pass the returned future as a task argument."""
-        return self.client.scatter(data, broadcast=False, hash=False)
+    def scatter(self, data, copies: int = 2):
+        """Send ``data`` to the cluster once; pass the returned future as a task argument.
+
+        It is kept on ``copies`` workers (when there are that many): scattered data has no recipe to
+        recompute it, so a single copy would die with its worker and take the tasks that need it along.
+        """
+        future = self.client.scatter(data, broadcast=False, hash=False)
+        n = min(int(copies), len(self.client.scheduler_info().get("workers", {})))
+        if n > 1:
+            self.client.replicate([future], n=n)
+        return future
 
     def check(self) -> None:
         """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good."""

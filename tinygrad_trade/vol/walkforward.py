@@ -48,7 +48,7 @@ from .base import Dataset, Forecaster
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
            "forecast_stop", "walk_forward", "run_task", "resolve_model", "portable_spec", "task_cost",
-           "describe_task", "asset_name", "run_tasks", "run_jobs", "Job", "one_blas_thread", "MODEL_COST"]
+           "describe_task", "asset_name", "one_line", "run_tasks", "run_jobs", "Job", "one_blas_thread", "MODEL_COST"]
 
 
 class WalkForwardError(RuntimeError):
@@ -236,12 +236,13 @@ def asset_name(ds) -> str:
 
 def describe_task(asset: str, label: str, blocks: Sequence) -> str:
     """``"<asset>: model 'x', block 3"`` (or ``blocks 0-5``) for error messages."""
-    ks = [k for k, _, _ in blocks]
+    ks = [b[0] for b in blocks]
     where = f"block {ks[0]}" if len(ks) == 1 else f"blocks {ks[0]}-{ks[-1]}" if ks else "no blocks"
     return f"{asset}: model {label!r}, {where}"
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: ``Type: message`` (a WalkForwardError's message alone)."""
     text = " ".join(str(exc).split())
     if isinstance(exc, WalkForwardError) and text:
         return text
@@ -310,7 +311,7 @@ def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, 
     except Exception as exc:
         blk = [x for x in blocks if x[0] == k] or list(blocks[:1])
         where = f" (refit {ds.dates[blk[0][1]]})" if blk and 0 <= blk[0][1] < len(ds) else ""
-        raise WalkForwardError(f"{describe_task(asset_name(ds), label, blk)}{where}: {_one_line(exc)}") from None
+        raise WalkForwardError(f"{describe_task(asset_name(ds), label, blk)}{where}: {one_line(exc)}") from None
     if sequential and model is not None:
         histories = _history_of(model)
     return label, out, histories, time.perf_counter() - t0
@@ -440,7 +441,7 @@ def _run_on(executor, jobs, bar) -> list:
         i, exc = failed
         if isinstance(exc, WalkForwardError):
             raise exc
-        raise WalkForwardError(f"{jobs[i].about}: the executor could not finish it ({_one_line(exc)})") from None
+        raise WalkForwardError(f"{jobs[i].about}: the executor could not finish it ({one_line(exc)})") from None
     return results
 
 
