@@ -93,6 +93,10 @@ class ForecastResults:
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
 
+    def _repr_html_(self):  # the evaluation as a table in Jupyter
+        from .html_tables import forecast_html
+        return forecast_html(self)
+
 
 # ------------------------------------------------------------------------------------ validation
 def _positive_int(value, name: str) -> int:
