@@ -135,3 +135,38 @@ def test_render_fallback_message_is_logged(tmp_path, monkeypatch, caplog, capsys
     assert out.suffix == ".dot"
     assert len(caplog.records) == 1 and "dot -Tsvg" in caplog.records[0].getMessage()
     assert capsys.readouterr().err.strip() == caplog.records[0].getMessage()
+
+
+def _cells(table_html: str) -> list:
+    """Rows of a pandas to_html table as lists of cell texts (header row first)."""
+    root = ET.fromstring(table_html)
+    return [[(c.text or "").strip() for c in tr] for tr in root.iter("tr")]
+
+
+def test_garch_fit_and_forecast_evaluation_show_as_tables():
+    from tinygrad_trade.vol.models.garch import fit_garch
+    from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast
+
+    from tinygrad_trade.vol.data import load_sp500
+
+    close = load_sp500()["close"].to_numpy()
+    fit = fit_garch(100 * np.diff(np.log(close[-1000:])))
+    rows = _cells(fit._repr_html_())
+    assert rows[0] == ["", "coef", "std err", "t", "P>|t|", "robust std err", "robust t"]
+    assert [row[0] for row in rows[1:]] == list(fit.names)
+    assert [float(row[1]) for row in rows[1:]] == pytest.approx(list(fit.params), abs=1e-6)
+    assert float(rows[2][2]) == pytest.approx(fit.std_err["omega"], abs=1e-6)
+
+    res = run_forecast(ForecastConfig(out=None, start="2017-01-01", models=("ewma", "har"), refit_every=126,
+                                      quiet=True))
+    rows = _cells(res._repr_html_())
+    head = rows[0]
+    assert head[:4] == ["model", "QLIKE", "QLIKE change vs har", "DM p-value (QLIKE)"]
+    by_model = {row[0]: dict(zip(head, row)) for row in rows[1:]}
+    assert set(by_model) == {"ewma", "har"}
+    for name, m in res.metrics["models"].items():
+        assert float(by_model[name]["QLIKE"]) == pytest.approx(m["qlike"], abs=1e-4)
+    assert by_model["har"]["QLIKE change vs har"] == ""
+    assert float(by_model["ewma"]["DM p-value (QLIKE)"]) == pytest.approx(
+        res.metrics["dm_vs_har"]["ewma"]["qlike"]["pvalue"], abs=1e-3)
+    assert any(h.startswith("Sharpe, ") for h in head)
