@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["Dataset", "Forecaster", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
 
-FLOOR_FRACTION = 0.02
+FLOOR_FRACTION = 0.05
 
 
 @dataclass

@@ -54,6 +54,7 @@ __all__ = ["WINDOWS", "raw_inputs", "scaled", "input_names", "qlike_loss", "loss
 
 WINDOWS = (1, 5, 22)
 EPS = 1e-3          # floor of a range-variance ratio before its log (High == Low days)
+MIN_ROWS = 60       # an asset with fewer known training targets sits out of a fit
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -250,7 +251,7 @@ class PooledForecaster(Forecaster):
             stop = ds.last_known(end)
             y = np.asarray(ds.target[begin:stop], dtype=float)
             known = y[np.isfinite(y)]
-            if end - begin < 30 or known.size == 0 or not np.mean(known) > 0:
+            if known.size < MIN_ROWS or not np.mean(known) > 0:
                 continue                      # no usable rows for this asset yet
             st = self.assets.setdefault(asset, _Asset())
             st.L, st.begin, st.end = float(np.mean(known)), int(begin), int(end)
