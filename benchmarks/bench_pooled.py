@@ -142,13 +142,13 @@ def render(results, t_panel, title) -> str:
 
 
 GRID = [dict(ridge=r, delta=d) for r in (0.0, 1e-3, 1e-2) for d in (0.03, 0.1, 0.3)] + \
-       [dict(ridge=1e-3, delta=0.1, hidden=8)]
+       [dict(ridge=r, delta=d, weights=w) for r in (1e-3, 3e-3, 1e-2) for d in (0.01, 0.03) for w in ("rows", "assets")]
 
 
-def tune(datasets) -> str:
+def tune(datasets, grid=None) -> str:
     """Every grid point on the pre-2008 window: mean gain of the pooled panel vs the best classical model."""
     rows = []
-    for opts in GRID:
+    for opts in grid or GRID:
         res, t = compare(datasets, SELECT, opts, with_single=False)
         gains = [r["gain"] for r in res.values()]
         rows.append([", ".join(f"{k}={v}" for k, v in opts.items()), *(f"{100 * g:+.2f}%" for g in gains),
@@ -167,9 +167,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tune", action="store_true", help="the pre-2008 grid instead of the test period")
     ap.add_argument("--select", action="store_true", help="the default options on the pre-2008 window")
+    ap.add_argument("--grid", type=int, nargs="*", help="with --tune: only these grid points (0-based)")
     args = ap.parse_args()
     if args.tune:
-        print(tune(load_universe()))
+        print(tune(load_universe(), [GRID[i] for i in args.grid] if args.grid else None))
     elif args.select:
         res, t = compare(load_universe(), SELECT)
         print(render(res, t, "Selection period (pre-2008)"))

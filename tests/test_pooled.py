@@ -189,7 +189,7 @@ def test_bad_use_is_one_clear_error(two):
 
 # ------------------------------------------------------------------------------------ the scale floor
 class _Collapsing(Forecaster):
-    """Forecasts the training mean, except a negative, a tiny and a zero forecast in every block."""
+    """Forecasts the training mean, except three collapsed (tiny) forecasts in every block."""
 
     def fit(self, ds, end, begin=0):
         self.level = float(np.nanmean(ds.target[begin:ds.last_known(end)]))
@@ -197,7 +197,7 @@ class _Collapsing(Forecaster):
 
     def predict(self, ds, start, stop):
         f = np.full(stop - start, self.level)
-        f[:3] = [-1.0, 1e-9, 0.0]
+        f[:3] = [1e-300, 1e-9, 1e-3 * self.level]
         return f
 
 
@@ -215,13 +215,16 @@ def test_floor_raises_collapsed_forecasts_and_counts_them(two):
     assert hits == 2 and g.tolist() == [2.0, 1.0, 1.0, 1.0]
 
 
-def test_floor_does_not_hide_non_finite_forecasts(two):
-    class NaNs(_Collapsing):
+@pytest.mark.parametrize("value", [np.nan, np.inf, 0.0, -1.0])
+def test_floor_does_not_hide_broken_forecasts(two, value):
+    class Broken(_Collapsing):
         def predict(self, ds, start, stop):
-            return np.full(stop - start, np.nan)
+            f = super().predict(ds, start, stop)
+            f[5] = value
+            return f
 
-    with pytest.raises(WalkForwardError, match="non-finite"):
-        walk_forward(two["A"], [ModelSpec("nan", factory=NaNs)], start=300, refit_every=50)
+    with pytest.raises(WalkForwardError, match="non-positive or non-finite"):
+        walk_forward(two["A"], [ModelSpec("broken", factory=Broken)], start=300, refit_every=50)
 
 
 def test_har_keeps_the_sp500_reference_with_the_floor():

@@ -34,7 +34,7 @@ import numpy as np
 from .base import Dataset, Forecaster, apply_floor, scale_floor
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
-           "forecast_stop", "walk_forward", "run_task"]
+           "forecast_stop", "walk_forward", "run_task", "floor_forecast"]
 
 
 class WalkForwardError(RuntimeError):
@@ -143,19 +143,23 @@ def _history_of(model) -> list:
     return list(h) if isinstance(h, (list, tuple)) else []
 
 
-def _check_forecast(f, a: int, b: int, label: str, ds: Dataset, floor: float = 0.0):
-    """``(forecasts raised to floor, how many were raised)``; a wrong length, a non-finite forecast, or a
-    non-positive one when there is no floor, is an error."""
+def _check_forecast(f, a: int, b: int, label: str, ds: Dataset) -> np.ndarray:
     f = np.asarray(f, dtype=float).reshape(-1)
     if f.size != b - a:
         raise WalkForwardError(f"model {label!r} returned {f.size} forecasts for {b - a} days "
                                f"(block starting {ds.dates[a]})")
-    bad = ~(np.isfinite(f) & ((f > 0) | (floor > 0)))
+    bad = ~(np.isfinite(f) & (f > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise WalkForwardError(f"model {label!r} gave {int(bad.sum())} non-positive or non-finite forecast(s) "
                                f"in the block starting {ds.dates[a]} (first: {f[i]} for {ds.dates[a + i]})")
-    return apply_floor(f, floor)
+    return f
+
+
+def floor_forecast(f, ds: Dataset, end: int, begin: int = 0):
+    """``(forecasts floored at the asset's scale, number raised)``: the floor is :func:`~.base.scale_floor`
+    of the block's fit window (``FLOOR_FRACTION`` x the mean training target)."""
+    return apply_floor(f, scale_floor(ds, end, begin))
 
 
 def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, sequential: bool,
@@ -183,7 +187,7 @@ def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, 
         model.fit(ds, a, begin=begin)
         if not sequential:
             histories.extend(_history_of(model))
-        f, n_low = _check_forecast(model.predict(ds, a, b), a, b, label, ds, scale_floor(ds, a, begin))
+        f, n_low = floor_forecast(_check_forecast(model.predict(ds, a, b), a, b, label, ds), ds, a, begin)
         hits += n_low
         out.append((k, f))
         if on_block is not None:

@@ -110,21 +110,23 @@ def scaled(raw: dict, gjr: np.ndarray, L: float, delta: float, rows) -> np.ndarr
 
 
 # ------------------------------------------------------------------------------------ loss and Newton
-def qlike_loss(theta: Tensor, Z, y, ridge: float = 0.0) -> Tensor:
-    """``mean(y e^-s + s) + ridge |theta[1:]|^2`` with ``s = Z @ theta`` (y already divided by L).
+def qlike_loss(theta: Tensor, Z, y, ridge: float = 0.0, w=None) -> Tensor:
+    """``mean(w (y e^-s + s)) + ridge |theta[1:]|^2`` with ``s = Z @ theta`` (y already divided by L;
+    row weights ``w`` default to 1).
 
     ``theta`` may be ``(k,)`` or a stack ``(c, k)`` of ``c`` parameter vectors (then one loss per row).
     """
     Z = Z if isinstance(Z, Tensor) else Tensor(np.asarray(Z, dtype=float))
     y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     if len(theta.shape) == 1:
         s = Z @ theta
-        return (y * (-s).exp() + s).mean() + ridge * (theta[1:] ** 2).sum()
+        return (w * (y * (-s).exp() + s)).mean() + ridge * (theta[1:] ** 2).sum()
     S = Z @ theta.transpose()                                    # (n, c)
-    return (y[:, None] * (-S).exp() + S).mean(axis=0) + ridge * (theta[:, 1:] ** 2).sum(axis=1)
+    return (w[:, None] * (y[:, None] * (-S).exp() + S)).mean(axis=0) + ridge * (theta[:, 1:] ** 2).sum(axis=1)
 
 
-def loss_derivatives(theta, Z, y, ridge: float = 0.0):
+def loss_derivatives(theta, Z, y, ridge: float = 0.0, w=None):
     """``(loss, gradient, Hessian)`` of :func:`qlike_loss` at ``theta``, all from the engine.
 
     The Hessian takes one extra backward sweep: ``k`` copies of ``theta`` are stacked into a
@@ -135,13 +137,13 @@ def loss_derivatives(theta, Z, y, ridge: float = 0.0):
     theta = np.asarray(theta, dtype=float)
     k = theta.size
     Th = Tensor(np.tile(theta, (k, 1)), requires_grad=True)
-    losses = qlike_loss(Th, Z, y, ridge)
+    losses = qlike_loss(Th, Z, y, ridge, w)
     G = grad(losses.sum(), Th, create_graph=True)
     H = grad((G * np.eye(k)).sum(), Th)
     return float(losses.data[0]), np.asarray(G.data[0], dtype=float), np.asarray(H, dtype=float)
 
 
-def newton_fit(Z, y, ridge: float = 0.0, theta0=None, tol: float = 1e-10, max_iter: int = 50):
+def newton_fit(Z, y, ridge: float = 0.0, theta0=None, tol: float = 1e-10, max_iter: int = 50, w=None):
     """Minimise :func:`qlike_loss` by damped Newton steps (Armijo backtracking).
 
     Stops when the Newton decrement ``g' H^-1 g / 2`` falls below ``tol``. Returns
@@ -149,23 +151,24 @@ def newton_fit(Z, y, ridge: float = 0.0, theta0=None, tol: float = 1e-10, max_it
     """
     Z = np.asarray(Z, dtype=float)
     y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     Zt = Tensor(Z)
     if theta0 is None:
         theta = np.zeros(Z.shape[1])
-        theta[0] = np.log(np.mean(y))
+        theta[0] = np.log(np.mean(w * y) / np.mean(w))
     else:
         theta = np.asarray(theta0, dtype=float).copy()
 
     def value(th):
         with np.errstate(over="ignore"):
             s = Z @ th
-            v = np.mean(y * np.exp(-s) + s) + ridge * np.sum(th[1:] ** 2)
+            v = np.mean(w * (y * np.exp(-s) + s)) + ridge * np.sum(th[1:] ** 2)
         return v if np.isfinite(v) else np.inf
 
     dec, it = np.inf, 0
     loss = value(theta)
     for it in range(1, max_iter + 1):
-        loss, g, H = loss_derivatives(theta, Zt, y, ridge)
+        loss, g, H = loss_derivatives(theta, Zt, y, ridge, w)
         try:
             step = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
@@ -194,6 +197,7 @@ class PooledForecaster(Forecaster):
     """The ``pooled`` model (see the module docstring).
 
     Options: ``ridge`` (penalty on ``b``), ``delta`` (offset of the squared-return ratios),
+    ``weights`` (``"rows"``: every training row counts the same; ``"assets"``: every asset does),
     ``hidden`` (0: linear; else the residual MLP's width), ``weight_decay``, ``epochs`` and ``lr``
     (the residual's AdamW), ``seed`` (its initialisation), ``tol``/``max_iter`` (Newton).
     """
@@ -202,11 +206,15 @@ class PooledForecaster(Forecaster):
     pooled = True
     warm_start = True
 
-    def __init__(self, ridge: float = 1e-3, delta: float = 0.1, hidden: int = 0, weight_decay: float = 1.0,
-                 epochs: int = 200, lr: float = 1e-2, seed: int = 0, tol: float = 1e-10, max_iter: int = 50):
+    def __init__(self, ridge: float = 1e-3, delta: float = 0.1, weights: str = "rows", hidden: int = 0,
+                 weight_decay: float = 1.0, epochs: int = 200, lr: float = 1e-2, seed: int = 0, tol: float = 1e-10,
+                 max_iter: int = 50):
         if ridge < 0 or delta <= 0 or hidden < 0 or weight_decay < 0 or epochs < 0 or lr <= 0:
             raise ValueError("pooled: need ridge >= 0, delta > 0, hidden >= 0, weight_decay >= 0, "
                              "epochs >= 0, lr > 0")
+        if weights not in ("rows", "assets"):
+            raise ValueError(f"pooled: weights must be 'rows' or 'assets', got {weights!r}")
+        self.weights = weights
         self.ridge, self.delta, self.hidden = float(ridge), float(delta), int(hidden)
         self.weight_decay, self.epochs, self.lr, self.seed = float(weight_decay), int(epochs), float(lr), int(seed)
         self.tol, self.max_iter = float(tol), int(max_iter)
@@ -270,15 +278,18 @@ class PooledForecaster(Forecaster):
         if n <= 2 * (Zs[0].shape[1] if Zs else 1):
             raise ValueError(f"pooled: too few complete training rows ({n}) in the panel")
         Z, y = np.concatenate(Zs), np.concatenate(ys)
+        w = None
+        if self.weights == "assets":
+            w = np.concatenate([np.full(len(v), n / (len(ys) * len(v))) for v in ys])
         theta0 = self.theta_ if self.theta_ is not None and self.theta_.size == Z.shape[1] else None
-        self.theta_, info = newton_fit(Z, y, self.ridge, theta0, self.tol, self.max_iter)
+        self.theta_, info = newton_fit(Z, y, self.ridge, theta0, self.tol, self.max_iter, w)
         info["rows"] = int(n)
         if self.hidden > 0:
-            info["residual_loss"] = self._fit_residual(Z, y)
+            info["residual_loss"] = self._fit_residual(Z, y, np.ones_like(y) if w is None else w)
         self.history.append(info)
         return self
 
-    def _fit_residual(self, Z, y) -> float:
+    def _fit_residual(self, Z, y, w) -> float:
         if self.net is None:
             self.net = MLP([Z.shape[1] - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
             last = self.net.layers[-1]
@@ -289,7 +300,7 @@ class PooledForecaster(Forecaster):
         loss = None
         for _ in range(self.epochs):
             s = base + self.net(X).reshape(-1)
-            loss = (y * (-s).exp() + s).mean()
+            loss = (w * (y * (-s).exp() + s)).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -332,7 +343,7 @@ class PooledForecaster(Forecaster):
             raise RuntimeError("pooled: nothing to save before the first fit")
         arrays = {"theta": self.theta_.copy()}
         meta = {"model": self.name, "has_gk": bool(self.has_gk),
-                "options": {"ridge": self.ridge, "delta": self.delta, "hidden": self.hidden,
+                "options": {"ridge": self.ridge, "delta": self.delta, "weights": self.weights, "hidden": self.hidden,
                             "weight_decay": self.weight_decay, "epochs": self.epochs, "lr": self.lr,
                             "seed": self.seed, "tol": self.tol, "max_iter": self.max_iter},
                 "assets": {}}
