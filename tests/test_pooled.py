@@ -234,3 +234,12 @@ def test_har_keeps_the_sp500_reference_with_the_floor():
     wf = walk_forward(ds, ["har"], start="2008-01-01", refit_every=21)
     assert wf.floor_hits == {"har": 0}
     assert qlike(wf.target, wf.forecasts["har"]) == pytest.approx(0.8211, abs=6e-4)
+
+
+def test_run_universe_drives_the_same_panel_fits(two):
+    from tinygrad_trade.vol.universe import run_universe
+    res = run_universe(two, ["pooled", "har"], start=300, refit_every=21)
+    mine = _panel_run(two, first=300, refit_every=21)
+    for k in two:
+        np.testing.assert_array_equal(res[k].forecasts["pooled"], mine[k], err_msg=k)
+        assert res[k].floor_hits == {"pooled": 0, "har": 0}
