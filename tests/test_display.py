@@ -143,6 +143,7 @@ def _cells(table_html: str) -> list:
     return [[(c.text or "").strip() for c in tr] for tr in root.iter("tr")]
 
 
+@pytest.mark.filterwarnings("ignore:.*stale opens")
 def test_garch_fit_and_forecast_evaluation_show_as_tables():
     from tinygrad_trade.vol.models.garch import fit_garch
     from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast
