@@ -142,7 +142,8 @@ def render(results, t_panel, title) -> str:
 
 
 GRID = [dict(ridge=r, delta=d) for r in (0.0, 1e-3, 1e-2) for d in (0.03, 0.1, 0.3)] + \
-       [dict(ridge=r, delta=d, weights=w) for r in (1e-3, 3e-3, 1e-2) for d in (0.01, 0.03) for w in ("rows", "assets")]
+       [dict(ridge=r, delta=d, weights=w) for r in (1e-3, 3e-3, 1e-2) for d in (0.01, 0.03) for w in ("rows", "assets")] + \
+       [dict(ridge=3e-3, delta=0.01, hidden=8, weight_decay=wd) for wd in (0.1, 1.0)]
 
 
 def tune(datasets, grid=None) -> str:
