@@ -227,7 +227,8 @@ class Linalg(TensorBase):
         self._need_square("solve")
         b = self._lift(b)
         if b.ndim == 1:
-            return self.solve(b.reshape(-1, 1)).reshape(-1)
+            x = self.solve(b.reshape(-1, 1))
+            return x.reshape(x.shape[:-1])
         x = _linalg("solve", np.linalg.solve, self.data, b.data)
         return self._make(x, (self, b), Op("solve", _solve_vjp))
 
@@ -236,7 +237,8 @@ class Linalg(TensorBase):
         self._need_square("solve_triangular")
         b = self._lift(b)
         if b.ndim == 1:
-            return self.solve_triangular(b.reshape(-1, 1), upper=upper).reshape(-1)
+            x = self.solve_triangular(b.reshape(-1, 1), upper=upper)
+            return x.reshape(x.shape[:-1])
         x = _solve_tri_np(self.data, b.data, upper)
         return self._make(x, (self, b), _solve_tri_op(upper))
 

@@ -16,11 +16,19 @@ from ._base import F, TensorBase, data, normalize_axis, reduce_shape
 __all__ = ["Losses"]
 
 
-def _lse_np(x, axes):
+def _shifted(x, axes):
+    """(x - m, sum(exp(x - m)), m) with m the max over ``axes`` (0 where it is not finite, so an
+    all -inf axis gives exp(-inf) = 0 and log 0 = -inf): exponentials of non-positive numbers only."""
     m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim)
-    m = np.where(np.isfinite(m), m, 0.0)  # an all -inf axis: exp(-inf - 0) = 0, log 0 = -inf
+    m = np.where(np.isfinite(m), m, 0.0)
+    d = x - m
+    return d, np.sum(np.exp(d), axis=axes, keepdims=True), m
+
+
+def _lse_np(x, axes):
+    _, s, m = _shifted(x, axes)
     with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return np.log(s) + m
 
 
 def _lse_op(axes, kshape):
@@ -64,16 +72,16 @@ class Losses(TensorBase):
 
     def softmax(self, axis=-1):
         axis = normalize_axis(axis, self.ndim, "softmax")
-        x = self.data
         with np.errstate(invalid="ignore"):
-            y = np.exp(x - _lse_np(x, (axis,)))
+            d, s, _ = _shifted(self.data, (axis,))
+            y = np.exp(d) / s
         return self._make(y, (self,), _softmax_op(axis))
 
     def log_softmax(self, axis=-1):
         axis = normalize_axis(axis, self.ndim, "log_softmax")
-        x = self.data
-        with np.errstate(invalid="ignore"):
-            y = x - _lse_np(x, (axis,))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d, s, _ = _shifted(self.data, (axis,))
+            y = d - np.log(s)
         return self._make(y, (self,), _log_softmax_op(axis))
 
     # -- classification losses ---------------------------------------------------------------

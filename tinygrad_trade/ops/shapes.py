@@ -172,8 +172,12 @@ class Shapes(TensorBase):
 
     # -- axes -----------------------------------------------------------------------------------
     def moveaxis(self, source, destination):
-        order = list(np.moveaxis(np.arange(self.ndim), source, destination)) if self.ndim else []
-        return self.transpose(*[int(i) for i in order]) if self.ndim else self
+        src = [normalize_axis(a, self.ndim, "moveaxis") for a in np.atleast_1d(source)]
+        dst = [normalize_axis(a, self.ndim, "moveaxis") for a in np.atleast_1d(destination)]
+        order = [i for i in range(self.ndim) if i not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.transpose(*order)
 
     def permute(self, *axes):
         return self.transpose(*axes)

@@ -90,9 +90,7 @@ class Statistics(TensorBase):
         if matrix:
             return self._matrix_norm(ord, (-2, -1) if axis is None else axis, keepdims)
         if ord is None or ord == 2:
-            axes, kshape = reduce_shape(self.shape, axis)
-            y = np.sqrt(np.sum(self.data * self.data, axis=axes, keepdims=keepdims))
-            return self._make(y, (self,), _norm2_op(kshape))
+            return self._norm2(axis, keepdims)
         a = self.abs()
         if ord == np.inf:
             return a.max(axis=axis, keepdims=keepdims)
@@ -104,11 +102,16 @@ class Statistics(TensorBase):
             return a.sum(axis=axis, keepdims=keepdims)
         return (a ** float(ord)).sum(axis=axis, keepdims=keepdims) ** (1.0 / ord)
 
+    def _norm2(self, axis, keepdims):
+        axes, kshape = reduce_shape(self.shape, axis)
+        y = np.sqrt(np.sum(self.data * self.data, axis=axes, keepdims=keepdims))
+        return self._make(y, (self,), _norm2_op(kshape))
+
     def _matrix_norm(self, ord, axis, keepdims):
         r, c = (normalize_axis(a, self.ndim, "norm") for a in axis)
         x = self.transpose(*[i for i in range(self.ndim) if i not in (r, c)], r, c)
         if ord in (None, "fro"):
-            out = (x * x).sum(axis=(-2, -1)).sqrt()
+            out = x._norm2((-2, -1), False)
         elif ord == "nuc":
             out = x.svd()[1].sum(axis=-1)
         elif ord in (2, -2):
