@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from ops_helpers import check
 
-from strategies import arrays, budget, floats
 from tinygrad_trade import Tensor, grad
+from tinygrad_trade.testing import check_gradients
+from tinygrad_trade.testing.strategies import arrays, budget, floats
 
 entries = floats(-1, 1)
 batches = st.sampled_from([(), (2,), (1, 2)])
@@ -47,10 +47,10 @@ def test_solve_inv_det_slogdet(a, data):
     np.testing.assert_allclose(Tensor(a).inv().data, np.linalg.inv(a), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(Tensor(a).det().data, np.linalg.det(a), rtol=1e-12)
     np.testing.assert_allclose(Tensor(a).slogdet()[1].data, np.linalg.slogdet(a)[1], rtol=1e-12, atol=1e-14)
-    check(lambda x, y: x.solve(y), a, b)
-    check(lambda x: x.inv(), a)
-    check(lambda x: x.det(), a)
-    check(lambda x: x.slogdet()[1], a)
+    check_gradients(lambda x, y: x.solve(y), Tensor(a), Tensor(b), order=2)
+    check_gradients(lambda x: x.inv(), Tensor(a), order=2)
+    check_gradients(lambda x: x.det(), Tensor(a), order=2)
+    check_gradients(lambda x: x.slogdet()[1], Tensor(a), order=2)
 
 
 @settings(max_examples=budget(12))
@@ -59,13 +59,13 @@ def test_cholesky_and_triangular_solve(a, upper, k):
     s = _spd(a)
     n = s.shape[-1]
     np.testing.assert_allclose(Tensor(s).cholesky().data, np.linalg.cholesky(s), rtol=1e-12, atol=1e-14)
-    check(lambda x: _sym(x).cholesky(), s)
-    check(lambda x: x.cholesky(), s)  # reads the lower triangle: gradient is lower-triangular
+    check_gradients(lambda x: _sym(x).cholesky(), Tensor(s), order=2)
+    check_gradients(lambda x: x.cholesky(), Tensor(s), order=2)  # reads the lower triangle: gradient is lower-triangular
     tri = np.triu(s) if upper else np.tril(s)
     b = np.linspace(-1, 1, n * k).reshape(n, k)
     np.testing.assert_allclose(Tensor(s).solve_triangular(b, upper=upper).data, np.linalg.solve(tri, b),
                                rtol=1e-12, atol=1e-14)
-    check(lambda x, y: x.solve_triangular(y, upper=upper), s, b)
+    check_gradients(lambda x, y: x.solve_triangular(y, upper=upper), Tensor(s), Tensor(b), order=2)
 
 
 def test_cholesky_gradient_reads_only_the_lower_triangle_and_errors_are_clear():
@@ -91,7 +91,7 @@ def test_gaussian_loglik_hessian_through_cholesky_and_solve():
         z = chol.solve_triangular(Tensor(x))
         return 0.5 * (z * z).sum() + chol.diagonal().log().sum()
 
-    check(nll, rng.standard_normal((3, 3)) * 0.5)
+    check_gradients(nll, Tensor(rng.standard_normal((3, 3)) * 0.5), order=2)
 
 
 @settings(max_examples=budget(10))
@@ -103,8 +103,8 @@ def test_eigh_with_distinct_eigenvalues(a, data):
     rw, rv = np.linalg.eigh(s)
     np.testing.assert_allclose(w.data, rw, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(np.abs(v.data), np.abs(rv), rtol=1e-10, atol=1e-12)
-    check(lambda x: _sym(x).eigh()[0], s)
-    check(lambda x: _sym(x).eigh()[1] ** 2, s)  # sign-invariant use of the eigenvectors
+    check_gradients(lambda x: _sym(x).eigh()[0], Tensor(s), order=2)
+    check_gradients(lambda x: _sym(x).eigh()[1] ** 2, Tensor(s), order=2)  # sign-invariant use of the eigenvectors
 
 
 @settings(max_examples=budget(10))
@@ -119,11 +119,11 @@ def test_svd_pinv(m, n, b, data):
     u, s, vh = Tensor(a).svd()
     np.testing.assert_allclose(s.data, np.linalg.svd(a, compute_uv=False), rtol=1e-12)
     np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, a, rtol=1e-12, atol=1e-13)
-    check(lambda x: x.svd()[1], a)
-    check(lambda x: (x.svd()[0] ** 2).sum(axis=-2) + 0 * x.sum(), a, second=False)
-    check(lambda x: x.svd()[0] @ x.svd()[2], a)  # U @ Vh: invariant to paired sign flips
+    check_gradients(lambda x: x.svd()[1], Tensor(a), order=2)
+    check_gradients(lambda x: (x.svd()[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
+    check_gradients(lambda x: x.svd()[0] @ x.svd()[2], Tensor(a), order=2)  # U @ Vh: invariant to paired sign flips
     np.testing.assert_allclose(Tensor(a, requires_grad=True).pinv().data, np.linalg.pinv(a), rtol=1e-10, atol=1e-12)
-    check(lambda x: x.pinv(), a)
+    check_gradients(lambda x: x.pinv(), Tensor(a), order=2)
 
 
 @settings(max_examples=budget(12))
@@ -135,11 +135,11 @@ def test_parts_and_products(a, data):
     np.testing.assert_array_equal(Tensor(a).triu(k).data, np.triu(a, k))
     np.testing.assert_array_equal(Tensor(a).diagonal(k, -2, -1).data, np.diagonal(a, k, -2, -1))
     np.testing.assert_allclose(Tensor(a).trace(0, -2, -1).data, np.trace(a, 0, -2, -1), rtol=1e-13)
-    check(lambda x: x.tril(k), a)
-    check(lambda x: x.diagonal(k, -1, -2), a)
+    check_gradients(lambda x: x.tril(k), Tensor(a), order=2)
+    check_gradients(lambda x: x.diagonal(k, -1, -2), Tensor(a), order=2)
     v = data.draw(arrays((n,), entries), label="v")
     np.testing.assert_allclose(Tensor(v).outer(v * 2).data, np.outer(v, v * 2))
-    check(lambda x, y: x.outer(y), v, v + 1)
+    check_gradients(lambda x, y: x.outer(y), Tensor(v), Tensor(v + 1), order=2)
     mp = data.draw(st.integers(0, 3), label="power")
     np.testing.assert_allclose(Tensor(a).matrix_power(mp).data, np.linalg.matrix_power(a, mp), rtol=1e-12, atol=1e-13)
 
@@ -158,7 +158,7 @@ def test_einsum_and_tensordot(spec, shapes):
     ops = [rng.standard_normal(s) for s in shapes]
     np.testing.assert_allclose(Tensor.einsum(spec, *[Tensor(o) for o in ops]).data, np.einsum(spec, *ops),
                                rtol=1e-12, atol=1e-14)
-    check(lambda *ts: Tensor.einsum(spec, *ts), *ops)
+    check_gradients(lambda *ts: Tensor.einsum(spec, *ts), *[Tensor(o) for o in ops], order=2)
 
 
 @settings(max_examples=budget(10))
@@ -169,4 +169,4 @@ def test_tensordot(data):
     sb = sa[len(sa) - k:] + data.draw(hnp.array_shapes(min_dims=0, max_dims=1, max_side=2), label="rest")
     a, b = data.draw(arrays(sa, entries), label="a"), data.draw(arrays(sb, entries), label="b")
     np.testing.assert_allclose(Tensor(a).tensordot(b, k).data, np.tensordot(a, b, k), rtol=1e-12, atol=1e-14)
-    check(lambda x, y: x.tensordot(y, k), a, b, second=False)
+    check_gradients(lambda x, y: x.tensordot(y, k), Tensor(a), Tensor(b), order=1)
