@@ -29,7 +29,7 @@ from tinygrad_trade.vol.dataset import build_dataset  # noqa: E402
 from tinygrad_trade.vol.models import MODELS, register_model  # noqa: E402
 from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast  # noqa: E402
 from tinygrad_trade.vol.sweep import sweep  # noqa: E402
-from tinygrad_trade.vol.walkforward import ModelSpec, WalkForwardError, walk_forward  # noqa: E402
+from tinygrad_trade.vol.walkforward import Job, ModelSpec, WalkForwardError, run_jobs, walk_forward  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
@@ -271,11 +271,21 @@ def test_a_run_that_cannot_finish_fails_with_one_line(datasets):
     assert text.startswith("prices-5.csv: model 'har', block 0: the executor could not finish it (KilledWorker: ")
 
 
-def test_lost_scheduler_is_noticed():
-    class Gone:
-        status = "closed"
+def test_lost_scheduler_stops_the_run_with_one_line():
+    from concurrent.futures import Future
 
-        class scheduler:
-            address = "tcp://127.0.0.1:1"
-    with pytest.raises(RuntimeError, match="lost the Dask scheduler tcp://127.0.0.1:1"):
-        DaskExecutor.check(type("E", (), {"client": Gone()})())
+    class Stalled:
+        """Tasks that never finish, on a scheduler that is gone (what DaskExecutor.check reports)."""
+
+        client = type("Client", (), {"status": "closed",
+                                     "scheduler": type("S", (), {"address": "tcp://127.0.0.1:1"})()})()
+        check = DaskExecutor.check
+
+        def submit(self, fn, *args):
+            return Future()
+
+    t0 = time.monotonic()
+    with pytest.raises(WalkForwardError, match=r"^the run cannot finish: RuntimeError: lost the Dask scheduler "
+                                               r"tcp://127.0.0.1:1 \(client closed\)$"):
+        run_jobs([Job(pow, (2, 3))], executor=Stalled())
+    assert time.monotonic() - t0 < 30

@@ -43,10 +43,11 @@ SEED_FREE = ("ewma", "garch", "gjr", "har", "har_r2", "pooled", "pooled_har", "p
 
 
 def is_seed_free(spec: ModelSpec) -> bool:
-    """A model whose forecasts do not depend on the seed: a name in :data:`SEED_FREE` or a class with
-    ``seed_free = True``."""
+    """A model whose forecasts do not depend on the seed: a name in :data:`SEED_FREE` (the pooled model
+    without its residual net) or a class with ``seed_free = True``."""
     if spec.factory is None and spec.name in SEED_FREE:
-        return True
+        # the pooled model is linear (seed-free) unless asked for its residual net (``hidden`` > 0)
+        return not (spec.name.startswith("pooled") and int(spec.options.get("hidden", 0) or 0) > 0)
     return bool(getattr(spec.build(), "seed_free", False))
 
 
@@ -71,9 +72,42 @@ class SweepResult:
     metrics: pd.DataFrame
     forecasts: dict
     walks: dict
+    order: list = dataclasses.field(default_factory=list)     # the model labels, in the caller's order
 
     def __iter__(self):
         return iter((self.metrics, self.forecasts))
+
+    def by_asset(self, seed: int) -> dict:
+        """``{asset: WalkForwardResult}`` of one seed with every model (the seed-free ones included), in the
+        models' order: what :func:`~tinygrad_trade.vol.universe.run_universe` with that seed returns."""
+        parts = [self.walks[k] for k in (None, seed) if k in self.walks]
+        if seed not in self.walks and any(k is not None for k in self.walks):
+            raise KeyError(f"seed {seed} was not swept (seeds: {sorted(k for k in self.walks if k is not None)})")
+        out = {}
+        for asset in dict.fromkeys(a for p in parts for a in p):
+            walks = [p[asset] for p in parts if asset in p]
+            out[asset] = walks[0] if len(walks) == 1 else _merge(walks, self.order)
+        return out
+
+
+def _merge(walks, order):
+    """One WalkForwardResult from several of the same asset and days (different models)."""
+    first = walks[0]
+    rank = {label: i for i, label in enumerate(order)}
+
+    def joined(field):
+        d = {}
+        for w in walks:
+            d.update(getattr(w, field))
+        return {k: d[k] for k in sorted(d, key=lambda k: rank.get(k, len(rank)))}
+    config = dict(first.config)
+    for w in walks[1:]:
+        for key, value in w.config.items():
+            if isinstance(value, list) and key in config and value != config[key]:
+                config[key] = config[key] + [v for v in value if v not in config[key]]
+    config["models"] = sorted(config.get("models", []), key=lambda m: rank.get(m["label"], len(rank)))
+    return dataclasses.replace(first, forecasts=joined("forecasts"), histories=joined("histories"),
+                               seconds=joined("seconds"), floor_hits=joined("floor_hits"), config=config)
 
 
 def _run_task_on(task, datasets, about: str):
@@ -123,7 +157,8 @@ def _rows(walks: Mapping[str, object], seed, seeded: bool, assets) -> tuple:
 
 
 def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, start=None, stop=None,
-          refit_every: int = 21, window=None, progress: bool = False, chunk: Optional[int] = None) -> SweepResult:
+          refit_every: int = 21, window=None, progress: bool = False, chunk: Optional[int] = None,
+          assets_of: Optional[Mapping] = None) -> SweepResult:
     """Walk-forward of every model on every asset for every seed; see the module docstring.
 
     ``datasets``: asset name -> Dataset. ``models``: names, ``(name, options)`` pairs, import paths
@@ -132,7 +167,8 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
     (``start`` may map asset -> start). ``executor``: ``None`` (this process) or any
     ``concurrent.futures.Executor``. ``chunk``: blocks per task for models that do not warm start (default: all of
     them, except on an executor with fewer than :data:`MANY_CHAINS` asset x model x seed chains: about four tasks
-    per chain); it never changes a result.
+    per chain); it never changes a result. ``assets_of``: model label -> the assets it runs on (as
+    ``run_universe``).
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -145,6 +181,8 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
     free = [s for s in specs if is_seed_free(s)]
     seeded = [s for s in specs if not is_seed_free(s)]
     common = dict(start=start, stop=stop, refit_every=refit_every, window=window)
+    if assets_of:
+        common["assets_of"] = assets_of
     runs = []   # (seed key, plan): key None for the seed-free models
     if free:
         runs.append((None, plan_universe(datasets, free, seed=seeds[0], **common)))
@@ -183,5 +221,5 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
         table = (table.assign(_a=table.asset.map(order), _m=table.model.map(labels))
                  .sort_values(["_a", "_m", "seed"], kind="stable").drop(columns=["_a", "_m"])
                  .reset_index(drop=True))
-    return SweepResult(metrics=table, forecasts=forecasts, walks=walks)
+    return SweepResult(metrics=table, forecasts=forecasts, walks=walks, order=list(labels))
 

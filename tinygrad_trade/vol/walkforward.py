@@ -430,7 +430,10 @@ def _run_on(executor, jobs, bar) -> list:
         while pending:
             done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
             if not done and check is not None:
-                check()
+                try:
+                    check()
+                except Exception as exc:   # noqa: BLE001 - the scheduler is gone: one line, not a hang
+                    raise WalkForwardError(f"the run cannot finish: {one_line(exc)}") from None
             for fut in done:
                 i = futures[fut]
                 try:
