@@ -10,6 +10,16 @@ A :class:`Forecaster` is fitted on the days before ``end`` and then forecasts a 
 
 With ``horizon`` h > 1, ``ds.target[t]`` is the average of the daily variance over days
 t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t-1.
+
+A fitted Forecaster can be saved and restored without pickle (:mod:`tinygrad_trade.vol.persistence`)::
+
+    arrays, meta = model.get_state()        # dict[str, np.ndarray] (numeric), JSON-ready dict
+    fresh = get_model(name, **options)      # same options
+    fresh.set_state(arrays, meta)           # now predicts exactly as `model` did
+
+``get_state`` holds everything ``predict`` and a later warm-started ``fit`` need (not the options,
+which rebuild the model); arrays must be numeric (saved with ``np.savez``, loaded with
+``allow_pickle=False``) and ``meta`` plain JSON.
 """
 from __future__ import annotations
 
@@ -17,7 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "Forecaster"]
+__all__ = ["Dataset", "Forecaster", "StateError", "state_array"]
+
+
+class StateError(ValueError):
+    """A saved model state that does not fit the model (missing array, wrong shape, other model)."""
 
 
 @dataclass
@@ -52,3 +66,23 @@ class Forecaster:
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
         """Forecasts (in %^2 per day) of ds.target[t] for t in start..stop-1, each from data < t."""
         raise NotImplementedError
+
+    def get_state(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: the fitted state as numeric numpy arrays and a JSON-ready dict."""
+        raise NotImplementedError(f"model {self.name!r} cannot be saved (no get_state)")
+
+    def set_state(self, arrays: dict, meta: dict) -> "Forecaster":
+        """Restore what :meth:`get_state` returned (raises :class:`StateError` when it does not fit)."""
+        raise NotImplementedError(f"model {self.name!r} cannot be loaded (no set_state)")
+
+
+def state_array(arrays: dict, key: str, shape=None, who: str = "model") -> np.ndarray:
+    """``arrays[key]`` as a float array (of ``shape`` when given), else :class:`StateError`."""
+    if key not in arrays:
+        raise StateError(f"{who}: the saved state has no array {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype.kind not in "fiu":
+        raise StateError(f"{who}: saved array {key!r} is not numeric ({a.dtype})")
+    if shape is not None and a.shape != tuple(shape):
+        raise StateError(f"{who}: saved array {key!r} has shape {a.shape}, expected {tuple(shape)}")
+    return a
