@@ -62,6 +62,7 @@ class EWMA(Forecaster):
             raise ValueError(f"EWMA lambda must be in (0, 1), got {lam}")
         self.lam = None if lam is None else float(lam)
         self.name = "ewma"
+        self.horizon_free = lam is not None   # a fixed lambda: the fit does not depend on the target
         self.lam_ = self.lam
         self.s0_ = None
         self.begin = 0

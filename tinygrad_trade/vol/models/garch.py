@@ -527,6 +527,7 @@ class GARCH(Forecaster):
         _check(vol, mean)
         self.vol, self.mean, self.warm_start = vol, mean, warm_start
         self.name = vol
+        self.horizon_free = True        # the fit uses returns only: one fit serves every horizon
         self.result: GarchResult | None = None
         self.begin = 0
 
