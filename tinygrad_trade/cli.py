@@ -272,8 +272,8 @@ def _predict_parser(sub):
                    help="daily price CSV file(s) (default: the embedded S&P 500, 1999-2018)")
     p.add_argument("--models", default=None, help="comma-separated models (default: forecast's defaults, or "
                                                    "every model of the --load folder)")
-    p.add_argument("--horizon", default="1,5,22", metavar="LIST",
-                   help="comma-separated horizons in trading days (default 1,5,22)")
+    p.add_argument("--horizon", default=None, metavar="LIST",
+                   help="comma-separated horizons in trading days (default 1,5,22, or those of --load)")
     p.add_argument("--save", metavar="DIR", default=None, help="write the fitted models to DIR (.npz + manifest)")
     p.add_argument("--load", metavar="DIR", default=None,
                    help="reuse the models saved in DIR on the (longer) data: new days are filtered through; "
@@ -302,9 +302,11 @@ def _predict_config(args):
         models = tuple(_list_text(args.models))
         if not models:
             raise UsageError("--models needs at least one model name")
-    horizons = tuple(_int_text("--horizon", h) for h in _list_text(args.horizon))
-    if not horizons:
-        raise UsageError("--horizon needs at least one positive integer")
+    horizons = None
+    if args.horizon is not None:
+        horizons = tuple(_int_text("--horizon", h) for h in _list_text(args.horizon))
+        if not horizons:
+            raise UsageError("--horizon needs at least one positive integer")
     return PredictConfig(
         csv=tuple(args.csv or ()), models=models, horizons=horizons, out=args.out, json=args.json,
         save=args.save, load=args.load, risk_method=args.risk_method,

@@ -61,7 +61,7 @@ class PredictConfig:
 
     csv: tuple = ()                      # price CSV files; none: the embedded S&P 500
     models: Optional[tuple] = None       # None: forecast's defaults (or every model of a loaded folder)
-    horizons: tuple = HORIZONS
+    horizons: Optional[tuple] = None     # None: HORIZONS (or the horizons of a loaded folder)
     out: Optional[str] = "tinygrad-trade-predict"
     json: bool = False
     save: Optional[str] = None
@@ -229,7 +229,7 @@ def _check_horizons(horizons) -> tuple:
 def validate(config: PredictConfig) -> PredictConfig:
     """Check the options (one-line ``ValueError``); fills in the default models."""
     from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, available_models
-    horizons = _check_horizons(config.horizons)
+    horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
     if config.risk_method not in METHODS:
         raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
     _positive_float(config.target_vol, "--target-vol")
@@ -270,6 +270,18 @@ def format_table(table: pd.DataFrame) -> str:
     return show.to_string(index=False)
 
 
+def _check_out(path) -> None:
+    """Fail early (one line) when ``--out`` cannot be created; it is created only when the results are ready."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"--out {path}: exists and is not a directory")
+    parent = path
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: {parent} is not writable")
+
+
 def _write_table(table: pd.DataFrame, out: str, as_json: bool) -> dict:
     import json
 
@@ -277,7 +289,7 @@ def _write_table(table: pd.DataFrame, out: str, as_json: bool) -> dict:
     paths = {}
     csv_path = os.path.join(out, "predictions.csv")
     tmp = csv_path + ".tmp"
-    table.to_csv(tmp, index=False, float_format="%.10g")
+    table.to_csv(tmp, index=False)        # shortest round-trip repr: the exact float64 values
     os.replace(tmp, csv_path)
     paths["predictions"] = csv_path
     if as_json:
@@ -305,7 +317,9 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     if config.load is not None:
         from .persistence import open_folder
         saved = open_folder(config.load)
-        config = dataclasses.replace(config, models=saved.check_request(config.models, config.horizons))
+        horizons = config.horizons or _check_horizons(saved.manifest.get("horizons") or HORIZONS)
+        config = dataclasses.replace(config, horizons=horizons,
+                                     models=saved.check_request(config.models, horizons))
     dsets = {name: _datasets(df, config.horizons) for name, df in assets}
     if saved is not None:
         saved.check_data(assets)
@@ -313,8 +327,7 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
         from .persistence import check_target
         check_target(config.save)
     if config.out is not None:
-        from .pipeline import prepare_out
-        prepare_out(config.out)
+        _check_out(config.out)
 
     fitted, rows = [], []
     specs = _specs(config)
@@ -333,6 +346,8 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     res = PredictResults(config=config, table=table, fitted=fitted,
                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
     if config.out is not None:
+        from .pipeline import prepare_out
+        prepare_out(config.out)
         res.paths.update(_write_table(table, config.out, config.json))
     if config.save is not None:
         from .persistence import save_models
