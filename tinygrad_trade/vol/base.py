@@ -20,6 +20,12 @@ A fitted Forecaster can be saved and restored without pickle (:mod:`tinygrad_tra
 ``get_state`` holds everything ``predict`` and a later warm-started ``fit`` need (not the options,
 which rebuild the model); arrays must be numeric (saved with ``np.savez``, loaded with
 ``allow_pickle=False``) and ``meta`` plain JSON.
+
+No blow-ups: the walk-forward floors every forecast at :func:`scale_floor`, ``FLOOR_FRACTION`` times
+the asset's own level (the mean target of the block's training rows), and counts the forecasts it
+raised (:func:`apply_floor`). A floor tied to the asset's scale keeps a model whose forecast
+collapses (a level HAR can go negative on a stock) from an absurd loss, while any sane forecast is
+left exactly as the model gave it. How ``FLOOR_FRACTION`` was chosen: docs/model-card.md.
 """
 from __future__ import annotations
 
@@ -27,7 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "Forecaster", "StateError", "state_array"]
+__all__ = ["Dataset", "Forecaster", "StateError", "state_array", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
+
+FLOOR_FRACTION = 0.05
 
 
 class StateError(ValueError):
@@ -86,3 +94,18 @@ def state_array(arrays: dict, key: str, shape=None, who: str = "model") -> np.nd
     if shape is not None and a.shape != tuple(shape):
         raise StateError(f"{who}: saved array {key!r} has shape {a.shape}, expected {tuple(shape)}")
     return a
+
+
+def scale_floor(ds: Dataset, end: int, begin: int = 0) -> float:
+    """``FLOOR_FRACTION`` x the mean of ``ds.target`` over the training rows ``begin <= t < ds.last_known(end)``
+    (0.0 when none is known yet: no floor)."""
+    y = np.asarray(ds.target[begin:ds.last_known(end)], dtype=float)
+    y = y[np.isfinite(y)]
+    return float(FLOOR_FRACTION * y.mean()) if y.size else 0.0
+
+
+def apply_floor(f, floor: float):
+    """``(max(f, floor), number of forecasts below floor)``; non-finite forecasts are left to the caller."""
+    f = np.asarray(f, dtype=float)
+    low = f < floor
+    return np.where(low, floor, f), int(low.sum())
