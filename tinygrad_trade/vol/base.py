@@ -11,6 +11,13 @@ A :class:`Forecaster` is fitted on the days before ``end`` and then forecasts a 
 With ``horizon`` h > 1, ``ds.target[t]`` is the average of the daily variance over days
 t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t-1.
 
+``fit`` also takes a frame instead of a Dataset: ``model.fit(prices)`` (a price DataFrame) or
+``model.fit(returns)`` (a dated Series of % returns, for return-only models) fits on all of it and
+returns a :class:`~tinygrad_trade.vol.api.ModelResult` (params, conditional volatility, forecasts,
+in the shape of the ``arch`` package). Every subclass's ``fit`` dispatches on the type of its first
+argument (:meth:`Forecaster.__init_subclass__` wraps it): a Dataset runs the walk-forward protocol
+above and returns the model itself, anything else goes to :func:`tinygrad_trade.vol.api.fit_frame`.
+
 A fitted Forecaster can be saved and restored without pickle (:mod:`tinygrad_trade.vol.persistence`)::
 
     arrays, meta = model.get_state()        # dict[str, np.ndarray] (numeric), JSON-ready dict
@@ -29,6 +36,7 @@ left exactly as the model gave it. How ``FLOOR_FRACTION`` was chosen: docs/model
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +64,11 @@ class Dataset:
     def __len__(self):
         return len(self.dates)
 
+    def to_frame(self):
+        """The dataset as a pandas DataFrame indexed by date (``vol.api.dataset_to_frame``)."""
+        from .api import dataset_to_frame
+        return dataset_to_frame(self)
+
     def last_known(self, end: int) -> int:
         """Index one past the last target day usable for a fit that must not see day `end`:
         target[t] is known at the close of day t+h-1, so t + h - 1 < end."""
@@ -66,6 +79,13 @@ class Forecaster:
     """Base class for every volatility model in the walk-forward evaluation."""
 
     name = "model"
+
+    def __init_subclass__(cls, **kwargs):
+        """Make the subclass's ``fit`` accept a frame too (see the module docstring)."""
+        super().__init_subclass__(**kwargs)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "_frame_dispatch", False):
+            cls.fit = _frame_dispatch(fit)
 
     def fit(self, ds: Dataset, end: int, begin: int = 0) -> "Forecaster":
         """Fit on the data of days begin..end-1 (targets known before day `end`)."""
@@ -82,6 +102,20 @@ class Forecaster:
     def set_state(self, arrays: dict, meta: dict) -> "Forecaster":
         """Restore what :meth:`get_state` returned (raises :class:`StateError` when it does not fit)."""
         raise NotImplementedError(f"model {self.name!r} cannot be loaded (no set_state)")
+
+
+def _frame_dispatch(fit):
+    """``fit(ds, end, begin)`` for a Dataset; ``vol.api.fit_frame(self, frame)`` for a DataFrame or Series."""
+    @functools.wraps(fit)
+    def dispatching_fit(self, data, *args, **kwargs):
+        if isinstance(data, Dataset):
+            return fit(self, data, *args, **kwargs)
+        from .api import fit_frame
+        if args:
+            raise TypeError(f"{type(self).__name__}.fit(frame) takes the data only; fit(ds, end, begin) needs a Dataset")
+        return fit_frame(self, data, **kwargs)
+    dispatching_fit._frame_dispatch = True
+    return dispatching_fit
 
 
 def state_array(arrays: dict, key: str, shape=None, who: str = "model") -> np.ndarray:
