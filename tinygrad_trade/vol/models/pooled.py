@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...graph import grad
+from ...graph import grad, no_grad
 from ...nn import MLP
 from ...optim import AdamW
 from ...tensor import Tensor
@@ -330,7 +330,8 @@ class PooledForecaster(Forecaster):
                              f"{max(WINDOWS)}-day history")
         s = Z @ self.theta_
         if self.net is not None:
-            s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
+            with no_grad():
+                s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
         return st.L * np.exp(s)
 
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
