@@ -289,3 +289,12 @@ def test_lost_scheduler_stops_the_run_with_one_line():
                                                r"tcp://127.0.0.1:1 \(client closed\)$"):
         run_jobs([Job(pow, (2, 3))], executor=Stalled())
     assert time.monotonic() - t0 < 30
+
+
+def test_predict_on_a_remote_scheduler_gives_the_same_table(remote):
+    from tinygrad_trade.vol.predict import PredictConfig, run_predict
+    address, _ = remote
+    common = dict(models=("gjr", "har"), horizons=(1, 5), out=None, quiet=True)
+    here = run_predict(PredictConfig(**common)).table
+    there = run_predict(PredictConfig(**common, scheduler=address)).table
+    pd.testing.assert_frame_equal(here, there, check_exact=True)

@@ -74,6 +74,8 @@ class PredictConfig:
     epochs: Optional[int] = None
     quiet: bool = False
     model_options: dict = field(default_factory=dict)
+    workers: int = 1                     # local processes for the fits (results do not depend on it)
+    scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
 
 
 @dataclass
@@ -149,7 +151,7 @@ def load_assets(config: PredictConfig) -> list:
 def _specs(config: PredictConfig) -> list:
     from .pipeline import ForecastConfig, model_specs
     fc = ForecastConfig(models=tuple(config.models), seed=config.seed, epochs=config.epochs, quiet=config.quiet,
-                        model_options=config.model_options)
+                        model_options=config.model_options, workers=config.workers, scheduler=config.scheduler)
     return model_specs(fc)
 
 
@@ -173,6 +175,24 @@ def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
         _seed_globals(_task_seed(0, f"{asset}/{spec.key}", h))
         fits[h] = spec.build().fit(dsets[h], n)
     return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
+
+
+def _fit_pinned(asset: str, spec, dsets: dict, horizons) -> FittedModel:
+    """:func:`fit_asset` with BLAS on one thread, so that a fit is the same in any process."""
+    from .walkforward import one_blas_thread
+    with one_blas_thread():
+        return fit_asset(asset, spec, dsets, horizons)
+
+
+def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
+    """Every (asset, spec) fit, here or on ``--workers`` processes / ``--scheduler`` (one progress bar)."""
+    from .cluster import open_executor
+    from .walkforward import Job, portable_spec, run_jobs, task_cost
+    jobs = [Job(_fit_pinned, (name, portable_spec(spec), dsets[name], config.horizons),
+                task_cost(spec, len(config.horizons)), f"{name}: model {spec.key!r}, full-sample fit")
+            for name, spec in pairs]
+    with open_executor(config.scheduler, config.workers) as ex:
+        return run_jobs(jobs, executor=ex, progress=not config.quiet, desc="fits")
 
 
 def _residuals(model, ds: Dataset) -> np.ndarray:
@@ -228,7 +248,7 @@ def _check_horizons(horizons) -> tuple:
 
 def validate(config: PredictConfig) -> PredictConfig:
     """Check the options (one-line ``ValueError``); fills in the default models."""
-    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, available_models
+    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, _positive_int, available_models
     horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
     if config.risk_method not in METHODS:
         raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
@@ -251,6 +271,9 @@ def validate(config: PredictConfig) -> PredictConfig:
             raise ValueError(f"model {dup[0]!r} is listed twice in --models")
     elif config.load is None:
         models = available_models(DEFAULT_MODELS)
+    from .cluster import check_scheduler
+    _positive_int(config.workers, "--workers")
+    check_scheduler(config.scheduler)
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
     return dataclasses.replace(config, horizons=horizons, models=models)
@@ -331,17 +354,19 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
 
     fitted, rows = [], []
     specs = _specs(config)
-    for name, df in assets:
-        for spec in specs:
-            if saved is not None:
-                fm, note = saved.restore(name, spec, dsets[name], config)
-                notes.append(note)
-                log(f"note: {note}")
-            else:
-                log(f"fitting {spec.name} on {name} ({len(dsets[name][1])} days)")
-                fm = fit_asset(name, spec, dsets[name], config.horizons)
-            fitted.append(fm)
-            rows += predict_rows(fm, dsets[name], config.horizons, config)
+    pairs = [(name, spec) for name, _ in assets for spec in specs]
+    if saved is None:
+        log(f"fitting {len(specs)} model(s) on {len(assets)} asset(s)")
+        fits = iter(_fit_all(pairs, dsets, config))
+    for name, spec in pairs:
+        if saved is not None:
+            fm, note = saved.restore(name, spec, dsets[name], config)
+            notes.append(note)
+            log(f"note: {note}")
+        else:
+            fm = next(fits)
+        fitted.append(fm)
+        rows += predict_rows(fm, dsets[name], config.horizons, config)
     table = pd.DataFrame(rows, columns=COLUMNS)
     res = PredictResults(config=config, table=table, fitted=fitted,
                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
