@@ -354,6 +354,11 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
 
     fitted = {}
     specs = _specs(config)
+    if config.save is not None:
+        from .base import Forecaster
+        for spec in specs:
+            if type(spec.build()).get_state is Forecaster.get_state:
+                raise ValueError(f"--save: model {spec.name!r} cannot be saved (it has no get_state)")
     names = [name for name, _ in assets]
     for spec in specs:
         if is_pooled(spec.build()):
