@@ -99,6 +99,10 @@ class PredictResults:
     notes: list
     paths: dict = field(default_factory=dict)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The predictions (``table``), one row per asset, model and horizon."""
+        return self.table.copy()
+
 
 # ------------------------------------------------------------------------------------ dates and data
 def business_days(last_date, horizon: int) -> tuple[np.datetime64, np.datetime64]:
