@@ -1,5 +1,8 @@
 """Elementwise functions on Tensor: each one row, forward (numpy) beside its derivative.
 
+The core ones (exp, log, sqrt, abs, maximum/minimum, clip) have their rule as a named ``Op``;
+the rest share one mechanism:
+
 ``RULES[name] = (forward(x), derivative(x, y), domain)``: ``derivative`` is written with :data:`F`
 so it runs on arrays and on Tensors (second derivatives come for free); ``domain(x, needs_grad)``
 returns the mask of inputs the op refuses, with the reason. NaN is never refused: it propagates.
@@ -90,6 +93,27 @@ RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain 
     "round": (np.round, _ZERO, None),
     "trunc": (np.trunc, _ZERO, None),
 }
+# the core elementary functions: domain checks in their methods (log/sqrt refuse <= 0 and NaN)
+EXP = Op("exp", lambda g, y, x: (g * y,))
+LOG = Op("log", lambda g, y, x: (g / x,))
+SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
+ABS = Op("abs", lambda g, y, x: (g * np.sign(data(x)),))   # abs'(0) = 0
+
+
+def _tie_share(a, b):
+    """1 where a wins, 0 where b wins, 1/2 on ties (a constant, in the operands' float dtype)."""
+    a, b = data(a), data(b)
+    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b))
+
+
+MAXIMUM = Op("maximum", lambda g, y, a, b: (g * _tie_share(a, b), g * _tie_share(b, a)))
+MINIMUM = Op("minimum", lambda g, y, a, b: (g * _tie_share(b, a), g * _tie_share(a, b)))
+
+
+def _clip_op(lo, hi):  # passes the gradient where lo <= x <= hi
+    return Op("clip", lambda g, y, x: (g * ((data(x) >= lo) & (data(x) <= hi)),))
+
+
 _OPS = {name: Op(name, (lambda d: lambda g, y, x: (g * d(x, y),))(d)) for name, (_, d, _) in RULES.items()}
 
 
@@ -139,6 +163,40 @@ class Elementwise(TensorBase):
             if bad.any():
                 raise domain_error(name, "the gradient at (0, 0) is undefined", bad, a)
         return self._binary(other, BINARY[name][0], _BOPS[name])
+
+    # the core elementary functions
+    def exp(self):
+        with np.errstate(over="ignore"):  # exp of a huge number is inf, as in numpy
+            return self._make(np.exp(self.data), (self,), EXP)
+
+    def log(self):
+        bad = ~(self.data > 0)
+        if bad.any():
+            raise domain_error("log", "input must be positive", bad, self.data)
+        return self._make(np.log(self.data), (self,), LOG)
+
+    def sqrt(self):
+        bad = ~(self.data > 0)
+        if bad.any():
+            raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
+        return self._make(np.sqrt(self.data), (self,), SQRT)
+
+    def abs(self):
+        return self._make(np.abs(self.data), (self,), ABS)
+
+    __abs__ = abs
+
+    def maximum(self, other):
+        """Elementwise max; on ties each side gets half the gradient."""
+        return self._binary(other, np.maximum, MAXIMUM)
+
+    def minimum(self, other):
+        return self._binary(other, np.minimum, MINIMUM)
+
+    def clip(self, lo=None, hi=None):
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        return self._make(np.clip(self.data, lo, hi), (self,), _clip_op(lo, hi))
 
     # trigonometric and hyperbolic (numpy's names, torch's as aliases)
     def sin(self): return self._unary("sin")  # noqa: E704

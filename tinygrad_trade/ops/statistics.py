@@ -1,7 +1,7 @@
-"""Statistics and order statistics on Tensor: std, prod, norm, argmax/argmin, sort/argsort/topk,
-median and quantile (``sum``, ``mean``, ``var``, ``max``, ``min`` are in the core).
+"""Statistics and order statistics on Tensor: max/min, var/std, prod, norm, argmax/argmin,
+sort/argsort/topk, median and quantile (``sum`` and ``mean`` are in the core).
 
-Which subgradient: ``std`` at zero spread has gradient 0 (torch gives NaN); ``norm`` at the zero
+Which subgradient: ties in ``max``/``min`` share the gradient equally; ``std`` at zero spread has gradient 0 (torch gives NaN); ``norm`` at the zero
 vector has gradient 0 (torch's choice); ``sort``/``topk``/``quantile`` send each output's gradient to
 the element it was taken from, ties resolved by a stable sort (the earlier element sorts first);
 ``median`` is numpy's (the mean of the two middle values for an even count; torch returns the
@@ -15,6 +15,17 @@ from ..graph import Op
 from ._base import F, TensorBase, data, normalize_axis, reduce_shape
 
 __all__ = ["Statistics"]
+
+
+def _extreme_op(name, shape, axis):
+    """max/min: ties share the gradient equally."""
+    axes, kshape = reduce_shape(shape, axis, False)
+
+    def vjp(g, y, x):
+        hit = data(x) == data(y).reshape(kshape)
+        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(data(y).dtype)
+        return (g.reshape(kshape) * share,)
+    return Op(name, vjp)
 
 
 def _std_op(axes, kshape, n):
@@ -63,6 +74,29 @@ def _norm2_op(kshape):
 
 class Statistics(TensorBase):
     __slots__ = ()
+
+    def max(self, axis=None, keepdims=False):
+        return self._extreme(np.max, "max", axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return self._extreme(np.min, "min", axis, keepdims)
+
+    def _extreme(self, fn, name, axis, keepdims):
+        if self.size == 0:
+            raise ValueError(f"{name}: empty Tensor of shape {self.shape}")
+        out = self._make(fn(self.data, axis=axis), (self,), _extreme_op(name, self.shape, axis))
+        if keepdims:
+            out = out.reshape(reduce_shape(self.shape, axis, True)[1])
+        return out
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance with ``ddof``, composed from mean and sum (twice differentiable)."""
+        axes, _ = reduce_shape(self.shape, axis, keepdims)
+        n = int(np.prod([self.shape[a] for a in axes]))
+        if n - ddof <= 0:
+            raise ValueError(f"var: needs more than {ddof} elements, got {n}")
+        d = self - self.mean(axis=axis, keepdims=True)
+        return (d * d).sum(axis=axis, keepdims=keepdims) * (1.0 / (n - ddof))
 
     def std(self, axis=None, keepdims=False, ddof=0):
         """Standard deviation with ``ddof`` (0: population, 1: sample); gradient 0 at zero spread."""
