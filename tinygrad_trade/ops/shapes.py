@@ -107,7 +107,10 @@ class Shapes(TensorBase):
         ax = normalize_axis(axis, self.ndim, "split_sizes")
         n = self.shape[ax]
         if np.ndim(sizes) == 0:
-            return self.chunk(-(-n // int(sizes)) if n else 1, ax) if int(sizes) > 0 else [self]
+            size = int(sizes)
+            if size <= 0:
+                raise ValueError(f"split_sizes: the piece size must be positive, got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
         if sum(sizes) != n:
             raise ValueError(f"split_sizes: sizes {list(sizes)} do not add up to the axis size {n}")
         bounds = np.cumsum([0] + list(sizes))
