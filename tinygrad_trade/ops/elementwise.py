@@ -170,13 +170,13 @@ class Elementwise(TensorBase):
             return self._make(np.exp(self.data), (self,), EXP)
 
     def log(self):
-        bad = ~(self.data > 0)
+        bad = self.data <= 0  # NaN passes (and propagates)
         if bad.any():
             raise domain_error("log", "input must be positive", bad, self.data)
         return self._make(np.log(self.data), (self,), LOG)
 
     def sqrt(self):
-        bad = ~(self.data > 0)
+        bad = self.data <= 0
         if bad.any():
             raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
         return self._make(np.sqrt(self.data), (self,), SQRT)

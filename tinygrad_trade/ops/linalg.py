@@ -353,8 +353,9 @@ class Linalg(TensorBase):
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
     def inner(self, other):
+        """numpy.inner: sum over the last axis of both (the other axes form an outer product)."""
         other = self._lift(other)
-        return (self * other).sum(axis=-1) if self.ndim and other.ndim else self * other
+        return self.tensordot(other, ([-1], [-1])) if self.ndim and other.ndim else self * other
 
     def dot(self, other):
         other = self._lift(other)

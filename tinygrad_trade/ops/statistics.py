@@ -186,9 +186,12 @@ class Statistics(TensorBase):
         idx = np.take(self.argsort(axis, descending=largest), np.arange(k), axis=axis)
         return self.take_along_axis(idx, axis), idx
 
-    def quantile(self, q, axis=None, keepdims=False):
-        """numpy's (and torch's) default 'linear' quantile: ``q`` a number or a 1-D list in [0, 1]
-        (a list adds a leading axis, as in numpy)."""
+    def quantile(self, q, axis=None, keepdims=False, method="linear"):
+        """numpy's (and torch's) quantile: ``q`` a number or a 1-D list in [0, 1] (a list adds a
+        leading axis, as in numpy); ``method`` 'linear' (default), 'lower', 'higher', 'nearest'
+        (ties to even, as numpy) or 'midpoint'."""
+        if method not in ("linear", "lower", "higher", "nearest", "midpoint"):
+            raise ValueError(f"quantile: unknown method {method!r}")
         qa = np.asarray(q, dtype=self.dtype)
         if qa.ndim > 1 or ((qa < 0) | (qa > 1)).any():
             raise ValueError(f"quantile: q must be a number or 1-D list in [0, 1], got {q!r}")
@@ -201,7 +204,8 @@ class Statistics(TensorBase):
         pos = qa * (n - 1)
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, n - 1)
-        frac = pos - lo
+        frac = {"linear": pos - lo, "lower": 0.0 * pos, "higher": (hi > lo) * 1.0, "midpoint": (hi > lo) * 0.5,
+                "nearest": (np.round(pos) > lo) * 1.0}[method]
         a, b = s.take(lo.reshape(-1), ax), s.take(hi.reshape(-1), ax)
         fshape = [1] * x.ndim
         fshape[ax] = -1
@@ -216,4 +220,6 @@ class Statistics(TensorBase):
         return out.reshape(out.shape[1:]) if qa.ndim == 0 else out
 
     def median(self, axis=None, keepdims=False):
+        """numpy's median (the mean of the two middle values for an even count); torch's
+        ``median`` is ``quantile(0.5, method="lower")``."""
         return self.quantile(0.5, axis=axis, keepdims=keepdims)
