@@ -124,3 +124,17 @@ def test_constructors():
     t = Tensor([[1.0, 2.0]], requires_grad=True)
     assert t.zeros_like().shape == (1, 2) and (t.ones_like().data == 1).all()
     assert (t.full_like(7.0).data == 7).all() and not t.full_like(7.0).requires_grad
+
+
+@settings(max_examples=budget(10))
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3), data=st.data())
+def test_numpy_shape_helpers(shape, data):
+    x = data.draw(arrays(shape, reals), label="x")
+    for name in ("ravel", "atleast_1d", "atleast_2d", "atleast_3d"):
+        np.testing.assert_array_equal(getattr(Tensor(x), name)().data, getattr(np, name)(x))
+    np.testing.assert_array_equal(Tensor(x).append(x).data, np.append(x, x))
+    if len(shape) >= 2:
+        k = data.draw(st.integers(-1, 4), label="k")
+        np.testing.assert_array_equal(Tensor(x).rot90(k, (1, 0)).data, np.rot90(x, k, (1, 0)))
+        check_gradients(lambda t: t.rot90(k, (1, 0)), Tensor(x))
+        np.testing.assert_array_equal(Tensor(x).append(x, axis=-1).data, np.append(x, x, axis=-1))

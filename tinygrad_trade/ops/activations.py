@@ -106,6 +106,10 @@ class Activations(TensorBase):
             return 0.5 * self * (1.0 + inner.tanh())
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
+    def quick_gelu(self):
+        """x * sigmoid(1.702 x), the sigmoid approximation of gelu."""
+        return self * (self * 1.702).sigmoid()
+
     def mish(self):
         return self * self.softplus().tanh()
 

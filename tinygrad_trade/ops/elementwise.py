@@ -47,6 +47,46 @@ def _ndtr(x):  # the standard normal cdf, accurate in both tails
     return np.asarray(0.5 * _erfc_u(-x / _SQRT_2), dtype=x.dtype)
 
 
+# -- the gamma family: log-gamma (libm) and the polygamma functions psi^(n) (series below) --------
+_lgamma_u = np.frompyfunc(math.lgamma, 1, 1)
+_B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798)  # Bernoulli B2..B18
+
+
+def _gammaln(x):
+    return np.asarray(_lgamma_u(x), dtype=x.dtype)
+
+
+def _polygamma(n, x):
+    """psi^(n)(x) for x > 0: recurrence up to x >= 16, then the asymptotic series (error < 1e-16)."""
+    x = np.array(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    sgn = (-1.0) ** (n + 1)
+    nfact = math.factorial(n)
+    for _ in range(16):  # psi^(n)(x) = psi^(n)(x + 1) + (-1)^(n+1) n! / x^(n+1)  (psi(x) = psi(x+1) - 1/x)
+        small = x < 16
+        if not small.any():
+            break
+        acc = acc + np.where(small, (-1.0 / x) if n == 0 else sgn * nfact / x ** (n + 1), 0.0)
+        x = np.where(small, x + 1.0, x)
+    if n == 0:
+        series = np.log(x) - 0.5 / x - sum(b / (2 * k * x ** (2 * k)) for k, b in enumerate(_B2K, start=1))
+    else:
+        series = math.factorial(n - 1) / x ** n + nfact / (2.0 * x ** (n + 1)) + sum(
+            b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
+            for k, b in enumerate(_B2K, start=1))
+        series = sgn * series
+    return series + acc
+
+
+def _psi(n, x):
+    """psi^(n) on an array or (recorded) on a Tensor."""
+    return x.polygamma(n) if isinstance(x, TensorBase) else _polygamma(n, x)
+
+
+def _polygamma_op(n):
+    return Op("digamma" if n == 0 else f"polygamma{n}", lambda g, y, x: (g * _psi(n + 1, x),))
+
+
 def _open(lo=-np.inf, hi=np.inf, why=""):
     """Domain lo < x < hi (NaN passes)."""
     return lambda x, grad: ((x <= lo) | (x >= hi), why)
@@ -86,6 +126,10 @@ RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain 
     "erf": (_erf, lambda x, y: _2_SQRT_PI * F.exp(-x * x), None),
     "erfc": (_erfc, lambda x, y: -_2_SQRT_PI * F.exp(-x * x), None),
     "normal_cdf": (_ndtr, lambda x, y: _1_SQRT_2PI * F.exp(-0.5 * x * x), None),
+    "exp2": (np.exp2, lambda x, y: y * math.log(2.0), None),
+    "gammaln": (_gammaln, lambda x, y: _psi(0, x), _open(0.0, why="input must be positive")),
+    "logit": (lambda x: np.log(x / (1.0 - x)), lambda x, y: 1.0 / (x * (1.0 - x)),
+              _open(0.0, 1.0, "input must be in (0, 1)")),
     "normal_logpdf": (lambda x: -0.5 * x * x - _LOG_SQRT_2PI, lambda x, y: -x, None),
     "sign": (np.sign, _ZERO, None),
     "floor": (np.floor, _ZERO, None),
@@ -236,6 +280,57 @@ class Elementwise(TensorBase):
             raise domain_error("normal_logpdf", "std must be positive", bad, std.data)
         return ((self - mean) / std)._unary("normal_logpdf") - std.log()
 
+    # the gamma family (Student-t and gamma likelihoods)
+    def gammaln(self):
+        """log |Gamma(x)| for x > 0 (``math.lgamma``); its derivative is ``digamma``."""
+        return self._unary("gammaln")
+
+    lgamma = gammaln
+
+    def polygamma(self, n):
+        """psi^(n)(x), the n-th derivative of digamma, for x > 0 (``n = 0``: digamma)."""
+        x = self.data
+        bad = x <= 0
+        if bad.any():
+            raise domain_error("polygamma", "input must be positive", bad, x)
+        return self._make(np.asarray(_polygamma(int(n), x), dtype=x.dtype), (self,), _polygamma_op(int(n)))
+
+    def digamma(self):
+        return self.polygamma(0)
+
+    def exp2(self): return self._unary("exp2")  # noqa: E704
+
+    def logit(self):
+        """log(p / (1 - p)) for p in (0, 1), the inverse of sigmoid."""
+        return self._unary("logit")
+
+    def rsqrt(self):
+        return 1.0 / self.sqrt()
+
+    def logaddexp2(self, other):
+        """log2(2**self + 2**other), stable."""
+        ln2 = math.log(2.0)
+        return (self * ln2).logaddexp(self._lift(other) * ln2) * (1.0 / ln2)
+
+    def deg2rad(self): return self * (math.pi / 180.0)  # noqa: E704
+    def rad2deg(self): return self * (180.0 / math.pi)  # noqa: E704
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self)."""
+        return self + (self._lift(end) - self) * weight
+
+    def student_t_logpdf(self, df, loc=0.0, scale=1.0):
+        """log density of Student's t with ``df`` degrees of freedom (all three may be Tensors)."""
+        df, scale = self._lift(df), self._lift(scale)
+        for name, t in (("df", df), ("scale", scale)):
+            bad = t.data <= 0
+            if bad.any():
+                raise domain_error("student_t_logpdf", f"{name} must be positive", bad, t.data)
+        z = (self - loc) / scale
+        half = (df + 1.0) * 0.5
+        return (half.gammaln() - (df * 0.5).gammaln() - 0.5 * (df * math.pi).log() - scale.log()
+                - half * (z * z / df).log1p())
+
     # flat ops (zero gradient)
     def sign(self): return self._unary("sign")  # noqa: E704
     def floor(self): return self._unary("floor")  # noqa: E704
@@ -282,3 +377,10 @@ class Elementwise(TensorBase):
 
     def isnan(self): return np.isnan(self.data)  # noqa: E704
     def isfinite(self): return np.isfinite(self.data)  # noqa: E704
+    def isinf(self): return np.isinf(self.data)  # noqa: E704
+
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        return np.isclose(self.data, data(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def any(self, axis=None, keepdims=False): return np.any(self.data != 0, axis=axis, keepdims=keepdims)  # noqa: E704
+    def all(self, axis=None, keepdims=False): return np.all(self.data != 0, axis=axis, keepdims=keepdims)  # noqa: E704

@@ -109,6 +109,9 @@ class Statistics(TensorBase):
         y = np.std(self.data, axis=axes, keepdims=keepdims, ddof=ddof)
         return self._make(y, (self,), _std_op(axes, kshape, n - ddof))
 
+    def std_mean(self, axis=None, keepdims=False, ddof=0):
+        return self.std(axis, keepdims, ddof), self.mean(axis, keepdims)
+
     def prod(self, axis=None, keepdims=False):
         if isinstance(axis, list):
             axis = tuple(axis)
