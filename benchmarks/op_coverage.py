@@ -438,6 +438,140 @@ def _cases(torch):
     add(C(ag, "matrix_power -2", lambda x: (x + 3 * np.eye(4)).matrix_power(-2),
           lambda x: torch.linalg.matrix_power(x + 3 * torch.eye(4, dtype=x.dtype), -2), shapes=[(4, 4)]))
 
+    # -- more of tinygrad's elementwise/reduction cases ----------------------------------------------
+    add(C(tg, "exp2", lambda x: x.exp2(), torch.exp2, shapes=[(45, 65)]))
+    add(C(tg, "rsqrt", lambda x: x.rsqrt(), torch.rsqrt, shapes=[(45, 65)], low=0.1, high=3))
+    add(C(tg, "rsqrt at 0", lambda x: x.rsqrt(), torch.rsqrt, vals=[[0.0]]))
+    add(C(tg, "copysign", lambda x, y: x.copysign(y), torch.copysign, shapes=[(45, 65), (45, 65)]))
+    add(C(tg, "lerp", lambda x, y, z: x.lerp(y, z), torch.lerp, shapes=[(45, 35), (45, 35), (45, 35)]))
+    add(C(tg, "quick_gelu", lambda x: x.quick_gelu(), lambda x: x * torch.sigmoid(1.702 * x), shapes=[(45, 65)]))
+    add(C(tg, "isinf", lambda x: Tensor(x.isinf().astype(float)), lambda x: x.isinf().double(),
+          vals=[[-math.inf, 0.0, math.inf, math.nan, 1.1]], grad=False))
+    add(C(tg, "isclose", lambda x, y: Tensor(x.isclose(y).astype(float)), lambda x, y: x.isclose(y).double(),
+          vals=[[1e-7, 1e-8, 1e-9], [0.0, 0.0, 0.0]], grad=False))
+    add(C(tg, "any axis", lambda x: Tensor((x > 1.5).astype(float)).sum(axis=(1, 2)).clip(0, 1),
+          lambda x: (x > 1.5).any(1).any(1).double(), shapes=[(3, 4, 5, 6)], grad=False))
+    add(C(tg, "all", lambda x: Tensor(np.float64(x.all())), lambda x: x.all().double(), shapes=[(3, 4)], grad=False))
+    add(C(tg, "logical_not", lambda x: Tensor(x.logical_not().astype(float)), lambda x: x.logical_not().double(),
+          vals=[[1.0, 2.0, 0.0, 0.5]], grad=False))
+    add(C(tg, "std_mean", lambda x: Tensor.stack(list(x.std_mean(ddof=5))), lambda x: torch.stack(torch.std_mean(x, correction=5)),
+          shapes=[(15, 25, 35)]))
+    add(C(tg, "var correction 5", lambda x: x.var(ddof=5), lambda x: x.var(correction=5), shapes=[(15, 25, 35)]))
+    add(C(tg, "var axis list", lambda x: x.var(axis=[1, 2], ddof=1), lambda x: x.var([1, 2]), shapes=[(15, 25, 35)]))
+    add(C(tg, "var one in axis", lambda x: x.var(axis=(0, 4), ddof=1), lambda x: x.var((0, 4)), shapes=[(1, 2, 3, 1, 5)]))
+    add(C(tg, "var zero in axis (NaN in torch)", lambda x: x.var(axis=(1, 3), ddof=1), lambda x: x.var((1, 3)),
+          shapes=[(1, 0, 3, 0, 5)]))
+    add(C(tg, "mean zero axis (NaN in torch)", lambda x: x.mean(axis=(1, 3)), lambda x: x.mean((1, 3)),
+          shapes=[(1, 0, 3, 0, 5)]))
+    add(C(tg, "std keepdim", lambda x: x.std(keepdims=True, ddof=1), lambda x: x.std(keepdim=True), shapes=[(15, 25, 35)]))
+    add(C(tg, "softmax 1-d", lambda x: x.softmax(0), lambda x: x.softmax(0), shapes=[(45,)]))
+    add(C(tg, "softmax 3-d axis 1", lambda x: x.softmax(1), lambda x: x.softmax(1), shapes=[(10, 10, 10)]))
+    add(C(tg, "logsumexp 4-d", lambda x: x.logsumexp(axis=2), lambda x: torch.logsumexp(x, 2), shapes=[(6, 6, 6, 6)]))
+    add(C(tg, "logsumexp 0-d", lambda x: x.logsumexp(), lambda x: torch.logsumexp(x, 0), shapes=[()]))
+    add(C(tg, "logcumsumexp numerical", lambda x: x.logcumsumexp(), lambda x: torch.logcumsumexp(x, 0),
+          vals=[[0.0, 100.0]]))
+    for name, ours, theirs in [("sinh", "sinh", "sinh"), ("cosh", "cosh", "cosh"), ("tanh", "tanh", "tanh"),
+                               ("asinh", "arcsinh", "asinh"), ("acosh", "arccosh", "acosh"), ("atanh", "arctanh", "atanh")]:
+        for lo in (-300, 300):
+            add(C(tg, f"{name} extreme {lo:+d}", lambda x, o=ours: getattr(x, o)(), lambda x, t=theirs: getattr(x, t)(),
+                  shapes=[(45, 65)], low=lo, high=lo + 3, grad=name in ("tanh", "asinh")))
+    for val in (10, 20):
+        add(C(tg, f"hardtanh +-{val}", lambda x, v=val: x.hardtanh(-v, v), lambda x, v=val: F.hardtanh(x, -v, v),
+              shapes=[(45, 65)], low=-30, high=30))
+    add(C(tg, "topo sort", lambda x: (x + x) * x, shapes=[(45, 65)]))
+    add(C(tg, "sum relu", lambda x: x.relu().sum().relu(), shapes=[(3, 4, 5)]))
+    for sa, sb in [((5, 3, 14, 16), (5, 1, 14, 1)), ((1, 3, 1, 7, 1), (2, 1, 5, 1, 8))]:
+        for name, f in [("add", lambda x, y: x + y), ("div", lambda x, y: x / y), ("pow", lambda x, y: x ** y)]:
+            add(C(tg, f"broadcast full {name} {sa}", f, shapes=[sa, sb], low=0.5 if name != "add" else -2, high=3))
+
+    # -- more of autograd's numpy and scipy cases ---------------------------------------------------
+    for name, ours, theirs in [("deg2rad", "deg2rad", "deg2rad"), ("rad2deg", "rad2deg", "rad2deg"),
+                               ("fabs", "abs", "abs"), ("expit", "sigmoid", "sigmoid")]:
+        add(C(ag, name, lambda x, o=ours: getattr(x, o)(), lambda x, t=theirs: getattr(torch, t)(x), shapes=[(3, 4)],
+              low=0.1))
+    add(C(ag, "logaddexp2", lambda x, y: x.logaddexp2(y), torch.logaddexp2, shapes=[(3, 4), (4,)]))
+    add(C(ag, "msort", lambda x: x.sort(axis=0), lambda x: x.sort(dim=0).values, shapes=[(7, 3)]))
+    add(C(ag, "partition", lambda x: x.partition(3), lambda x: x.sort().values, shapes=[(7,)]))
+    for name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        add(C(ag, name, lambda x, n=name: getattr(x, n)(), lambda x, n=name: getattr(torch, n)(x), shapes=[(7,)]))
+    add(C(ag, "rot90", lambda x: x.rot90(), lambda x: torch.rot90(x), shapes=[(10, 11)]))
+    add(C(ag, "ravel", lambda x: x.ravel(), lambda x: x.ravel(), shapes=[(5, 6, 4)]))
+    add(C(ag, "append", lambda x: x.append(4.0), lambda x: torch.cat([x, torch.tensor([4.0], dtype=x.dtype)]),
+          shapes=[(3,)]))
+    add(C(ag, "array from tensors", lambda x: Tensor(np.array([x, x * 1.0])), lambda x: torch.stack([x, x * 1.0]),
+          shapes=[(3, 2)]))
+    add(C(ag, "r_ concatenation", lambda x: np.r_[x, x], lambda x: torch.cat([x, x]), shapes=[(3, 2)]))
+    add(C(ag, "make_diagonal", lambda x: x.diag_embed(), lambda x: torch.diag_embed(x), shapes=[(3, 4)]))
+    add(C(ag, "nan_to_num", lambda x: (x + np.array([0.0, np.nan, np.inf, -np.inf])).nan_to_num().sin(),
+          lambda x: torch.nan_to_num(x + torch.tensor([0.0, math.nan, math.inf, -math.inf], dtype=x.dtype)).sin(),
+          shapes=[(4,)]))
+    add(C(ag, "logsumexp with b", lambda x, b: (x + b.exp().log()).logsumexp(), lambda x, b: torch.logsumexp(x + b, (0, 1)),
+          shapes=[(3, 4), (3, 4)]))
+    for name, ours, theirs in [("gammaln", lambda x: x.gammaln(), torch.lgamma),
+                               ("digamma", lambda x: x.digamma(), torch.digamma),
+                               ("psi", lambda x: x.polygamma(0), lambda x: torch.polygamma(0, x)),
+                               ("polygamma 1", lambda x: x.polygamma(1), lambda x: torch.polygamma(1, x)),
+                               ("gamma", lambda x: x.gammaln().exp(), lambda x: torch.lgamma(x).exp()),
+                               ("rgamma", lambda x: (-x.gammaln()).exp(), lambda x: (-torch.lgamma(x)).exp()),
+                               ("logit", lambda x: x.logit(), torch.logit),
+                               ("erfinv", lambda x: x.erfinv(), torch.erfinv),
+                               ("erfcinv", lambda x: (1.0 - x).erfinv(), lambda x: torch.erfinv(1.0 - x)),
+                               ("j0", lambda x: x.bessel_j0(), torch.special.bessel_j0),
+                               ("i0", lambda x: x.i0(), torch.special.i0),
+                               ("i1", lambda x: x.i1(), torch.special.i1)]:
+        add(C(ag, "scipy " + name, ours, theirs, shapes=[(4,)], low=0.3 if "inv" not in name and name != "logit" else 0.1,
+              high=2.0 if "inv" not in name and name != "logit" else 0.9))
+    add(C(ag, "scipy beta", lambda a, b: (a.gammaln() + b.gammaln() - (a + b).gammaln()).exp(),
+          lambda a, b: (torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)).exp(), shapes=[(4,), (4,)], low=1.1, high=4))
+    add(C(ag, "scipy gammainc", lambda x: x.gammainc(1.0), lambda x: torch.special.gammainc(torch.ones_like(x), x),
+          shapes=[(4,)], low=1.3, high=4))
+    N = torch.distributions.Normal
+    for bshape in [((4,), (4,), (4,)), ((4, 3), (1, 3), (4, 1))]:
+        sh = list(bshape)
+        tag = " broadcast" if len(sh[0]) == 2 else ""
+        add(C(ag, "norm pdf" + tag, lambda x, m, s: x.normal_logpdf(m, s.abs() + 1.1).exp(),
+              lambda x, m, s: N(m, s.abs() + 1.1).log_prob(x).exp(), shapes=sh))
+        add(C(ag, "norm logpdf" + tag, lambda x, m, s: x.normal_logpdf(m, s.abs() + 1.1),
+              lambda x, m, s: N(m, s.abs() + 1.1).log_prob(x), shapes=sh))
+        add(C(ag, "norm cdf" + tag, lambda x, m, s: ((x - m) / (s.abs() + 1.1)).normal_cdf(),
+              lambda x, m, s: N(m, s.abs() + 1.1).cdf(x), shapes=sh))
+        add(C(ag, "norm sf" + tag, lambda x, m, s: ((m - x) / (s.abs() + 1.1)).normal_cdf(),
+              lambda x, m, s: 1 - N(m, s.abs() + 1.1).cdf(x), shapes=sh))
+        add(C(ag, "norm logcdf" + tag, lambda x, m, s: ((x - m) / (s.abs() + 1.1)).normal_cdf().log(),
+              lambda x, m, s: torch.special.log_ndtr((x - m) / (s.abs() + 1.1)), shapes=sh))
+        add(C(ag, "norm ppf" + tag, lambda p, m, s: (p * 0.9 + 0.05).normal_ppf() * (s.abs() + 1.1) + m,
+              lambda p, m, s: N(m, s.abs() + 1.1).icdf(p * 0.9 + 0.05), shapes=sh, low=0, high=1))
+    T = torch.distributions.StudentT
+    add(C(ag, "t logpdf", lambda x, df, m, s: x.student_t_logpdf(df * df + 2.1, m, s * s + 2.1),
+          lambda x, df, m, s: T(df * df + 2.1, m, s * s + 2.1).log_prob(x), shapes=[(4,)] * 4))
+    add(C(ag, "t pdf broadcast", lambda x, df, m, s: x.student_t_logpdf(df * df + 2.1, m, s * s + 2.1).exp(),
+          lambda x, df, m, s: T(df * df + 2.1, m, s * s + 2.1).log_prob(x).exp(),
+          shapes=[(4, 3), (1, 3), (4, 3), (4, 1)]))
+    add(C(ag, "t cdf", lambda x, df: x.student_t_cdf(df * df + 2.1), lambda x, df: T(df * df + 2.1).cdf(x),
+          shapes=[(4,), (4,)]))
+    add(C(ag, "chi2 logpdf", lambda x: (x - 1.0) * 0.5 * 0 + (0.5 * 3 - 1) * x.log() - x * 0.5 - 1.5 * math.log(2)
+          - math.lgamma(1.5), lambda x: torch.distributions.Chi2(torch.tensor(3.0, dtype=x.dtype)).log_prob(x), shapes=[(4,)], low=1.1, high=4))
+    add(C(ag, "gamma logpdf", lambda x, a: (a - 1.0) * x.log() - x - a.gammaln(),
+          lambda x, a: torch.distributions.Gamma(a, 1.0).log_prob(x), shapes=[(4,), (4,)], low=1.1, high=4))
+    add(C(ag, "beta logpdf", lambda x, a, b: (a - 1.0) * x.log() + (b - 1.0) * (1.0 - x).log() - a.gammaln()
+          - b.gammaln() + (a + b).gammaln(), lambda x, a, b: torch.distributions.Beta(a, b).log_prob(x),
+          vals=[[0.2, 0.5, 0.7, 0.9], [1.5, 2.2, 3.1, 1.2], [2.5, 1.3, 1.8, 4.0]]))
+    kk = np.array([0.0, 1.0, 3.0, 5.0])
+    add(C(ag, "poisson logpmf", lambda lam: kk * lam.log() - lam - Tensor(kk + 1.0).gammaln(),
+          lambda lam: torch.distributions.Poisson(lam).log_prob(torch.tensor(kk)), shapes=[(4,)], low=1.1, high=4))
+
+    def mvn_ours(x, m, a):
+        cov = a @ a.T + np.eye(4)
+        chol = cov.cholesky()
+        z = chol.solve_triangular((x - m).reshape(-1, 1))
+        return -0.5 * (z * z).sum() - chol.diagonal().log().sum() - 2.0 * math.log(2 * math.pi)
+
+    add(C(ag, "mvn logpdf", mvn_ours, lambda x, m, a: torch.distributions.MultivariateNormal(
+        m, a @ a.T + torch.eye(4, dtype=a.dtype)).log_prob(x), shapes=[(4,), (4,), (4, 4)]))
+    add(C(ag, "mvn entropy", lambda a: 0.5 * (a @ a.T + np.eye(4)).slogdet()[1] + 2.0 * (1 + math.log(2 * math.pi)),
+          lambda a: torch.distributions.MultivariateNormal(torch.zeros(4, dtype=a.dtype),
+                                                           a @ a.T + torch.eye(4, dtype=a.dtype)).entropy(), shapes=[(4, 4)]))
+
     # -- numpy interop (autograd calls numpy functions on its arrays) -------------------------------
     add(C(ag, "np.exp(t)", lambda x: np.exp(x), lambda x: torch.exp(x), shapes=[(3, 4)]))
     add(C(ag, "np.sum(t, axis)", lambda x: np.sum(x, axis=(1, 2)), lambda x: x.sum((1, 2)), shapes=[(10, 11, 7)]))
@@ -471,6 +605,10 @@ def _close(a, b):
     return err <= RTOL, f"relative error {err:.1e}"
 
 
+def _first_line(e):
+    return (str(e).splitlines() or [""])[0]
+
+
 def run_case(case, seed, torch):
     """('agree' | 'wrong' | 'refused' | 'skipped', detail)."""
     arrays = case.inputs(seed)
@@ -478,12 +616,12 @@ def run_case(case, seed, torch):
         tt = [torch.tensor(a, dtype=torch.float64, requires_grad=case.grad) for a in arrays]
         yt = case.theirs(*tt)
     except Exception as e:  # the reference itself refuses: not counted
-        return "skipped", f"torch: {type(e).__name__}: {str(e).splitlines()[0][:80]}"
+        return "skipped", f"torch: {type(e).__name__}: {_first_line(e)[:80]}"
     try:
         xs = [Tensor(a.copy(), requires_grad=case.grad) for a in arrays]
         y = case.ours(*xs)
     except Exception as e:
-        return "refused", f"{type(e).__name__}: {str(e).splitlines()[0][:100]}"
+        return "refused", f"{type(e).__name__}: {_first_line(e)[:100]}"
     ok, why = _close(y.data, yt.detach().numpy())
     if not ok:
         return "wrong", "value: " + why
@@ -497,7 +635,7 @@ def run_case(case, seed, torch):
     try:
         ours = __import__("tinygrad_trade").grad((y * w).sum(), xs)
     except Exception as e:
-        return "refused", f"gradient: {type(e).__name__}: {str(e).splitlines()[0][:100]}"
+        return "refused", f"gradient: {type(e).__name__}: {_first_line(e)[:100]}"
     for g, g_t in zip(ours, gt):
         ref = np.zeros_like(np.asarray(g)) if g_t is None else g_t.numpy()
         ok, why = _close(g, ref)

@@ -195,6 +195,8 @@ def test_sort_topk_argmax_quantile(sa, data):
     np.testing.assert_array_equal(t.sort(axis).data, np.sort(x, axis))
     np.testing.assert_array_equal(t.sort(axis, descending=True).data, -np.sort(-x, axis))
     np.testing.assert_array_equal(t.argsort(axis), np.argsort(x, axis))
+    part = t.partition(0, axis).data  # a valid numpy partition: the sorted values
+    np.testing.assert_array_equal(np.sort(part, axis), np.sort(np.partition(x, 0, axis), axis))
     assert t.argmax(axis).tolist() == np.argmax(x, axis).tolist() and t.argmin().tolist() == np.argmin(x)
     k = data.draw(st.integers(0, shape[axis]), label="k")
     vals, idx = t.topk(k, axis)

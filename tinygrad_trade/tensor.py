@@ -145,6 +145,8 @@ class Tensor(*FAMILIES):
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         if dtype.type not in _FLOATS:
             raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype}")
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            raise TypeError("Tensor(...) of a list of Tensors would drop their graph: use Tensor.stack(list)")
         try:
             arr = data if isinstance(data, np.ndarray) else np.asarray(data)
         except (TypeError, ValueError) as e:

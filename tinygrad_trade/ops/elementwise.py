@@ -87,6 +87,38 @@ def _polygamma_op(n):
     return Op("digamma" if n == 0 else f"polygamma{n}", lambda g, y, x: (g * _psi(n + 1, x),))
 
 
+def _ndtri(p):
+    """The standard normal quantile: a rational first guess (Acklam's coefficients), then two
+    Halley steps on ``ndtr(x) = p`` (errfc-based, so accurate in both tails)."""
+    p = np.asarray(p, dtype=np.float64)
+    a = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+         -3.066479806614716e+01, 2.506628277459239e+00)
+    b = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+         -1.328068155288572e+01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+         4.374664141464968e+00, 2.938163982698783e+00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+    with np.errstate(all="ignore"):
+        q = np.minimum(p, 1.0 - p)
+        t = np.sqrt(-2.0 * np.log(q))
+        tail = (((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) / \
+            ((((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0)
+        r = (p - 0.5) ** 2
+        mid = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * (p - 0.5) / \
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        x = np.where(q < 0.02425, np.where(p < 0.5, tail, -tail), mid)
+        for _ in range(2):
+            e = np.where(x < 0, _ndtr(x) - p, (1.0 - p) - _ndtr(-x))
+            u = e * math.sqrt(2.0 * math.pi) * np.exp(0.5 * x * x)
+            x = np.where(np.isfinite(u), x - u / (1.0 + 0.5 * x * u), x)
+    return np.where(p == 0, -np.inf, np.where(p == 1, np.inf, x))
+
+
+def _copysign_vjp(g, y, a, b):
+    ad = data(a)
+    return (g * np.where(ad == 0, 0.0, np.sign(ad) * np.sign(data(y))), 0.0 * g)
+
+
 def _open(lo=-np.inf, hi=np.inf, why=""):
     """Domain lo < x < hi (NaN passes)."""
     return lambda x, grad: ((x <= lo) | (x >= hi), why)
@@ -131,6 +163,9 @@ RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain 
     "logit": (lambda x: np.log(x / (1.0 - x)), lambda x, y: 1.0 / (x * (1.0 - x)),
               _open(0.0, 1.0, "input must be in (0, 1)")),
     "normal_logpdf": (lambda x: -0.5 * x * x - _LOG_SQRT_2PI, lambda x, y: -x, None),
+    "normal_ppf": (_ndtri, lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),
+                   _open(0.0, 1.0, "input must be a probability in (0, 1)")),
+    "nan_to_num": (np.nan_to_num, lambda x, y: F.const(np.isfinite(data(x))) * 1.0, None),
     "sign": (np.sign, _ZERO, None),
     "floor": (np.floor, _ZERO, None),
     "ceil": (np.ceil, _ZERO, None),
@@ -177,6 +212,7 @@ BINARY = {  # name: (forward, vjp(g, y, a, b))
     "mod": (np.mod, lambda g, y, a, b: (g, -g * _floor_q(a, b))),
     "fmod": (np.fmod, lambda g, y, a, b: (g, -g * np.trunc(data(a) / data(b)))),
     "floordiv": (np.floor_divide, lambda g, y, a, b: (0.0 * g, 0.0 * g)),
+    "copysign": (np.copysign, _copysign_vjp),
 }
 _BOPS = {name: Op(name, vjp) for name, (_, vjp) in BINARY.items()}
 
@@ -304,6 +340,24 @@ class Elementwise(TensorBase):
         """log(p / (1 - p)) for p in (0, 1), the inverse of sigmoid."""
         return self._unary("logit")
 
+    def normal_ppf(self):
+        """The standard normal quantile (inverse of ``normal_cdf``) for p in (0, 1)."""
+        return self._unary("normal_ppf")
+
+    def erfinv(self):
+        """The inverse error function on (-1, 1): ``normal_ppf((1 + x) / 2) / sqrt(2)``, written with
+        ``1 - x`` for x > 0 so that it stays accurate near both ends."""
+        lo, hi = ((self + 1.0) * 0.5).normal_ppf(), -((1.0 - self) * 0.5).normal_ppf()
+        return type(self).where(self.data < 0, lo, hi) * (1.0 / _SQRT_2)
+
+    def nan_to_num(self):
+        """NaN -> 0 and +-inf -> the largest finite floats (numpy's); gradient 1 where x is finite, else 0."""
+        return self._unary("nan_to_num")
+
+    def copysign(self, other):
+        """|self| with the sign of ``other``; gradient sign(self) * sign(result) (0 at self = 0), none to other."""
+        return self._binary_rule(other, "copysign")
+
     def rsqrt(self):
         return 1.0 / self.sqrt()
 
@@ -378,6 +432,7 @@ class Elementwise(TensorBase):
     def isnan(self): return np.isnan(self.data)  # noqa: E704
     def isfinite(self): return np.isfinite(self.data)  # noqa: E704
     def isinf(self): return np.isinf(self.data)  # noqa: E704
+    def logical_not(self): return self.data == 0  # noqa: E704
 
     def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
         return np.isclose(self.data, data(other), rtol=rtol, atol=atol, equal_nan=equal_nan)

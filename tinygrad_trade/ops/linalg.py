@@ -392,6 +392,11 @@ class Linalg(TensorBase):
         i = np.arange(size) + max(0, -offset)
         return x[..., i, i + offset]
 
+    def diag_embed(self):
+        """(..., n) -> (..., n, n) with the last axis on the diagonal (torch's diag_embed)."""
+        n = self.shape[-1]
+        return self.reshape(self.shape + (1,)) * np.eye(n, dtype=self.dtype)
+
     def trace(self, offset=0, axis1=0, axis2=1):
         return self.diagonal(offset, axis1, axis2).sum(axis=-1)
 

@@ -91,6 +91,8 @@ class Statistics(TensorBase):
 
     def var(self, axis=None, keepdims=False, ddof=0):
         """Variance with ``ddof``, composed from mean and sum (twice differentiable)."""
+        if isinstance(axis, list):
+            axis = tuple(axis)
         axes, _ = reduce_shape(self.shape, axis, keepdims)
         n = int(np.prod([self.shape[a] for a in axes]))
         if n - ddof <= 0:
@@ -172,6 +174,10 @@ class Statistics(TensorBase):
 
     def argmin(self, axis=None, keepdims=False):
         return np.argmin(self.data, axis=axis, keepdims=keepdims)
+
+    def partition(self, kth, axis=-1):
+        """A valid numpy.partition: the sorted values (every element before ``kth`` is <= it)."""
+        return self.sort(axis)
 
     def argsort(self, axis=-1, descending=False):
         """Stable: equal elements keep their order (also when ``descending``)."""
