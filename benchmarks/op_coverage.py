@@ -587,73 +587,107 @@ def _cases(torch):
 
 
 def _close(a, b):
+    """(agree?, relative error, why) with NaN matching NaN and infinities matching exactly."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        return False, f"shape {a.shape} vs {b.shape}"
+        return False, np.inf, f"shape {a.shape} vs {b.shape}"
     nan = np.isnan(b)
     if (np.isnan(a) != nan).any():
-        return False, "NaN pattern differs"
+        return False, np.inf, "NaN pattern differs"
     a, b = a[~nan], b[~nan]
     inf = np.isinf(b)
     if (a[inf] != b[inf]).any():
-        return False, "inf differs"
+        return False, np.inf, "inf differs"
     a, b = a[~inf], b[~inf]
     if not b.size:
-        return True, ""
-    scale = max(1.0, float(np.abs(b).max()))
-    err = float(np.abs(a - b).max()) / scale
-    return err <= RTOL, f"relative error {err:.1e}"
+        return True, 0.0, ""
+    err = float(np.abs(a - b).max()) / max(1.0, float(np.abs(b).max()))
+    return err <= RTOL, err, f"relative error {err:.1e}"
 
 
 def _first_line(e):
     return (str(e).splitlines() or [""])[0]
 
 
-def run_case(case, seed, torch):
-    """('agree' | 'wrong' | 'refused' | 'skipped', detail)."""
+class Result:
+    """What one case gave: status, why, and the relative errors of values, gradients and
+    Hessian-vector products (None where not compared)."""
+
+    def __init__(self, status, detail="", value=None, grad=None, hvp=None):
+        self.status, self.detail, self.value, self.grad, self.hvp = status, detail, value, grad, hvp
+
+
+def run_case(case, seed, torch, second=False):
     arrays = case.inputs(seed)
     try:
         tt = [torch.tensor(a, dtype=torch.float64, requires_grad=case.grad) for a in arrays]
         yt = case.theirs(*tt)
     except Exception as e:  # the reference itself refuses: not counted
-        return "skipped", f"torch: {type(e).__name__}: {_first_line(e)[:80]}"
+        return Result("skipped", f"torch: {type(e).__name__}: {_first_line(e)[:80]}")
     try:
         xs = [Tensor(a.copy(), requires_grad=case.grad) for a in arrays]
         y = case.ours(*xs)
     except Exception as e:
-        return "refused", f"{type(e).__name__}: {_first_line(e)[:100]}"
-    ok, why = _close(y.data, yt.detach().numpy())
+        return Result("refused", f"{type(e).__name__}: {_first_line(e)[:100]}")
+    ok, verr, why = _close(y.data, yt.detach().numpy())
     if not ok:
-        return "wrong", "value: " + why
+        return Result("wrong", "value: " + why, verr)
     if not case.grad or not xs or not yt.requires_grad or y.size == 0:
-        return "agree", ""
+        return Result("agree", "", verr)
     w = np.random.default_rng(seed + 1).uniform(0.5, 1.5, y.shape)
     try:
-        gt = torch.autograd.grad((yt * torch.tensor(w)).sum(), tt, allow_unused=True)
+        gt = torch.autograd.grad((yt * torch.tensor(w)).sum(), tt, allow_unused=True, create_graph=second)
     except Exception as e:
-        return "agree", f"torch has no gradient here ({type(e).__name__})"
+        return Result("agree", f"torch has no gradient here ({type(e).__name__})", verr)
+    from tinygrad_trade import grad
     try:
-        ours = __import__("tinygrad_trade").grad((y * w).sum(), xs)
+        ours = grad((y * w).sum(), xs, create_graph=second)
     except Exception as e:
-        return "refused", f"gradient: {type(e).__name__}: {_first_line(e)[:100]}"
+        return Result("refused", f"gradient: {type(e).__name__}: {_first_line(e)[:100]}", verr)
+    gerr = 0.0
     for g, g_t in zip(ours, gt):
-        ref = np.zeros_like(np.asarray(g)) if g_t is None else g_t.numpy()
-        ok, why = _close(g, ref)
+        ref = np.zeros(np.shape(g)) if g_t is None else g_t.detach().numpy()
+        ok, err, why = _close(getattr(g, "data", g), ref)
+        gerr = max(gerr, err)
         if not ok:
-            return "wrong", "gradient: " + why
-    return "agree", ""
+            return Result("wrong", "gradient: " + why, verr, err)
+    if not second:
+        return Result("agree", "", verr, gerr)
+    # Hessian-vector products: d/dx of sum(v * grad) on both engines
+    vs = [np.random.default_rng(seed + 2 + i).uniform(-1, 1, np.shape(a)) for i, a in enumerate(arrays)]
+    try:
+        st = sum((g_t * torch.tensor(v)).sum() for g_t, v in zip(gt, vs) if g_t is not None and g_t.requires_grad)
+        # a gradient that does not depend on the inputs (a linear op): the second derivative is 0
+        ht = torch.autograd.grad(st, tt, allow_unused=True) if torch.is_tensor(st) else [None] * len(tt)
+    except Exception as e:
+        return Result("agree", f"torch has no second derivative here ({type(e).__name__})", verr, gerr)
+    so = None
+    for g, v in zip(ours, vs):
+        term = (g * v).sum() if isinstance(g, Tensor) else None
+        so = term if so is None else (so if term is None else so + term)
+    if so is None or not so.requires_grad:
+        ho = [np.zeros(np.shape(a)) for a in arrays]
+    else:
+        ho = grad(so, xs)
+    herr = 0.0
+    for h, h_t in zip(ho, ht):
+        ref = np.zeros(np.shape(h)) if h_t is None else h_t.detach().numpy(force=True)
+        ok, err, why = _close(h, ref)
+        herr = max(herr, err)
+        if not ok and np.isnan(ref).any() and np.isfinite(h).all():
+            return Result("agree", "torch's second derivative is NaN here, ours finite", verr, gerr, None)
+        if not ok:
+            return Result("wrong", "second derivative: " + why, verr, gerr, err)
+    return Result("agree", "", verr, gerr, herr)
 
 
-def coverage(torch):
-    rows = []
-    for i, case in enumerate(_cases(torch)):
-        status, detail = run_case(case, 1000 + i, torch)
-        rows.append((case, status, detail))
-    return rows
+def coverage(torch, second=False):
+    """[(case, Result)] for every case."""
+    return [(case, run_case(case, 1000 + i, torch, second)) for i, case in enumerate(_cases(torch))]
 
 
 def summary(rows):
-    counts = {k: sum(1 for _, s, _ in rows if s == k) for k in ("agree", "wrong", "refused", "skipped")}
+    counts = {k: sum(1 for _, r in rows if r.status == k) for k in ("agree", "wrong", "refused", "skipped")}
     ran = len(rows) - counts["skipped"]
     return counts, ran
 
@@ -669,13 +703,13 @@ def run() -> str:
     counts, ran = summary(rows)
     by_peer = []
     for peer in ("autograd", "tinygrad"):
-        sel = [r for r in rows if r[0].peer == peer and r[1] != "skipped"]
-        agree = sum(1 for r in sel if r[1] == "agree")
+        sel = [r for c, r in rows if c.peer == peer and r.status != "skipped"]
+        agree = sum(1 for r in sel if r.status == "agree")
         by_peer.append([peer, len(sel), agree, f"{100 * agree / max(len(sel), 1):.1f}%",
-                        sum(1 for r in sel if r[1] == "wrong"), sum(1 for r in sel if r[1] == "refused")])
+                        sum(1 for r in sel if r.status == "wrong"), sum(1 for r in sel if r.status == "refused")])
     by_peer.append(["all", ran, counts["agree"], f"{100 * counts['agree'] / max(ran, 1):.1f}%", counts["wrong"],
                     counts["refused"]])
-    gaps = [[c.peer, c.op, s, d] for c, s, d in rows if s in ("wrong", "refused")]
+    gaps = [[c.peer, c.op, r.status, r.detail] for c, r in rows if r.status in ("wrong", "refused")]
     out = [head, "", f"PyTorch {version}; `python benchmarks/op_coverage.py`. {len(rows)} cases modelled on HIPS autograd's "
            "and tinygrad's op tests (convolutions, pooling and integer/bool dtypes left aside); agreement is values and "
            f"gradients within {RTOL:g} relative of PyTorch's ({counts['skipped']} cases where PyTorch itself raises "
