@@ -227,7 +227,7 @@ class Elementwise(TensorBase):
             bad, why = dom(x, self.requires_grad)
             if bad.any():
                 raise domain_error(name, why, bad, x)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, as in numpy
             return self._make(fwd(x), (self,), _OPS[name])
 
     def _binary_rule(self, other, name):
