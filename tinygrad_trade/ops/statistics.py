@@ -213,7 +213,7 @@ class Statistics(TensorBase):
         pos = qa * (n - 1)
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, n - 1)
-        frac = {"linear": pos - lo, "lower": 0.0 * pos, "higher": (hi > lo) * 1.0, "midpoint": (hi > lo) * 0.5,
+        frac = {"linear": pos - lo, "lower": 0.0 * pos, "higher": (pos > lo) * 1.0, "midpoint": (pos > lo) * 0.5,
                 "nearest": (np.round(pos) > lo) * 1.0}[method]
         a, b = s.take(lo.reshape(-1), ax), s.take(hi.reshape(-1), ax)
         fshape = [1] * x.ndim
