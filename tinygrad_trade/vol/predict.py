@@ -12,6 +12,7 @@ calendar (Monday to Friday); **holidays are not known**, so a date may fall on a
 Models whose fit does not depend on the target horizon (``garch``, ``gjr``, ``ewma`` with a fixed
 lambda; their ``horizon_free`` attribute) are fitted once and iterate their recursion; the others
 (``har``, ``har_r2``, the nets) are direct: one fit per horizon, as ``forecast --horizon h`` does.
+A pooled model (``pooled``) is fitted once per horizon on the rows of every asset of the run together.
 
 Risk figures are for the next day only, from the horizon-1 model: the position is the volatility
 target weight ``min(target_vol / sqrt(252 f), max_leverage)`` and ``var_5, es_5, var_1, es_1`` the
@@ -43,7 +44,7 @@ from .dataset import build_dataset
 from .risk import METHODS, level_key, quantile_var_es, normal_var_es
 
 __all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
-           "fit_asset", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
+           "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
            "MIN_ROWS", "format_table"]
 
 HORIZONS = (1, 5, 22)
@@ -99,6 +100,10 @@ class PredictResults:
     frames: dict                         # asset -> price frame
     notes: list
     paths: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The predictions (``table``), one row per asset, model and horizon."""
+        return self.table.copy()
 
 
 # ------------------------------------------------------------------------------------ dates and data
@@ -195,10 +200,32 @@ def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
         return run_jobs(jobs, executor=ex, progress=not config.quiet, desc="fits")
 
 
-def _residuals(model, ds: Dataset) -> np.ndarray:
+def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
+    """A pooled model (``pooled = True``): one fit per horizon on every asset's rows together; one
+    :class:`FittedModel` per asset, all sharing those fits."""
+    from .walkforward import _seed_globals, _task_seed
+    fits = {}
+    for h in sorted(set(horizons) | {1}):
+        _seed_globals(_task_seed(0, f"panel/{spec.key}", h))
+        fits[h] = spec.build().fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
+    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1])) for a in assets]
+
+
+def is_pooled(model) -> bool:
+    """True for a model fitted on all assets together (its class declares ``pooled = True``)."""
+    return bool(getattr(type(model), "pooled", False))
+
+
+def _forecast(model, asset: str, ds: Dataset, start: int, stop: int) -> np.ndarray:
+    if is_pooled(model):
+        return model.predict_asset(asset, ds, start, stop)
+    return model.predict(ds, start, stop)
+
+
+def _residuals(model, asset: str, ds: Dataset) -> np.ndarray:
     n = len(ds)
     start = min(RESID_START, n - 2)
-    f = model.predict(ds, start, n)
+    f = _forecast(model, asset, ds, start, n)
     return ds.returns[start:n] / np.sqrt(f)
 
 
@@ -208,11 +235,11 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
     n = len(ds1)
     last = ds1.dates[-1]
     m1 = fm.fits[1]
-    f1 = float(m1.predict(extend_one_day(ds1), n, n + 1)[0])
+    f1 = float(_forecast(m1, fm.asset, extend_one_day(ds1), n, n + 1)[0])
     position = min(config.target_vol / math.sqrt(PERIODS * f1), config.max_leverage)
     risk = {}
     if config.risk_method == "fhs":
-        z = _residuals(m1, ds1)
+        z = _residuals(m1, fm.asset, ds1)
         for a in LEVELS:
             v, e = quantile_var_es(z, a)
             risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
@@ -224,7 +251,7 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
     for h in horizons:
         model = fm.fits[h]
         ds_h = dsets[h]
-        fh = f1 if h == 1 else float(model.predict(extend_one_day(ds_h), n, n + 1)[0])
+        fh = f1 if h == 1 else float(_forecast(model, fm.asset, extend_one_day(ds_h), n, n + 1)[0])
         first, lastd = business_days(last, h)
         rows.append({"asset": fm.asset, "model": fm.name, "horizon": int(h), "first_date": str(first),
                      "last_date": str(lastd), "variance": fh, "vol_annual": math.sqrt(PERIODS * fh),
@@ -352,21 +379,40 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     if config.out is not None:
         _check_out(config.out)
 
-    fitted, rows = [], []
+    fitted = {}
     specs = _specs(config)
-    pairs = [(name, spec) for name, _ in assets for spec in specs]
-    if saved is None:
-        log(f"fitting {len(specs)} model(s) on {len(assets)} asset(s)")
-        fits = iter(_fit_all(pairs, dsets, config))
-    for name, spec in pairs:
+    if config.save is not None:
+        from .base import Forecaster
+        for spec in specs:
+            if type(spec.build()).get_state is Forecaster.get_state:
+                raise ValueError(f"--save: model {spec.name!r} cannot be saved (it has no get_state)")
+    names = [name for name, _ in assets]
+    pooled = {spec.key: is_pooled(spec.build()) for spec in specs}
+    if saved is None:   # the per-asset fits: here, on --workers processes or on --scheduler
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        if pairs:
+            log(f"fitting {len(specs) - sum(pooled.values())} model(s) on {len(names)} asset(s)")
+            for (name, spec), fm in zip(pairs, _fit_all(pairs, dsets, config)):
+                fitted[(name, spec.name)] = fm
+    for spec in specs:
+        if pooled[spec.key]:
+            if saved is not None:
+                fms, note = saved.restore_panel(names, spec, dsets, config)
+                notes.append(note)
+                log(f"note: {note}")
+            else:
+                log(f"fitting {spec.name} on {len(names)} asset(s) together")
+                fms = fit_panel(names, spec, dsets, config.horizons)
+            fitted.update({(fm.asset, spec.name): fm for fm in fms})
+            continue
         if saved is not None:
-            fm, note = saved.restore(name, spec, dsets[name], config)
-            notes.append(note)
-            log(f"note: {note}")
-        else:
-            fm = next(fits)
-        fitted.append(fm)
-        rows += predict_rows(fm, dsets[name], config.horizons, config)
+            for name in names:
+                fm, note = saved.restore(name, spec, dsets[name], config)
+                notes.append(note)
+                log(f"note: {note}")
+                fitted[(name, spec.name)] = fm
+    fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
+    rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     res = PredictResults(config=config, table=table, fitted=fitted,
                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
