@@ -32,6 +32,7 @@ BENCHMARKS = [  # key, module, section title
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
     ("ops", "op_coverage", "Op coverage against the peers' op tests"),
+    ("dask", "bench_dask", "Scaling out on Dask"),     # minutes; bench_dask.py --write refreshes it alone
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 # (PyTorch is also the reference of the "torch" and "ops" sections)

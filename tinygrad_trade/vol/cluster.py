@@ -74,16 +74,19 @@ class DaskExecutor:
         self._executor.shutdown(wait=wait)
 
     def scatter(self, data, copies: int = 2):
-        """Send ``data`` to the cluster once; pass the returned future as a task argument.
+        """Send ``data`` to the cluster once; pass the returned future(s) as task arguments.
 
-        It is kept on ``copies`` workers (when there are that many): scattered data has no recipe to
-        recompute it, so a single copy would die with its worker and take the tasks that need it along.
+        A dict or list is scattered item by item in one round trip (``{name: future}`` / ``[future]``).
+        Each item is kept on ``copies`` workers (when there are that many): scattered data has no recipe
+        to recompute it, so a single copy would die with its worker and take the tasks that need it along.
         """
-        future = self.client.scatter(data, broadcast=False, hash=False)
+        futures = self.client.scatter(data, broadcast=False, hash=False)
         n = min(int(copies), len(self.client.scheduler_info().get("workers", {})))
         if n > 1:
-            self.client.replicate([future], n=n)
-        return future
+            items = list(futures.values()) if isinstance(futures, dict) else \
+                list(futures) if isinstance(futures, (list, tuple)) else [futures]
+            self.client.replicate(items, n=n)
+        return futures
 
     def check(self) -> None:
         """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good."""
