@@ -80,13 +80,17 @@ class DaskExecutor:
         Each item is kept on ``copies`` workers (when there are that many): scattered data has no recipe
         to recompute it, so a single copy would die with its worker and take the tasks that need it along.
         """
-        futures = self.client.scatter(data, broadcast=False, hash=False)
+        # a list, never a dict: Dask would key a dict's items by its keys, shared by every run (a new
+        # scatter could meet an old run's release of the same key); a list gets fresh random keys
+        items = list(data.values()) if isinstance(data, dict) else list(data) if isinstance(data, (list, tuple)) \
+            else [data]
+        futures = self.client.scatter(items, broadcast=False, hash=False)
         n = min(int(copies), len(self.client.scheduler_info().get("workers", {})))
         if n > 1:
-            items = list(futures.values()) if isinstance(futures, dict) else \
-                list(futures) if isinstance(futures, (list, tuple)) else [futures]
-            self.client.replicate(items, n=n)
-        return futures
+            self.client.replicate(futures, n=n)
+        if isinstance(data, dict):
+            return dict(zip(data, futures))
+        return futures if isinstance(data, (list, tuple)) else futures[0]
 
     def check(self) -> None:
         """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good."""
@@ -113,8 +117,10 @@ def dask_client(scheduler: str, workers: int = 1, timeout: Optional[float] = Non
     cluster = None
     try:
         if scheduler == "local":
+            # no dashboard; the scheduler's small HTTP server on a free port (its default, 8787, may be taken)
             cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.CRITICAL)
+                                               dashboard_address=None, silence_logs=logging.CRITICAL,
+                                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             address = cluster
         else:
             address = scheduler
