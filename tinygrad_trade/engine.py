@@ -8,20 +8,20 @@ on `Value` nodes, so the gradients it returns can be differentiated again.
 
 Arithmetic is below (each op's rule in the table just above the class, its forward in the
 method). Every other function (exp, log, trig, hyperbolic, erf and the normal distribution,
-activations, rounding) is a rule of :mod:`tinygrad_trade.elementwise`, written once for both
+activations, rounding) is a rule of :mod:`tinygrad_trade.functions`, written once for both
 engines; the methods here only apply it.
 
 Floats behave as numpy's: overflow gives ``inf`` (``Value(1e308) ** 2``, ``exp(1000)``), NaN
 propagates (``Value(nan).relu()`` is NaN), and inputs outside a function's domain raise
 ``ValueError`` naming the function and the value. Conventions at kinks are listed in
-:mod:`tinygrad_trade.elementwise` (``relu'(0) = abs'(0) = 0``, as PyTorch).
+:mod:`tinygrad_trade.functions` (``relu'(0) = abs'(0) = 0``, as PyTorch).
 """
 from __future__ import annotations
 
 import itertools
 import math
 
-from . import elementwise as ew
+from . import functions as ew
 from .graph import Op, _GradMode, backprop
 
 __all__ = ["Value"]
@@ -205,7 +205,7 @@ class Value:
     def __rfloordiv__(self, other):
         return _binary(_const(other), self, ew.FLOORDIV)
 
-    # -- elementwise functions: the rules are in tinygrad_trade.elementwise ------------------
+    # -- elementwise functions: the rules are in tinygrad_trade.functions ------------------
     # exponentials and logarithms
     def exp(self): return _unary(self, ew.EXP)
     def expm1(self): return _unary(self, ew.EXPM1)
