@@ -193,17 +193,25 @@ class Value:
             raise _domain("**", "number ** Value needs a positive base", c)
         return (self * math.log(c)).exp()
 
-    def __mod__(self, other):
+    def mod(self, other):
+        """``self % other`` with the sign of ``other`` (Python's and numpy's ``%``, torch's remainder)."""
         return _binary(self, other, ew.MOD)
+
+    def fmod(self, other):
+        """C's fmod: the remainder with the sign of ``self``."""
+        return _binary(self, other, ew.FMOD)
+
+    def floordiv(self, other):
+        return _binary(self, other, ew.FLOORDIV)
 
     def __rmod__(self, other):
         return _binary(_const(other), self, ew.MOD)
 
-    def __floordiv__(self, other):
-        return _binary(self, other, ew.FLOORDIV)
-
     def __rfloordiv__(self, other):
         return _binary(_const(other), self, ew.FLOORDIV)
+
+    __mod__ = remainder = mod
+    __floordiv__ = floordiv
 
     # -- elementwise functions: the rules are in tinygrad_trade.functions ------------------
     # exponentials and logarithms
@@ -225,14 +233,23 @@ class Value:
     def sinh(self): return _unary(self, ew.SINH)
     def cosh(self): return _unary(self, ew.COSH)
     def tanh(self): return _unary(self, ew.TANH)
-    def asinh(self): return _unary(self, ew.ASINH)
-    def acosh(self): return _unary(self, ew.ACOSH)
-    def atanh(self): return _unary(self, ew.ATANH)
+    def arcsinh(self): return _unary(self, ew.ARCSINH)
+    def arccosh(self): return _unary(self, ew.ARCCOSH)
+    def arctanh(self): return _unary(self, ew.ARCTANH)
+    asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh  # torch's names
     # the error function and the standard normal distribution
     def erf(self): return _unary(self, ew.ERF)
     def erfc(self): return _unary(self, ew.ERFC)
     def normal_cdf(self): return _unary(self, ew.NORMAL_CDF)
-    def normal_logpdf(self): return _unary(self, ew.NORMAL_LOGPDF)
+
+    def normal_logpdf(self, mean=0.0, std=1.0):
+        """log density of N(mean, std**2) at self; ``mean`` and ``std`` may be Values (std > 0)."""
+        if mean.__class__ is not Value and std.__class__ is not Value and mean == 0.0 and std == 1.0:
+            return _unary(self, ew.NORMAL_LOGPDF)
+        if _const(std).data <= 0.0:
+            raise _domain("normal_logpdf", "std must be positive", _const(std).data)
+        return ((self - mean) / std).normal_logpdf() - _const(std).log()
+
     # activations
     def sigmoid(self): return _unary(self, ew.SIGMOID)
     def logsigmoid(self): return _unary(self, ew.LOGSIGMOID)
@@ -243,9 +260,15 @@ class Value:
     def selu(self): return _unary(self, ew.SELU)
     def silu(self): return _unary(self, ew.SILU)
     def gelu(self, approximate="none"): return _unary(self, ew.gelu(approximate))
+    swish = silu
     def softsign(self): return _unary(self, ew.SOFTSIGN)
     def mish(self): return _unary(self, ew.MISH)
     def hardtanh(self, min_val=-1.0, max_val=1.0): return _unary(self, ew.hardtanh(min_val, max_val))
+    def relu6(self): return self.hardtanh(0.0, 6.0)
+    def celu(self, alpha=1.0): return (self * (1.0 / alpha)).elu() * alpha
+    def hardsigmoid(self): return (self * (1.0 / 6.0) + 0.5).hardtanh(0.0, 1.0)
+    def hardswish(self): return self * self.hardsigmoid()
+    def tanhshrink(self): return self - self.tanh()
     # piecewise constant (zero gradient) and abs
     def sign(self): return _unary(self, ew.SIGN)
     def floor(self): return _unary(self, ew.FLOOR)
@@ -255,6 +278,8 @@ class Value:
     # binary
     def logaddexp(self, other): return _binary(self, other, ew.LOGADDEXP)
     def hypot(self, other): return _binary(self, other, ew.HYPOT)
+    def arctan2(self, other): return _binary(self, other, ew.ARCTAN2)
+    atan2 = arctan2
 
     def round(self, ndigits=None):
         """Round half to even (as numpy), with zero gradient; ``ndigits`` is not supported."""
@@ -358,7 +383,7 @@ def _make(data: float, prev: tuple, op: Op) -> Value:
 
 def _unary(x: Value, op) -> Value:
     xd = x.data
-    if op.bad is not None and op.bad(xd):
+    if op.bad is not None and (op.bad(xd) or (op.edge is not None and _GradMode.enabled and op.edge(xd))):
         raise _domain(op.name, op.why, xd)
     v = _new(Value)  # _node(op.scalar(xd), (x,), op, xd), inlined: activations are hot too
     v.data = y = op.scalar(xd)
@@ -383,7 +408,11 @@ def _binary(a: Value, b, op) -> Value:
         b = _const(b)
     ad, bd = a.data, b.data
     if op.bad is not None and op.bad(ad, bd):
+        if op.why == "division by zero":  # as Python's and Value's own ``/``
+            raise ZeroDivisionError(f"{op.name}: division by zero ({ad!r}, {bd!r})")
         raise _domain(op.name, op.why, (ad, bd))
+    if op.edge is not None and _GradMode.enabled and op.edge(ad, bd):
+        raise _domain(op.name, "the gradient is undefined there", (ad, bd))
     return _node(op.scalar(ad, bd), (a, b), op, ad, bd)
 
 

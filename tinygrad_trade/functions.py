@@ -18,7 +18,9 @@ a boundary where the derivative is infinite: ``sqrt(0)``, ``arcsin(1)``, ``acosh
 Conventions at kinks (PyTorch's): ``relu'(0) = 0``, ``abs'(0) = 0``, ``leaky_relu'(0) = slope``,
 ``elu'(0) = alpha`` (the left side), ``hardtanh'`` is 0 at the bounds, ``hypot'(0, 0) = (0, 0)``.
 Piecewise-constant functions (sign, floor, ceil, round, trunc, ``//``) have zero gradient;
-``a % b = a - b * floor(a / b)`` has ``(1, -floor(a / b))``, as ``torch.remainder``.
+``a % b = a - b * floor(a / b)`` has ``(1, -floor(a / b))``, as ``torch.remainder``, and
+``fmod(a, b)`` has ``(1, -trunc(a / b))``. Names follow numpy (``arcsinh``); the Tensor engine's
+op families (:mod:`tinygrad_trade.ops`) use the same names, so expressions run on both.
 """
 from __future__ import annotations
 
@@ -46,14 +48,16 @@ class Elementwise(Op):
     """An elementwise op: ``scalar``/``array`` forwards, ``partials``, and its domain.
 
     ``bad(*xs)`` is true (elementwise for arrays) outside the domain, where ``why`` says what
-    is wrong; None when the function is defined everywhere.
+    is wrong; None when the function is defined everywhere. ``edge(*xs)`` marks points where the
+    function is defined but its derivative is not (``arcsin(1)``): refused only while a graph
+    is being recorded.
     """
 
-    __slots__ = ("scalar", "array", "bad", "why")
+    __slots__ = ("scalar", "array", "bad", "why", "edge")
 
-    def __init__(self, name, scalar, array, partials, bad=None, why=""):
+    def __init__(self, name, scalar, array, partials, bad=None, why="", edge=None):
         super().__init__(name, partials=partials)
-        self.scalar, self.array, self.bad, self.why = scalar, array, bad, why
+        self.scalar, self.array, self.bad, self.why, self.edge = scalar, array, bad, why, edge
 
 
 # --- dispatch helpers: the same call on a float, a numpy array, or a graph node ---------------
@@ -192,8 +196,8 @@ def _unit_partials(y, x):
     return (1.0,)
 
 
-def _ew(name, scalar, array, partials, bad=None, why=""):
-    return Elementwise(name, scalar, array, partials, bad, why)
+def _ew(name, scalar, array, partials, bad=None, why="", edge=None):
+    return Elementwise(name, scalar, array, partials, bad, why, edge)
 
 
 # --- exponentials and logarithms --------------------------------------------------------------
@@ -214,20 +218,22 @@ SIN = _ew("sin", _finite_only(math.sin), np.sin, lambda y, x: (cos(x),))
 COS = _ew("cos", _finite_only(math.cos), np.cos, lambda y, x: (-sin(x),))
 TAN = _ew("tan", _finite_only(math.tan), np.tan, lambda y, x: (1.0 + y * y,))
 ARCSIN = _ew("arcsin", math.asin, np.arcsin, lambda y, x: (1.0 / sqrt((1.0 - x) * (1.0 + x)),),
-             lambda x: abs(x) >= 1.0, "input must be in (-1, 1) (the derivative at +-1 is infinite)")
+             lambda x: abs(x) > 1.0, "input must be in [-1, 1] (in (-1, 1) for a gradient)",
+             lambda x: abs(x) == 1.0)
 ARCCOS = _ew("arccos", math.acos, np.arccos, lambda y, x: (-1.0 / sqrt((1.0 - x) * (1.0 + x)),),
-             lambda x: abs(x) >= 1.0, "input must be in (-1, 1) (the derivative at +-1 is infinite)")
+             lambda x: abs(x) > 1.0, "input must be in [-1, 1] (in (-1, 1) for a gradient)",
+             lambda x: abs(x) == 1.0)
 ARCTAN = _ew("arctan", math.atan, np.arctan, lambda y, x: (1.0 / (1.0 + x * x),))
 
 # --- hyperbolic -------------------------------------------------------------------------------
 SINH = _ew("sinh", _overflow_to_inf(math.sinh), np.sinh, lambda y, x: (cosh(x),))
 COSH = _ew("cosh", _overflow_to_inf(math.cosh), np.cosh, lambda y, x: (sinh(x),))
 TANH = _ew("tanh", math.tanh, np.tanh, lambda y, x: (1.0 - y * y,))
-ASINH = _ew("asinh", math.asinh, np.arcsinh, lambda y, x: (1.0 / hypot(x, 1.0),))  # no x*x overflow
-ACOSH = _ew("acosh", math.acosh, np.arccosh, lambda y, x: (1.0 / sqrt((x - 1.0) * (x + 1.0)),),
-            lambda x: x <= 1.0, "input must be greater than 1 (the derivative at 1 is infinite)")
-ATANH = _ew("atanh", math.atanh, np.arctanh, lambda y, x: (1.0 / ((1.0 - x) * (1.0 + x)),),
-            lambda x: abs(x) >= 1.0, "input must be in (-1, 1)")
+ARCSINH = _ew("arcsinh", math.asinh, np.arcsinh, lambda y, x: (1.0 / hypot(x, 1.0),))  # no x*x overflow
+ARCCOSH = _ew("arccosh", math.acosh, np.arccosh, lambda y, x: (1.0 / sqrt((x - 1.0) * (x + 1.0)),),
+              lambda x: x < 1.0, "input must be >= 1 (> 1 for a gradient)", lambda x: x == 1.0)
+ARCTANH = _ew("arctanh", math.atanh, np.arctanh, lambda y, x: (1.0 / ((1.0 - x) * (1.0 + x)),),
+              lambda x: abs(x) >= 1.0, "input must be in (-1, 1)")
 
 # --- error function and the standard normal distribution ---------------------------------------
 ERF = _ew("erf", math.erf, _ufunc(_erf_np), lambda y, x: (TWO_OVER_SQRT_PI * exp(-x * x),))
@@ -380,14 +386,30 @@ def _mod_partials(y, a, b):
     return 1.0, -(_floor_f(q) if q.__class__ is float else np.floor(q))
 
 
+def _fmod_partials(y, a, b):
+    q = _data(a) / _data(b)
+    return 1.0, -(float(math.trunc(q)) if q.__class__ is float and math.isfinite(q) else np.trunc(q))
+
+
+def _fmod_f(a: float, b: float) -> float:
+    return math.fmod(a, b) if math.isfinite(a) else math.nan
+
+
+def _arctan2_partials(y, a, b):
+    r2 = a * a + b * b
+    return b / r2, -a / r2
+
+
 LOGADDEXP = _ew("logaddexp", _logaddexp_f, np.logaddexp, lambda y, a, b: (sigmoid(a - b), sigmoid(b - a)))
 HYPOT = _ew("hypot", math.hypot, np.hypot, _hypot_partials)
-MOD = _ew("%", lambda a, b: a % b, np.mod, _mod_partials, lambda a, b: b == 0.0, "modulo by zero")
-FLOORDIV = _ew("//", lambda a, b: a // b, np.floor_divide, (0.0, 0.0), lambda a, b: b == 0.0,
-               "integer division by zero")
+ARCTAN2 = _ew("arctan2", math.atan2, np.arctan2, _arctan2_partials, edge=lambda a, b: a == 0.0 and b == 0.0)
+MOD = _ew("mod", lambda a, b: a % b, np.mod, _mod_partials, lambda a, b: b == 0.0, "division by zero")
+FMOD = _ew("fmod", _fmod_f, np.fmod, _fmod_partials, lambda a, b: b == 0.0, "division by zero")
+FLOORDIV = _ew("floordiv", lambda a, b: a // b, np.floor_divide, (0.0, 0.0), lambda a, b: b == 0.0,
+               "division by zero")
 
 UNARY = {op.name: op for op in (
     EXP, EXPM1, LOG, LOG2, LOG10, LOG1P, SQRT, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH,
-    ASINH, ACOSH, ATANH, ERF, ERFC, NORMAL_CDF, NORMAL_LOGPDF, SIGMOID, LOGSIGMOID, SOFTPLUS, RELU, SILU,
+    ARCSINH, ARCCOSH, ARCTANH, ERF, ERFC, NORMAL_CDF, NORMAL_LOGPDF, SIGMOID, LOGSIGMOID, SOFTPLUS, RELU, SILU,
     SELU, SOFTSIGN, MISH, GELU, GELU_TANH, SIGN, FLOOR, CEIL, ROUND, TRUNC, ABS)}
-BINARY = {op.name: op for op in (LOGADDEXP, HYPOT, MOD, FLOORDIV)}
+BINARY = {op.name: op for op in (LOGADDEXP, HYPOT, ARCTAN2, MOD, FMOD, FLOORDIV)}
