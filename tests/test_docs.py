@@ -141,14 +141,16 @@ API = DOCS / "api.md"
 
 # The modules the reference covers. Their public names must all be in the page.
 MODULES = [
-    "tinygrad_trade", "tinygrad_trade.graph", "tinygrad_trade.gradcheck", "tinygrad_trade.viz",
+    "tinygrad_trade", "tinygrad_trade.graph", "tinygrad_trade.gradcheck", "tinygrad_trade.testing",
+    "tinygrad_trade.testing.strategies", "tinygrad_trade.log", "tinygrad_trade.viz",
     "tinygrad_trade.expr", "tinygrad_trade.nn", "tinygrad_trade.nn.scalar", "tinygrad_trade.nn.losses",
     "tinygrad_trade.nn.init", "tinygrad_trade.optim",
     "tinygrad_trade.vol.data", "tinygrad_trade.vol.features", "tinygrad_trade.vol.dataset",
     "tinygrad_trade.vol.base", "tinygrad_trade.vol.models", "tinygrad_trade.vol.models.ewma",
     "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
     "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.pipeline",
-    "tinygrad_trade.vol.report",
+    "tinygrad_trade.vol.report", "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
+    "tinygrad_trade.vol.predict", "tinygrad_trade.vol.persistence", "tinygrad_trade.vol.api",
 ]
 # Documented once they exist (being written alongside the docs).
 OPTIONAL_MODULES = ["tinygrad_trade.vol.models.neural"]

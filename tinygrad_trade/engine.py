@@ -340,6 +340,10 @@ class Value:
         lab = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{lab})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
+        from .viz.notebook import mimebundle
+        return mimebundle(self, include, exclude)
+
 
 def _times(g, d):
     """``g * d`` under create_graph, skipping the node when the partial is the constant 0 or 1."""

@@ -280,8 +280,12 @@ class Tensor(*FAMILIES):
 
     def __repr__(self):
         rg = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
-        return f"Tensor({body}{rg})"
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{rg})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
+        from .viz.notebook import mimebundle
+        return mimebundle(self, include, exclude)
 
     # -- elementwise arithmetic ------------------------------------------------------------
     def __add__(self, other):

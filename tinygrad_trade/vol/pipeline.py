@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..log import messenger
 from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
@@ -92,6 +92,10 @@ class ForecastResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+
+    def _repr_html_(self):  # the evaluation as a table in Jupyter
+        from .html_tables import forecast_html
+        return forecast_html(self)
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -312,7 +316,7 @@ def _json_clean(x):
 
 
 def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
-    """The content of metrics.json (models, dm_vs_har, backtest, config)."""
+    """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
     y = wf.target
     models = evaluate(y, wf.forecasts)
     for name, m in models.items():
@@ -325,6 +329,7 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
                             return_kind=config.return_accounting)
     else:
         bt = {}
+    risk = _risk_section(ds, wf)
     cfg = config.to_dict()
     cfg["data"] = {
         "file": ds.source or None,
@@ -340,7 +345,17 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["benchmark"] = BENCHMARK
     cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
                           for m in wf.config["models"]]
-    return _json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "config": cfg})
+    return _json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+
+
+def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
+    """1-day VaR/ES backtests of every model (``vol.risk.risk_metrics``); ``{}`` without returns or
+    for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
+    from .risk import risk_metrics
+
+    if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
+        return {}
+    return risk_metrics(wf.returns, wf.forecasts, wf.dates)
 
 
 # ------------------------------------------------------------------------------------ the job
@@ -356,7 +371,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
-        log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+        log = messenger(config.quiet)
     config, skipped = resolve_models(config)
     config = validate(config)
     if config.out is not None:
@@ -467,7 +482,7 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting)
     cfg = validate(cfg)
     prepare_out(cfg.out)
-    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = messenger(quiet)
     log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
     summary = garch_summary()
     if echo is not None:
