@@ -32,6 +32,7 @@ class Module:
     """Base class of the Tensor modules. Subclasses set attributes and write ``forward``."""
 
     training = True  # class default, so subclasses need not call super().__init__()
+    _buffers: tuple = ()  # attributes holding state that is saved with the parameters but not trained
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -75,6 +76,16 @@ class Module:
     def parameters(self) -> list:
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "") -> list:
+        """``[(dotted name, Tensor), ...]`` of the non-trained state (BatchNorm's running statistics)."""
+        out = [(prefix + n, getattr(self, n)) for n in self._buffers if isinstance(getattr(self, n, None), Tensor)]
+        for name, m in self.named_children():
+            out.extend(m.named_buffers(f"{prefix}{name}."))
+        return out
+
+    def _state_items(self) -> list:
+        return self.named_parameters() + self.named_buffers()
+
     def modules(self) -> list:
         """This module and all modules below it, depth first."""
         out = [self]
@@ -99,13 +110,14 @@ class Module:
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """``{name: copy of the parameter's array}`` in ``named_parameters()`` order."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """``{name: copy of the array}`` for every parameter (in ``named_parameters()`` order), then
+        every buffer."""
+        return {name: p.data.copy() for name, p in self._state_items()}
 
     def load_state_dict(self, state: dict, _where: str = "load_state_dict"):
         """Copy arrays into the parameters. Names and shapes must match exactly; on a mismatch
         nothing is changed and :class:`CheckpointError` names the first offending parameter."""
-        params = self.named_parameters()
+        params = self._state_items()
         names = [n for n, _ in params]
         for n in names:
             if n not in state:
@@ -130,7 +142,7 @@ class Module:
     def load(self, path):
         """Load parameters saved by :meth:`save`. Never unpickles; refuses a file that does not fit
         the model (names, shapes, sizes, corruption, NaN) before reading its data or changing anything."""
-        expected = {name: p.data for name, p in self.named_parameters()}
+        expected = {name: p.data for name, p in self._state_items()}
         self.load_state_dict(load_arrays(path, expected), _where=str(path))
 
     def __repr__(self):
