@@ -30,17 +30,26 @@ def _copy(dst, src):
         dst.copy_(_t(src))
 
 
+class Transposed:
+    """A PyTorch parameter stored transposed in our layout (``Linear``-style ``(in, out)`` weights)."""
+
+    def __init__(self, p):
+        self.p = p
+
+
 def _compare(name, our_outs, their_outs, our_leaves, their_leaves, seed=0):
-    """Weighted sum of all outputs on both sides, then the differences of outputs and gradients."""
+    """Weighted sum of all outputs on both sides, then the differences of outputs and gradients.
+    ``their_leaves`` pairs with ``our_leaves``; a leaf wrapped in :class:`Transposed` is compared transposed."""
     import torch
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(0.5, 1.5, o.shape) for o in our_outs]
     loss = sum(((o * w).sum() for o, w in zip(our_outs, weights)), Tensor(0.0))
     g_ours = grad(loss, our_leaves)
     loss_t = sum((o * _t(w)).sum() for o, w in zip(their_outs, weights))
-    g_theirs = torch.autograd.grad(loss_t, their_leaves)
+    g_theirs = torch.autograd.grad(loss_t, [q.p if isinstance(q, Transposed) else q for q in their_leaves])
+    g_theirs = [g.numpy().T if isinstance(q, Transposed) else g.numpy() for g, q in zip(g_theirs, their_leaves)]
     out = max(float(np.abs(o.data - t.detach().numpy()).max()) for o, t in zip(our_outs, their_outs))
-    gd = max(float(np.abs(np.asarray(a) - b.numpy().reshape(np.shape(a))).max()) for a, b in zip(g_ours, g_theirs))
+    gd = max(float(np.abs(np.asarray(a) - b.reshape(np.shape(a))).max()) for a, b in zip(g_ours, g_theirs))
     return [name, f"{out:.1e}", f"{gd:.1e}"]
 
 
@@ -101,7 +110,7 @@ def recurrent_rows(rng):
     h, c = cell(leaves[0], (leaves[1], leaves[2]))
     ht, ct = cell_t(leaves_t[0], (leaves_t[1], leaves_t[2]))
     rows.append(_compare("LSTMCell(4, 5), with (h0, c0)", [h, c], [ht, ct], leaves + cell.parameters(),
-                         leaves_t + [cell_t.weight_ih, cell_t.weight_hh, cell_t.bias_ih, cell_t.bias_hh]))
+                         leaves_t + [Transposed(cell_t.weight_ih), Transposed(cell_t.weight_hh), cell_t.bias_ih, cell_t.bias_hh]))
     lstm_t = torch.nn.LSTM(D, H, batch_first=True).double()
     tp = [lstm_t.weight_ih_l0, lstm_t.weight_hh_l0, lstm_t.bias_ih_l0, lstm_t.bias_hh_l0]
     x = rng.standard_normal((B, T, D))
@@ -113,7 +122,7 @@ def recurrent_rows(rng):
         hs, (h, c) = lstm(leaves[0], (leaves[1], leaves[2]))
         hst, (ht, ct) = lstm_t(leaves_t[0], (leaves_t[1][None], leaves_t[2][None]))
         rows.append(_compare(f"LSTM(4, 5) over 6 steps, {'fused' if fused else 'step by step'}", [hs, h, c],
-                             [hst, ht[0], ct[0]], leaves + lstm.parameters(), leaves_t + tp))
+                             [hst, ht[0], ct[0]], leaves + lstm.parameters(), leaves_t + [Transposed(tp[0]), Transposed(tp[1])] + tp[2:]))
     return rows
 
 
@@ -126,17 +135,18 @@ def sequence_rows(rng):
     rows.append(_compare("Embedding(7, 3), repeated indices", [emb(idx)], [emb_t(torch.tensor(idx))],
                          [emb.weight], [emb_t.weight]))
     for kw, pad in [(dict(kernel_size=3, dilation=2), "causal"), (dict(kernel_size=3, stride=2), "causal"),
-                    (dict(kernel_size=4), "same"), (dict(kernel_size=3, padding=1), 1)]:
-        conv = ours.Conv1d(3, 4, **kw)
-        span = kw.get("dilation", 1) * (kw["kernel_size"] - 1)
+                    (dict(kernel_size=4), "same"), (dict(kernel_size=3, dilation=2), "same"), (dict(kernel_size=3), 1)]:
         tkw = {k: v for k, v in kw.items() if k != "padding"}
+        conv = ours.Conv1d(3, 4, padding=pad, **tkw)
+        span = kw.get("dilation", 1) * (kw["kernel_size"] - 1)
         theirs = torch.nn.Conv1d(3, 4, padding=0 if pad == "causal" else pad, **tkw).double()
         conv.weight.data[...] = theirs.weight.detach().numpy()
         conv.bias.data[...] = theirs.bias.detach().numpy()
         x = rng.standard_normal((2, 3, 11))
         xo, xt = Tensor(x, requires_grad=True), _t(x, True)
         yt = theirs(torch.nn.functional.pad(xt, (span, 0)) if pad == "causal" else xt)
-        rows.append(_compare(f"Conv1d(3, 4, {kw}, padding={pad!r})", [conv(xo)], [yt],
+        args = ", ".join(f"{k}={v}" for k, v in kw.items())
+        rows.append(_compare(f"Conv1d(3, 4, {args}, padding={pad!r})", [conv(xo)], [yt],
                              [xo, conv.weight, conv.bias], [xt, theirs.weight, theirs.bias]))
     return rows
 
@@ -150,7 +160,7 @@ def attention_rows(rng):
     mha.in_proj_bias.data[...] = ref.in_proj_bias.detach().numpy()
     mha.out_proj.weight.data[...] = ref.out_proj.weight.detach().numpy().T
     mha.out_proj.bias.data[...] = ref.out_proj.bias.detach().numpy()
-    theirs_p = [ref.in_proj_weight, ref.in_proj_bias, ref.out_proj.weight, ref.out_proj.bias]
+    theirs_p = [Transposed(ref.in_proj_weight), ref.in_proj_bias, Transposed(ref.out_proj.weight), ref.out_proj.bias]
     rows = []
     x = rng.standard_normal((2, 5, E))
     xo, xt = Tensor(x, requires_grad=True), _t(x, True)

@@ -31,6 +31,7 @@ BENCHMARKS = [  # key, module, section title
     ("tensor", "bench_tensor", "Tensor engine vs hand-written numpy and PyTorch"),
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
+    ("layers", "crosscheck_torch_layers", "nn layers checked against PyTorch"),
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 COMMAND = "python benchmarks/run.py"

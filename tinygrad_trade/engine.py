@@ -18,7 +18,6 @@ propagates (``Value(nan).relu()`` is NaN), and inputs outside a function's domai
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 from . import functions as ew
@@ -26,7 +25,6 @@ from .graph import Op, _GradMode, backprop
 
 __all__ = ["Value"]
 
-_next = itertools.count(1).__next__  # creation stamps: inputs are always older than their users
 _new = object.__new__
 
 

@@ -192,10 +192,6 @@ def hypot(a, b):
     return np.hypot(a, b)
 
 
-def _unit_partials(y, x):
-    return (1.0,)
-
-
 def _ew(name, scalar, array, partials, bad=None, why="", edge=None):
     return Elementwise(name, scalar, array, partials, bad, why, edge)
 
