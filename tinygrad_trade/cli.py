@@ -169,6 +169,8 @@ def _common_options(p, out_default):
     p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
                    help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+    p.add_argument("--force", action="store_true", help="write into an --out folder that holds files this "
+                   "tool did not write (only the report's own files are replaced; nothing else is removed)")
 
 
 def _forecast_parser(sub):
@@ -221,7 +223,7 @@ def _forecast_config(args):
         costs_bps=tuple(costs), return_accounting=args.return_accounting,
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        quiet=args.quiet,
+        quiet=args.quiet, force=args.force,
     )
 
 
@@ -252,7 +254,7 @@ def _cmd_demo(args):
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
-                   return_accounting=args.return_accounting, echo=print)
+                   return_accounting=args.return_accounting, echo=print, force=args.force)
     from .vol.report import results_table
 
     print(results_table(res.metrics))

@@ -32,6 +32,7 @@ from .backtest import backtest_table
 from .base import Dataset
 from .dataset import PRICE_TARGETS, build_dataset, build_rv_dataset
 from .evaluation import dm_table, evaluate
+from .outdir import OutputDir, output_dir
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
 __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "demo_config", "available_models",
@@ -75,9 +76,11 @@ class ForecastConfig:
     dm_lags: int = 5
     quiet: bool = False                  # no progress bars
     model_options: dict = field(default_factory=dict)   # name -> extra options for get_model
+    force: bool = False                  # write into an --out folder holding files the tool did not write
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        d.pop("force")                   # how the files are written, not what they hold
         d["models"] = None if self.models is None else list(self.models)
         d["costs_bps"] = [float(c) for c in self.costs_bps]
         return d
@@ -200,18 +203,11 @@ def validate(config: ForecastConfig) -> ForecastConfig:
                                costs_bps=tuple(float(c) for c in config.costs_bps))
 
 
-def prepare_out(out) -> str:
-    """Create the output directory (or fail with a one-line ``ValueError``) before any long work."""
-    path = os.fspath(out)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"--out {path}: exists and is not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--out {path}: cannot create the directory ({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {path}: the directory is not writable")
-    return path
+def prepare_out(out, force: bool = False, inputs=()):
+    """Check the output folder and take its lock before any long work (one-line ``OutputError``, a
+    ``ValueError``); a context manager that stages the files and moves them in at the end
+    (:func:`tinygrad_trade.vol.outdir.output_dir`)."""
+    return output_dir(out, force=force, inputs=[i for i in inputs if i])
 
 
 # ------------------------------------------------------------------------------------ data
@@ -345,22 +341,26 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
 
 # ------------------------------------------------------------------------------------ the job
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
-                 notes: Optional[list] = None, t0: Optional[float] = None) -> ForecastResults:
+                 notes: Optional[list] = None, t0: Optional[float] = None,
+                 out_dir: Optional[OutputDir] = None) -> ForecastResults:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None`` and
     ``config.workers > 1`` a ``ProcessPoolExecutor(config.workers)`` is used. ``log``: a callable
     for one-line progress notes (default: stderr unless ``config.quiet``). ``report_extra``: extra
     report.md sections (see :func:`tinygrad_trade.vol.report.write_report`); ``notes``: remarks for the
-    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md).
+    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md);
+    ``out_dir``: an open :class:`~tinygrad_trade.vol.outdir.OutputDir` to write into (the caller
+    commits it); by default ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     config, skipped = resolve_models(config)
     config = validate(config)
-    if config.out is not None:
-        prepare_out(config.out)
+    if config.out is not None and out_dir is None:
+        with prepare_out(config.out, config.force, (config.csv, config.rv)) as out:
+            return run_forecast(config, executor, log, report_extra, list(notes or []) + skipped, t0, out_dir=out)
     notes = list(notes or []) + skipped
     ds = load_dataset(config)
     first, stop = _first_forecast(ds, config, notes)
@@ -390,10 +390,11 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     res = ForecastResults(config=config, dataset=ds, walk=wf, metrics=metrics,
                           timings={"data": t_data, "walk_forward": t_wf, "models": dict(wf.seconds)},
                           notes=notes)
-    if config.out is not None:
+    if out_dir is not None:
         from .report import write_report
         res.timings["total"] = time.perf_counter() - t0
-        res.paths = write_report(res, config.out, report_extra)
+        staged = write_report(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
 
@@ -457,23 +458,29 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
 
 
 def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-             quiet: bool = False, return_accounting: str = "simple", echo=None) -> ForecastResults:
+             quiet: bool = False, return_accounting: str = "simple", echo=None,
+             force: bool = False) -> ForecastResults:
     """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
 
     ``echo`` receives the GARCH summary (stdout in the CLI). Returns the :class:`ForecastResults`;
-    ``res.paths`` also lists ``"graph"`` when the SVG was drawn.
+    ``res.paths`` also lists ``"graph"`` when the SVG was drawn. ``force``: write into a folder
+    holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter()
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting)
     cfg = validate(cfg)
-    prepare_out(cfg.out)
+    with prepare_out(cfg.out, force) as out_dir:
+        return _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0)
+
+
+def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0) -> ForecastResults:
     log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
     summary = garch_summary()
     if echo is not None:
         echo(summary)
         echo("")
-    graph = draw_backprop_graph(os.path.join(cfg.out, GRAPH_FILE), seed=seed)
+    graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
     sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
                         "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
                         + summary + "\n```")]
@@ -483,8 +490,8 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
                  "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n" + link)]
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500" + (" (quick)" if quick else ""),
              "sections_before": sections_before, "sections": sections}
-    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0)
-    res.paths["graph"] = graph
+    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir)
+    res.paths["graph"] = out_dir.final(graph)
     return res
 
 
