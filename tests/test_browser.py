@@ -86,7 +86,7 @@ def report(tmp_path_factory):
     draw_backprop_graph(out / "backprop_graph.svg")
     extra = {"sections": [("Backprop graph of a small net", "![backprop graph](backprop_graph.svg)")]}
     res = run_forecast(ForecastConfig(out=str(out), start="2017-01-01", models=("ewma", "har", "garch"),
-                                      refit_every=126, quiet=True), report_extra=extra)
+                                      refit_every=126, quiet=True, force=True), report_extra=extra)
     return out / "report.html", res
 
 
