@@ -6,6 +6,7 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -120,12 +121,13 @@ def _cmd_graph(args):
 def _garch_parser(sub):
     p = sub.add_parser("garch", help="fit GARCH(1,1) or GJR-GARCH by maximum likelihood",
                        description="Fit GARCH(1,1) or GJR-GARCH(1,1,1) with normal errors by maximum likelihood "
-                                   "to daily %% log returns (arch's conventions) and print the estimates with "
+                                   "to daily % log returns (arch's conventions) and print the estimates with "
                                    "classic and robust standard errors.")
     p.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
     p.add_argument("--mean", choices=("constant", "zero"), default="constant", help="mean model (default constant)")
     p.add_argument("--vol", choices=("garch", "gjr"), default="garch", help="variance model (default garch)")
     p.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
+    _max_file_option(p)
     p.set_defaults(func=_cmd_garch)
     return p
 
@@ -134,14 +136,19 @@ def _cmd_garch(args):
     import json
     import warnings
 
-    from .vol import data, features
+    from .vol import checks, data, features
     from .vol.models.garch import fit_garch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the stale-open note: GARCH uses closes only
         df = data.load_prices(args.csv) if args.csv else data.load_sp500()
+    for finding in checks.findings(df):
+        say(f"warning: {finding}", logging.WARNING)
     returns = features.log_returns(df).to_numpy()[1:]
-    res = fit_garch(returns, vol=args.vol, mean=args.mean)
+    try:
+        res = fit_garch(returns, vol=args.vol, mean=args.mean)
+    except ValueError as e:   # too few returns, ...: name the file
+        raise UsageError(f"{args.csv or data.SP500_FILE} ({len(df)} rows): {e}") from None
     if not args.json:
         print(res.summary())
         return 0
@@ -152,6 +159,29 @@ def _cmd_garch(args):
     out["robust_std_err"] = {n: float(res.robust_std_err[n]) for n in names}
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _max_file_option(p):
+    p.add_argument("--max-file-mb", default=None, metavar="MB",
+                   help="largest input file read, in MB after unpacking (default 512)")
+
+
+@contextlib.contextmanager
+def _file_limit(args):
+    """``--max-file-mb`` for the duration of one command (the loaders read ``vol.data.MAX_FILE_MB``)."""
+    text = getattr(args, "max_file_mb", None)
+    if text is None:
+        yield
+        return
+    mb = _float_text("--max-file-mb", text)
+    if not mb > 0:
+        raise UsageError(f"--max-file-mb must be positive, got {text!r}")
+    from .vol import data
+    old, data.MAX_FILE_MB = data.MAX_FILE_MB, mb
+    try:
+        yield
+    finally:
+        data.MAX_FILE_MB = old
 
 
 # --- forecast and demo (issue: walk-forward evaluation) -------------------------------------
@@ -208,6 +238,7 @@ def _forecast_parser(sub):
     src.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
     src.add_argument("--rv", metavar="FILE", help="daily realized-variance CSV (target rv)")
     p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
+    _max_file_option(p)
     p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
     p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
     p.add_argument("--refit-every", default="21", metavar="K", help="refit every K forecasts (default 21)")
@@ -298,18 +329,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        say(_unrecognized(args, argv, extra), logging.ERROR)
+        return EXIT_BAD_INPUT
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return int(args.func(args) or 0)
+        with _file_limit(args):
+            return int(args.func(args) or 0)
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
+        return EXIT_BAD_INPUT
+    except RuntimeError as e:
+        from .vol.walkforward import WalkForwardError
+        if not isinstance(e, WalkForwardError):
+            raise
+        say(f"tinygrad-trade {args.command}: error: {e}; check the data for long stretches of unchanging "
+            f"prices", logging.ERROR)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         say("interrupted", logging.WARNING)
         return 130
+
+
+def _unrecognized(args, argv, extra) -> str:
+    """One line for stray arguments; ``--models har, garch`` (a space after a comma) gets a hint."""
+    where = f"tinygrad-trade {args.command}" if getattr(args, "command", None) else "tinygrad-trade"
+    msg = f"{where}: error: unrecognized argument{'s' if len(extra) > 1 else ''} {' '.join(extra)}"
+    at = argv.index(extra[0]) if extra[0] in argv else -1
+    if at >= 2 and argv[at - 1].endswith(","):
+        option, head = argv[at - 2], argv[at - 1]
+        rest = []
+        for word in argv[at:]:
+            if word.startswith("-"):
+                break
+            rest.append(word)
+        msg += (f"; a list takes no spaces after its commas: write {option} {head}{','.join(rest)} "
+                f"or quote it: {option} \"{head} {' '.join(rest)}\"")
+    return msg + " (see --help)"
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ same ``metrics.json``, with any number of workers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import time
@@ -26,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..log import messenger
+from ..log import messenger, say
 from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
@@ -95,6 +96,7 @@ class ForecastResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+    data_checks: list = field(default_factory=list)   # vol.checks.Finding of the data file
 
     def _repr_html_(self):  # the evaluation as a table in Jupyter
         from .html_tables import forecast_html
@@ -215,8 +217,9 @@ def prepare_out(out, force: bool = False, inputs=()):
 
 
 # ------------------------------------------------------------------------------------ data
-def load_dataset(config: ForecastConfig) -> Dataset:
-    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced)."""
+def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
+    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced;
+    the data checks' findings are appended to ``findings`` when given)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.rv:
@@ -225,6 +228,8 @@ def load_dataset(config: ForecastConfig) -> Dataset:
             df = vdata.load_prices(config.csv)
         else:
             df = vdata.load_sp500()
+        if findings is not None:
+            findings.extend(df.attrs.get("data_checks", ()))
         need = MIN_HISTORY + MIN_FORECASTS + config.horizon
         vdata.require_rows(df, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                                      f"forecasts, horizon {config.horizon})")
@@ -366,7 +371,10 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         with prepare_out(config.out, config.force, (config.csv, config.rv)) as out:
             return run_forecast(config, executor, log, report_extra, list(notes or []) + skipped, t0, out_dir=out)
     notes = list(notes or []) + skipped
-    ds = load_dataset(config)
+    found = []
+    ds = load_dataset(config, found)
+    for f in found:
+        say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
     _check_models_exist(specs)
@@ -393,7 +401,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     metrics = compute_metrics(ds, wf, config)
     res = ForecastResults(config=config, dataset=ds, walk=wf, metrics=metrics,
                           timings={"data": t_data, "walk_forward": t_wf, "models": dict(wf.seconds)},
-                          notes=notes)
+                          notes=notes, data_checks=found)
     if out_dir is not None:
         from .report import write_report
         res.timings["total"] = time.perf_counter() - t0
