@@ -37,7 +37,7 @@ def test_demo_quick_writes_every_file(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
     assert (out / "backprop_graph.svg").read_text().lstrip().startswith("<?xml")
     m = json.loads((out / "metrics.json").read_text())
-    assert set(m) == {"models", "dm_vs_har", "backtest", "config"}
+    assert set(m) == {"models", "dm_vs_har", "backtest", "risk", "config"}
     models = available_models()
     assert list(m["models"]) == list(models) and {"ewma", "garch", "gjr", "har"} <= set(models)
     assert m["config"]["first_forecast"] == "2016-01-04" and m["config"]["refit_every"] == 63
