@@ -145,20 +145,30 @@ def test_yfinance_three_header_rows_and_headerless_dates(tmp_path):
 def test_input_size_limit(tmp_path, capsys, monkeypatch):
     assert main(["garch", "--csv", "/dev/zero"]) == 2
     err = capsys.readouterr().err
-    assert "/dev/zero" in err and "--max-file-mb" in err and len(err.strip().splitlines()) == 1
+    assert "/dev/zero: a device" in err and len(err.strip().splitlines()) == 1
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 * 2**30)                # 3 GB, sparse: nothing is read
+    assert main(["garch", "--csv", str(huge)]) == 2
+    err = capsys.readouterr().err
+    assert "huge.csv" in err and "--max-file-mb" in err and len(err.strip().splitlines()) == 1
     path = _write(tmp_path, _prices())
     monkeypatch.setattr(data, "MAX_FILE_MB", 0.001)
     with pytest.raises(DataError, match="limit"):
         data.load_prices(path)
     import gzip
     bomb = tmp_path / "bomb.csv.gz"
-    bomb.write_bytes(gzip.compress(b"Date,Open,High,Low,Close\n" + b" " * 50_000_000))
+    bomb.write_bytes(gzip.compress(b"Date,Open,High,Low,Close\n" + b" " * 3_000_000))
     monkeypatch.setattr(data, "MAX_FILE_MB", 1)
     with pytest.raises(DataError, match="unpacked"):
         data.load_prices(bomb)
     monkeypatch.setattr(data, "MAX_FILE_MB", 512)
-    assert main(["garch", "--csv", "/dev/zero", "--max-file-mb", "0.5"]) == 2
+    small = tmp_path / "small.csv"
+    with open(small, "wb") as fh:
+        fh.truncate(2**20)
+    assert main(["garch", "--csv", str(small), "--max-file-mb", "0.5"]) == 2
     assert "0.5 MB" in capsys.readouterr().err
+    assert data.MAX_FILE_MB == 512            # the option lasts one command
 
 
 def test_list_with_spaces_and_help_text(capsys):

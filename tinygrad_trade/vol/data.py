@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import warnings
 import zlib
 from importlib import resources
@@ -131,7 +132,12 @@ def _read_file(path) -> bytes:
     file = os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(_limit() + 1)
+            mode = os.fstat(fh.fileno()).st_mode
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise DataError(f"{file}: a device, not a data file")
+            if stat.S_ISREG(mode) and os.fstat(fh.fileno()).st_size > _limit():
+                raise _too_large(file)
+            data = fh.read(_limit() + 1)   # a pipe: read no more than the limit
     except OSError as exc:
         raise DataError(f"{file}: cannot read file ({exc.strerror or exc})") from None
     if len(data) > _limit():
