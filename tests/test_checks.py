@@ -66,7 +66,7 @@ def test_split_with_adj_close_and_clean_files_are_quiet(tmp_path):
 
 
 @pytest.mark.parametrize("edit, words", [
-    (lambda d: d.assign(High=np.where(d.index == 5, 1e13, d.High)), "not a price"),
+    (lambda d: d.assign(High=np.where(d.index == 5, 1e13, d.High)), "not a plausible price"),
     (lambda d: d.assign(Date=pd.bdate_range(pd.Timestamp.now().normalize() - pd.Timedelta(days=300),
                                             periods=N).strftime("%Y-%m-%d")), "after today"),
     (lambda d: d.assign(Open=10.0, High=10.0, Low=10.0, Close=10.0), "no price moves"),
