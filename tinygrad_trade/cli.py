@@ -63,8 +63,8 @@ def _cmd_graph(args):
                          f"(larger pictures take Graphviz far too long to lay out)")
     fmt = (args.format or os.path.splitext(args.out or "")[1].lstrip(".") or "svg").lower()
     if fmt not in ("svg", "png", "dot", "gv") and shutil.which("dot") is None:
-        raise UsageError(f"--out {args.out or 'graph.' + fmt}: {fmt} needs the Graphviz program dot, which is not installed; "
-                         f"write .svg, .png or .dot instead")
+        raise UsageError(f"--out {args.out or 'graph.' + fmt}: {fmt} needs the Graphviz program dot, which is "
+                         f"not installed; write .svg, .png or .dot instead")
     if args.expr is None:
         root = example_neuron()
     else:

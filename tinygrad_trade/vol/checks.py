@@ -75,7 +75,8 @@ def _refusals(df: pd.DataFrame, file: str, columns, today) -> None:
             big = np.flatnonzero(df[col].to_numpy() > MAX_PRICE)
             if big.size:
                 i = big[0]
-                raise _refuse(file, f"value {float(df[col].iloc[i]):.4g} is above {MAX_PRICE:.0e}: not a plausible price or variance",
+                raise _refuse(file, f"value {float(df[col].iloc[i]):.4g} is above {MAX_PRICE:.0e}: "
+                                    f"not a plausible price or variance",
                               row=i + 1, date=df.index[i], column=col)
 
 
