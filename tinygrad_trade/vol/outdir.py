@@ -161,6 +161,8 @@ class OutputDir:
         check_inputs(t, self.inputs, self.option)
         parent = os.path.dirname(os.path.abspath(t))
         self._make_parents(parent)
+        if not os.access(parent, os.W_OK) and os.path.isdir(t) and os.access(t, os.W_OK):
+            parent = os.path.abspath(t)   # e.g. --out . in a read-only parent: stage inside the target
         try:
             name = os.path.basename(os.path.abspath(t))
             self._lock = _Lock(os.path.join(parent, f".{name}{_LOCK}"), self.what)
@@ -173,7 +175,10 @@ class OutputDir:
                 if not os.access(t, os.W_OK | os.X_OK):
                     raise OutputError(f"{self.what}: the folder is not writable")
                 self._check_foreign()
-            self.dir = tempfile.mkdtemp(prefix=f".{name}{_TMP}", dir=parent)
+            try:
+                self.dir = tempfile.mkdtemp(prefix=f".{name}{_TMP}", dir=parent)
+            except OSError as exc:
+                raise OutputError(f"{self.what}: cannot write in {parent} ({exc.strerror or exc})") from None
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self.dir, 0o777 & ~umask)   # mkdtemp makes it private; the target gets the usual mode
@@ -202,7 +207,7 @@ class OutputDir:
 
     def _check_foreign(self) -> None:
         ours = set(read_manifest(self.target)) | {MANIFEST}
-        foreign = [f for f in _listing(self.target) if f not in ours]
+        foreign = [f for f in _listing(self.target) if f not in ours and _TMP not in f and not f.endswith(_LOCK)]
         if foreign and not self.force:
             n = len(foreign)
             raise OutputError(f"{self.what}: the folder holds {n} file{'s' if n > 1 else ''} {TOOL} did not "
