@@ -148,7 +148,8 @@ MODULES = [
     "tinygrad_trade.vol.data", "tinygrad_trade.vol.features", "tinygrad_trade.vol.dataset",
     "tinygrad_trade.vol.base", "tinygrad_trade.vol.models", "tinygrad_trade.vol.models.ewma",
     "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
-    "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.pipeline",
+    "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.cluster",
+    "tinygrad_trade.vol.sweep", "tinygrad_trade.vol.pipeline",
     "tinygrad_trade.vol.report", "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
     "tinygrad_trade.vol.predict", "tinygrad_trade.vol.persistence", "tinygrad_trade.vol.api",
 ]
