@@ -26,6 +26,8 @@ message.
 """
 from __future__ import annotations
 
+import math
+
 import operator
 import re
 
@@ -73,7 +75,7 @@ class ExprDomainError(ExprError):
 
 
 # --- tokens ---------------------------------------------------------------------------------
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"   # one way to split the digits: linear time
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUMBER})|(?P<name>{_NAME})|(?P<op>\*\*|[-+*/(),]))")
 
@@ -182,7 +184,7 @@ class _Parser:
         if kind == "num":
             x = float(word)
             if x == float("inf"):
-                raise ExprSyntaxError(f"number {word} is too large")
+                raise ExprSyntaxError(f"number {word if len(word) <= 30 else word[:27] + '...'} is too large")
             return x, s, e
         if kind == "(":
             v, _, _ = self.expr()
@@ -215,14 +217,20 @@ class _Parser:
     def apply(self, fn, args, s, e):
         if self.leaves is None:
             return None
+        folded = all(isinstance(a, float) for a in args)  # no names: fold to a number
         try:
-            if all(isinstance(a, float) for a in args):  # no names: fold to a number
+            if folded:
                 with no_grad():
-                    return fn(Value(args[0]), *args[1:]).data
-            out = fn(*args)
+                    out = fn(Value(args[0]), *args[1:])
+            else:
+                out = fn(*args)
         except (ValueError, ZeroDivisionError, OverflowError) as err:
             why = "the result is too large" if isinstance(err, OverflowError) else err
             raise ExprDomainError(f"{self.text[s:e].strip()}: {why}") from None
+        if math.isinf(out.data) and all(math.isfinite(float(a)) for a in args):  # Value overflows to inf
+            raise ExprDomainError(f"{self.text[s:e].strip()}: the result is too large")
+        if folded:
+            return out.data
         if self.labels and not out.label and all(out is not a for a in args):
             out.label = self.text[s:e].strip()
         return out
@@ -269,7 +277,8 @@ def evaluate(text: str, values=None, *, labels: bool = True) -> Value:
     return parse(text).evaluate(values, labels=labels)
 
 
-_BINDING = re.compile(rf"\s*({_NAME})\s*=\s*([+-]?{_NUMBER})\s*")
+_NAME_RE = re.compile(_NAME)
+_SIGNED_NUMBER = re.compile(rf"[+-]?{_NUMBER}")
 
 
 def parse_bindings(text: str) -> dict[str, float]:
@@ -278,16 +287,17 @@ def parse_bindings(text: str) -> dict[str, float]:
     for item in text.split(","):
         if not item.strip():
             continue
-        m = _BINDING.fullmatch(item)
-        if m is None:
-            raise ExprSyntaxError(f"expected NAME=NUMBER, got {item.strip()!r}")
-        name, num = m.groups()
+        name, eq, num = (part.strip() for part in item.partition("="))
+        if not eq or not _NAME_RE.fullmatch(name) or not _SIGNED_NUMBER.fullmatch(num):
+            shown = item.strip()
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ExprSyntaxError(f"expected NAME=NUMBER, got {shown!r}")
         if name in FUNCTIONS:
             raise ExprSyntaxError(f"{name} is a function and cannot be given a value")
         if name in out:
             raise ExprSyntaxError(f"{name} is given twice")
         x = float(num)
         if x in (float("inf"), float("-inf")):
-            raise ExprSyntaxError(f"{name}={num} is too large")
+            raise ExprSyntaxError(f"{name}={num if len(num) <= 30 else num[:27] + '...'} is too large for a float")
         out[name] = x
     return out

@@ -17,6 +17,7 @@ same ``metrics.json``, with any number of workers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import time
@@ -26,13 +27,14 @@ from typing import Optional
 
 import numpy as np
 
-from ..log import messenger
+from ..log import messenger, say
 from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
 from .dataset import PRICE_TARGETS, build_dataset, build_rv_dataset
 from .cluster import check_scheduler, open_executor
 from .evaluation import dm_table, evaluate
+from .outdir import OutputDir, output_dir
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
 __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "demo_config", "available_models",
@@ -77,9 +79,11 @@ class ForecastConfig:
     dm_lags: int = 5
     quiet: bool = False                  # no progress bars
     model_options: dict = field(default_factory=dict)   # name -> extra options for get_model
+    force: bool = False                  # write into an --out folder holding files the tool did not write
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        d.pop("force")                   # how the files are written, not what they hold
         d["models"] = None if self.models is None else list(self.models)
         d["costs_bps"] = [float(c) for c in self.costs_bps]
         return d
@@ -94,6 +98,7 @@ class ForecastResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+    data_checks: list = field(default_factory=list)   # vol.checks.Finding of the data file
 
     def _repr_html_(self):  # the evaluation as a table in Jupyter
         from .html_tables import forecast_html
@@ -207,23 +212,17 @@ def validate(config: ForecastConfig) -> ForecastConfig:
                                costs_bps=tuple(float(c) for c in config.costs_bps))
 
 
-def prepare_out(out) -> str:
-    """Create the output directory (or fail with a one-line ``ValueError``) before any long work."""
-    path = os.fspath(out)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"--out {path}: exists and is not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--out {path}: cannot create the directory ({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {path}: the directory is not writable")
-    return path
+def prepare_out(out, force: bool = False, inputs=()):
+    """Check the output folder and take its lock before any long work (one-line ``OutputError``, a
+    ``ValueError``); a context manager that stages the files and moves them in at the end
+    (:func:`tinygrad_trade.vol.outdir.output_dir`)."""
+    return output_dir(out, force=force, inputs=[i for i in inputs if i])
 
 
 # ------------------------------------------------------------------------------------ data
-def load_dataset(config: ForecastConfig) -> Dataset:
-    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced)."""
+def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
+    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced;
+    the data checks' findings are appended to ``findings`` when given)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.rv:
@@ -232,6 +231,8 @@ def load_dataset(config: ForecastConfig) -> Dataset:
             df = vdata.load_prices(config.csv)
         else:
             df = vdata.load_sp500()
+        if findings is not None:
+            findings.extend(df.attrs.get("data_checks", ()))
         need = MIN_HISTORY + MIN_FORECASTS + config.horizon
         vdata.require_rows(df, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                                      f"forecasts, horizon {config.horizon})")
@@ -371,7 +372,8 @@ def _executor(executor, config: ForecastConfig):
 
 
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
-                 notes: Optional[list] = None, t0: Optional[float] = None) -> ForecastResults:
+                 notes: Optional[list] = None, t0: Optional[float] = None,
+                 out_dir: Optional[OutputDir] = None) -> ForecastResults:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
@@ -379,17 +381,23 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     ``config.workers`` (a process pool when > 1). ``log``: a callable
     for one-line progress notes (default: stderr unless ``config.quiet``). ``report_extra``: extra
     report.md sections (see :func:`tinygrad_trade.vol.report.write_report`); ``notes``: remarks for the
-    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md).
+    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md);
+    ``out_dir``: an open :class:`~tinygrad_trade.vol.outdir.OutputDir` to write into (the caller
+    commits it); by default ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = messenger(config.quiet)
     config, skipped = resolve_models(config)
     config = validate(config)
-    if config.out is not None:
-        prepare_out(config.out)
+    if config.out is not None and out_dir is None:
+        with prepare_out(config.out, config.force, (config.csv, config.rv)) as out:
+            return run_forecast(config, executor, log, report_extra, list(notes or []) + skipped, t0, out_dir=out)
     notes = list(notes or []) + skipped
-    ds = load_dataset(config)
+    found = []
+    ds = load_dataset(config, found)
+    for f in found:
+        say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
     _check_models_exist(specs)
@@ -409,11 +417,12 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     metrics = compute_metrics(ds, wf, config)
     res = ForecastResults(config=config, dataset=ds, walk=wf, metrics=metrics,
                           timings={"data": t_data, "walk_forward": t_wf, "models": dict(wf.seconds)},
-                          notes=notes)
-    if config.out is not None:
+                          notes=notes, data_checks=found)
+    if out_dir is not None:
         from .report import write_report
         res.timings["total"] = time.perf_counter() - t0
-        res.paths = write_report(res, config.out, report_extra)
+        staged = write_report(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
 
@@ -478,23 +487,28 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
 
 def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
              quiet: bool = False, return_accounting: str = "simple", echo=None,
-             scheduler: Optional[str] = None) -> ForecastResults:
+             scheduler: Optional[str] = None, force: bool = False) -> ForecastResults:
     """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
 
     ``echo`` receives the GARCH summary (stdout in the CLI). Returns the :class:`ForecastResults`;
-    ``res.paths`` also lists ``"graph"`` when the SVG was drawn.
+    ``res.paths`` also lists ``"graph"`` when the SVG was drawn. ``force``: write into a folder
+    holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter()
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting, scheduler)
     cfg = validate(cfg)
-    prepare_out(cfg.out)
+    with prepare_out(cfg.out, force) as out_dir:
+        return _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0)
+
+
+def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0) -> ForecastResults:
     log = messenger(quiet)
     log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
     summary = garch_summary()
     if echo is not None:
         echo(summary)
         echo("")
-    graph = draw_backprop_graph(os.path.join(cfg.out, GRAPH_FILE), seed=seed)
+    graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
     sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
                         "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
                         + summary + "\n```")]
@@ -504,8 +518,8 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
                  "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n" + link)]
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500" + (" (quick)" if quick else ""),
              "sections_before": sections_before, "sections": sections}
-    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0)
-    res.paths["graph"] = graph
+    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir)
+    res.paths["graph"] = out_dir.final(graph)
     return res
 
 
