@@ -36,7 +36,8 @@ from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_sto
 
 __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "demo_config", "available_models",
            "resolve_models", "validate", "prepare_out",
-           "garch_summary", "draw_backprop_graph", "load_dataset", "model_specs",
+           "garch_summary", "draw_backprop_graph", "load_dataset", "load_frames", "check_close_only",
+           "build_asset_dataset", "model_specs", "compute_metrics", "CLOSE_MODELS", "UNIVERSES",
            "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS", "RETURN_MODELS", "KNOWN_MODELS",
            "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
@@ -45,6 +46,8 @@ NEURAL_MODELS = ("mlp", "gru")
 KNOWN_MODELS = CLASSICAL_MODELS + NEURAL_MODELS
 DEFAULT_MODELS = ("ewma", "garch", "gjr", "har", "mlp", "gru")
 RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2")   # need daily returns: not for realized-variance files
+CLOSE_MODELS = ("ewma", "garch", "gjr", "har_r2")    # need closes only: the models a close-only file supports
+UNIVERSES = ("embedded",)
 BENCHMARK = "har"
 MIN_HISTORY = 252     # days of data before the first forecast (the first fit needs a year)
 MIN_FORECASTS = 22    # forecast days needed for the metrics to mean anything
@@ -55,7 +58,8 @@ MIN_WINDOW = 63       # shortest rolling window (--window)
 class ForecastConfig:
     """Every option of ``tinygrad-trade forecast`` (the CLI flags have the same names)."""
 
-    csv: Optional[str] = None            # daily price CSV; with neither csv nor rv: the embedded S&P 500
+    csv: Optional[object] = None         # daily price CSV, or several (a universe); none: the embedded S&P 500
+    universe: Optional[str] = None       # "embedded": the S&P 500 + AAPL, GOOG, IBM
     rv: Optional[str] = None             # realized-variance CSV (target "rv")
     rv_column: str = "RV"
     out: Optional[str] = "tinygrad-trade-report"   # None: write nothing
@@ -79,6 +83,8 @@ class ForecastConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["models"] = None if self.models is None else list(self.models)
+        paths = _csv_list(self.csv)
+        d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
         d["costs_bps"] = [float(c) for c in self.costs_bps]
         return d
 
@@ -95,6 +101,15 @@ class ForecastResults:
 
 
 # ------------------------------------------------------------------------------------ validation
+def _csv_list(csv) -> list:
+    """``--csv`` as a list of paths (one path or several)."""
+    if csv is None:
+        return []
+    if isinstance(csv, (str, os.PathLike)):
+        return [os.fspath(csv)]
+    return [os.fspath(c) for c in csv]
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -147,6 +162,13 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     """Check every option (one-line ``ValueError``); returns the config with the target filled in."""
     if config.csv and config.rv:
         raise ValueError("give either a price file (--csv) or a realized-variance file (--rv), not both")
+    if config.universe is not None:
+        if config.universe not in UNIVERSES:
+            raise ValueError(f"unknown --universe {config.universe!r} (choose from {', '.join(UNIVERSES)})")
+        if config.csv or config.rv:
+            raise ValueError("give either --universe or data files (--csv / --rv), not both")
+    if config.csv is not None and not _csv_list(config.csv):
+        raise ValueError("--csv needs at least one file")
     _positive_int(config.refit_every, "--refit-every")
     _positive_int(config.horizon, "--horizon")
     if config.window is not None:
@@ -215,22 +237,68 @@ def prepare_out(out) -> str:
 
 
 # ------------------------------------------------------------------------------------ data
-def load_dataset(config: ForecastConfig) -> Dataset:
-    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced)."""
+def load_frames(config: ForecastConfig) -> dict:
+    """The configured price data as ``{asset: frame}`` (one asset unless a universe was asked for).
+
+    Warnings of the loaders (stale opens) are silenced; realized-variance files go through
+    :func:`load_dataset`. Every asset needs a year of history and some forecast days."""
+    from .assets import load_embedded_universe, load_universe
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if config.rv:
-            df = vdata.load_realized(config.rv, config.rv_column)
+        if config.universe == "embedded":
+            frames = load_embedded_universe()
         elif config.csv:
-            df = vdata.load_prices(config.csv)
+            frames = load_universe(_csv_list(config.csv))
         else:
-            df = vdata.load_sp500()
-        need = MIN_HISTORY + MIN_FORECASTS + config.horizon
+            frames = {vdata.SP500_FILE: vdata.load_sp500()}
+    need = MIN_HISTORY + MIN_FORECASTS + config.horizon
+    for df in frames.values():
         vdata.require_rows(df, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                                      f"forecasts, horizon {config.horizon})")
-        if config.rv:
-            return build_rv_dataset(df, horizon=config.horizon)
-        return build_dataset(df, target=config.target or "r2", horizon=config.horizon)
+    return frames
+
+
+def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, notes: list) -> ForecastConfig:
+    """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
+
+    Default models are narrowed to those (with a note); an explicit range-based model is a one-line error
+    naming the model and the missing columns."""
+    from .assets import is_close_only
+
+    close_only = [name for name, df in frames.items() if is_close_only(df)]
+    if not close_only:
+        return config
+    df = frames[close_only[0]]
+    file = df.attrs.get("source") or close_only[0]
+    if (config.target or "r2") != "r2":
+        raise ValueError(f"--target {config.target} needs Open, High, Low, which {file} lacks (close-only file)")
+    bad = [m for m in config.models if m not in CLOSE_MODELS]
+    if bad and not defaulted:
+        raise ValueError(f"model {bad[0]!r} needs the columns Open, High, Low, which {file} lacks "
+                         f"(a close-only file supports {', '.join(CLOSE_MODELS)})")
+    if bad:
+        notes.append(f"{file} has closes only: {', '.join(bad)} skipped (they need Open, High, Low)")
+        config = dataclasses.replace(config, models=tuple(m for m in config.models if m in CLOSE_MODELS))
+    return config
+
+
+def build_asset_dataset(df, config: ForecastConfig) -> Dataset:
+    """The Dataset of one asset's price frame under the configured target and horizon."""
+    return build_dataset(df, target=config.target or "r2", horizon=config.horizon)
+
+
+def load_dataset(config: ForecastConfig) -> Dataset:
+    """The configured data as a Dataset (one asset: the first of a universe)."""
+    if config.rv:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = vdata.load_realized(config.rv, config.rv_column)
+        vdata.require_rows(df, MIN_HISTORY + MIN_FORECASTS + config.horizon,
+                           f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
+                           f"forecasts, horizon {config.horizon})")
+        return build_rv_dataset(df, horizon=config.horizon)
+    return build_asset_dataset(next(iter(load_frames(config).values())), config)
 
 
 def _first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[int, int]:
@@ -318,6 +386,9 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     for name, m in models.items():
         if BENCHMARK in models and name != BENCHMARK:
             m["qlike_vs_har_pct"] = 100.0 * (models[BENCHMARK]["qlike"] - m["qlike"]) / abs(models[BENCHMARK]["qlike"])
+    hits = getattr(wf, "floor_hits", None) or {}
+    for name, m in models.items():
+        m.setdefault("floor_hits", int(hits.get(name, 0)))
     dm = dm_table(y, wf.forecasts, benchmark=BENCHMARK, lags=config.dm_lags)
     if np.all(np.isfinite(wf.returns)):
         bt = backtest_table(wf.returns, wf.forecasts, target_vol=config.target_vol,
@@ -357,12 +428,22 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    defaulted = config.models is None
     config, skipped = resolve_models(config)
     config = validate(config)
     if config.out is not None:
         prepare_out(config.out)
     notes = list(notes or []) + skipped
-    ds = load_dataset(config)
+    if config.rv:
+        ds = load_dataset(config)
+    else:
+        frames = load_frames(config)
+        config = check_close_only(frames, config, defaulted, notes)
+        if len(frames) > 1:
+            from .universe_run import run_universe_forecast
+            return run_universe_forecast(config, frames, executor=executor, log=log, report_extra=report_extra,
+                                         notes=notes, t0=t0)
+        ds = build_asset_dataset(next(iter(frames.values())), config)
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
     _check_models_exist(specs)

@@ -273,6 +273,7 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
             config={"first": int(first), "stop": int(stop), "refit_every": plan.refit_every,
                     "window": plan.window, "seed": plan.seed, "asset": name,
                     "pooled_refit_dates": pooled_refits if any(plan.pooled.values()) else [],
+                    "pooled_labels": [lab for lab in labels if plan.pooled[lab]],
                     "models": [{"label": s.key, "name": s.name, "options": dict(s.options)} for s in plan.specs]})
     return res
 
