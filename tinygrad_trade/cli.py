@@ -178,8 +178,13 @@ def _forecast_parser(sub):
                                    "data up to the previous close. Writes DIR/metrics.json, DIR/forecasts.csv, "
                                    "DIR/report.md and PNG plots.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
+    src.add_argument("--csv", metavar="FILE", nargs="+",
+                     help="daily price CSV(s) (default: the embedded S&P 500, 1999-2018); several files, or one "
+                          "file with a Ticker/Symbol/Asset column, make a universe (an asset per file stem or "
+                          "ticker); Date,Close[,Adj Close] files work with ewma, garch, gjr, har_r2")
     src.add_argument("--rv", metavar="FILE", help="daily realized-variance CSV (target rv)")
+    src.add_argument("--universe", choices=("embedded",),
+                     help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
     p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
     p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
     p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
@@ -211,7 +216,8 @@ def _forecast_config(args):
             raise UsageError("--models needs at least one model name")
     costs = [_float_text("--cost-bps", c) for c in _list_text(args.cost_bps)]
     return ForecastConfig(
-        csv=args.csv, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
+        csv=None if not args.csv else args.csv[0] if len(args.csv) == 1 else tuple(args.csv),
+        universe=args.universe, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
         window=None if args.window is None else _int_text("--window", args.window),
         refit_every=_int_text("--refit-every", args.refit_every),
         horizon=_int_text("--horizon", args.horizon),
@@ -227,12 +233,20 @@ def _forecast_config(args):
 
 def _cmd_forecast(args):
     from .vol.pipeline import run_forecast
-    from .vol.report import results_table
 
     res = run_forecast(_forecast_config(args))
-    print(results_table(res.metrics))
+    print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
+
+
+def _results_text(metrics):
+    """The results table(s) for stdout: one per asset of a universe run."""
+    from .vol.report import results_table
+
+    if "assets" not in metrics:
+        return results_table(metrics)
+    return "\n\n".join(results_table(m) for m in metrics["assets"].values())
 
 
 def _demo_parser(sub):
@@ -253,9 +267,7 @@ def _cmd_demo(args):
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
                    return_accounting=args.return_accounting, echo=print)
-    from .vol.report import results_table
-
-    print(results_table(res.metrics))
+    print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
 

@@ -168,34 +168,42 @@ def universe_summary(walks: Mapping, asset_metrics: Mapping, benchmark: str = "h
         panel_dm_vs_har[model]               panel_dm of the QLIKE differential against har
         mcs[asset]                           model_confidence_set of the QLIKE losses at ``mcs_size``
 
-    A ratio is the mean of per-asset ratios, so every asset counts equally whatever its volatility.
+    A ratio is the mean of per-asset ratios, so every asset counts equally whatever its volatility. A model run
+    on some assets only is compared on those (``assets_per_model``).
     """
     assets = list(walks)
-    models = list(next(iter(walks.values())).forecasts)
-    q = {a: {m: asset_metrics[a]["models"][m]["qlike"] for m in models} for a in assets}
-    out = {"assets": assets, "models": models, "benchmark": benchmark}
-    if benchmark in models:
-        out["qlike_ratio_to_har"] = {m: float(np.mean([q[a][m] / q[a][benchmark] for a in assets])) for m in models}
-    base = [m for m in classical if m in models]
-    if base:
-        best = {a: min(base, key=lambda m: q[a][m]) for a in assets}
+    models = list(dict.fromkeys(m for w in walks.values() for m in w.forecasts))
+    q = {a: {m: asset_metrics[a]["models"][m]["qlike"] for m in walks[a].forecasts} for a in assets}
+    out = {"assets": assets, "models": models, "benchmark": benchmark,
+           "assets_per_model": {m: sum(m in q[a] for a in assets) for m in models}}
+
+    def mean_ratio(m, ref):
+        vals = [q[a][m] / q[a][ref[a]] for a in assets if m in q[a] and ref.get(a) in q[a]]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    if any(benchmark in q[a] for a in assets):
+        out["qlike_ratio_to_har"] = {m: mean_ratio(m, {a: benchmark for a in assets}) for m in models}
+    best = {a: min((m for m in classical if m in q[a]), key=lambda m: q[a][m]) for a in assets
+            if any(m in q[a] for m in classical)}
+    if best:
         out["best_classical"] = best
-        out["qlike_ratio_to_best_classical"] = {
-            m: float(np.mean([q[a][m] / q[a][best[a]] for a in assets])) for m in models}
+        out["qlike_ratio_to_best_classical"] = {m: mean_ratio(m, best) for m in models}
     wins = {m: 0 for m in models}
     for a in assets:
-        wins[min(models, key=lambda m: q[a][m])] += 1
+        wins[min(q[a], key=lambda m: q[a][m])] += 1
     out["wins"] = wins
-    if benchmark in models:
-        dm = {}
-        for m in models:
-            if m == benchmark:
-                continue
-            diffs = {a: _qlike_losses(w.target, w.forecasts[m]) - _qlike_losses(w.target, w.forecasts[benchmark])
-                     for a, w in walks.items()}
-            dm[m] = panel_dm({a: w.dates for a, w in walks.items()}, diffs, lags=dm_lags)
+    dm = {}
+    for m in models:
+        both = [a for a in assets if m in q[a] and benchmark in q[a]]
+        if m == benchmark or not both:
+            continue
+        w = {a: walks[a] for a in both}
+        diffs = {a: _qlike_losses(w[a].target, w[a].forecasts[m]) - _qlike_losses(w[a].target, w[a].forecasts[benchmark])
+                 for a in both}
+        dm[m] = panel_dm({a: w[a].dates for a in both}, diffs, lags=dm_lags)
+    if dm:
         out["panel_dm_vs_har"] = dm
-    out["mcs"] = {a: model_confidence_set(np.column_stack([_qlike_losses(w.target, w.forecasts[m]) for m in models]),
-                                          size=mcs_size, reps=mcs_reps, seed=seed, names=models)
+    out["mcs"] = {a: model_confidence_set(np.column_stack([_qlike_losses(w.target, f) for f in w.forecasts.values()]),
+                                          size=mcs_size, reps=mcs_reps, seed=seed, names=list(w.forecasts))
                   for a, w in walks.items()}
     return out

@@ -92,7 +92,8 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
         executor = own = ProcessPoolExecutor(config.workers)
     try:
         walks = run_universe(datasets, specs, start=starts, stop=stops, refit_every=config.refit_every,
-                             window=config.window, seed=config.seed, executor=executor, progress=not config.quiet)
+                             window=config.window, seed=config.seed, executor=executor, progress=not config.quiet,
+                             assets_of=config.model_assets or None)
     finally:
         if own is not None:
             own.shutdown()
