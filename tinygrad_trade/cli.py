@@ -250,12 +250,15 @@ def _results_text(metrics):
 
 
 def _demo_parser(sub):
-    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the embedded S&P 500",
-                       description="On the embedded S&P 500: a full-sample GARCH(1,1) fit, the walk-forward "
-                                   "forecasts of every model from 2008 with metrics, Diebold-Mariano tests and the "
-                                   "volatility-targeting backtest, the backprop graph of a small net, and a report.")
+    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the "
+                                    "embedded S&P 500 and three stocks",
+                       description="On the embedded universe (S&P 500 1999-2018; AAPL, GOOG, IBM 2000-2013): a "
+                                   "full-sample GARCH(1,1) fit on the index, the walk-forward forecasts of every model "
+                                   "from 2008 (the neural nets on the index only) with per-asset metrics, "
+                                   "Diebold-Mariano tests, a comparison across assets and the volatility-targeting "
+                                   "backtest, the backprop graph of a small net, and a report.")
     p.add_argument("--quick", action="store_true",
-                   help="a small run for tests: forecasts from 2016, refit every 63, fewer epochs")
+                   help="a small run for tests: forecasts from mid-2012, refit every 126, fewer epochs")
     _common_options(p, "tinygrad-trade-report")
     p.set_defaults(func=_cmd_demo)
     return _one_line_errors(p)

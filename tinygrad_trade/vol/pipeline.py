@@ -481,7 +481,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
 
 
 # ------------------------------------------------------------------------------------ the demo
-DEMO_QUICK = {"start": "2012-01-01", "refit_every": 63}
+DEMO_QUICK = {"start": "2012-07-01", "refit_every": 126}
 
 
 def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
@@ -490,7 +490,7 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     2008, refit every 21 days) and its notes.
 
     Every default model the registry provides runs (a missing one is noted, not an error).
-    ``quick``: forecasts from 2012, refit every 63 and the nets' ``quick`` option (fewer epochs and members).
+    ``quick``: forecasts from mid-2012, refit every 126 and the nets' ``quick`` option (fewer epochs and members).
     """
     cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
                                                return_accounting=return_accounting, universe="embedded"))
