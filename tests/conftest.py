@@ -5,7 +5,7 @@
   ``HYPOTHESIS_PROFILE=ci pytest``.
 - ``thorough``: ten times the default number of examples, for hunting rare failures.
 
-Tests that want more or fewer examples than the default ask for ``strategies.budget(n)``, which
+Tests that want more or fewer examples than the default ask for ``tinygrad_trade.testing.strategies.budget(n)``, which
 scales with the active profile.
 """
 import os

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies import arrays, budget, floats, reals
+from tinygrad_trade.testing.strategies import arrays, budget, floats, reals
 from tinygrad_trade import Tensor, Value, grad
 from tinygrad_trade.graph import toposort
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies import arrays, floats, nonzero, reals, shapes
+from tinygrad_trade.testing.strategies import arrays, floats, nonzero, reals, shapes
 from tinygrad_trade import CustomOp, Tensor, Value
 from tinygrad_trade.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from tinygrad_trade.graph import Op
@@ -107,22 +107,38 @@ def test_gradcheck_accepts_right_gradients():
     assert gradcheck(lambda t: (t @ t.T).sigmoid().sum(), x) is True  # a single input, not a list
 
 
-def test_gradcheck_reports_a_wrong_tensor_gradient_per_element():
+def test_gradcheck_reports_the_worst_element_and_both_gradients():
     x = Tensor([1.0, -2.0, 3.0], requires_grad=True, label="x")
     f = lambda t: ScaledSquare.apply(t, factor=1.1).sum()  # noqa: E731
     with pytest.raises(GradcheckError) as info:
         gradcheck(f, [x])
     msg = str(info.value)
     assert msg.startswith("gradient mismatch")
+    assert "x: 3 of 3 elements disagree; worst at index [2]" in msg
     lines = _lines(msg)
-    assert set(lines) == {"x[0]", "x[1]", "x[2]"}
-    for k, xv in enumerate([1.0, -2.0, 3.0]):
-        a, n, e = lines[f"x[{k}]"]
-        assert a == pytest.approx(2.2 * xv, rel=1e-6)
-        assert n == pytest.approx(2.0 * xv, rel=1e-6)
-        assert e == pytest.approx(0.2 * abs(xv), rel=1e-2)
+    assert set(lines) == {"x[2]"}  # the worst element: the error 0.2 |x| is largest at x = 3
+    a, n, e = lines["x[2]"]
+    assert a == pytest.approx(6.6, rel=1e-6) and n == pytest.approx(6.0, rel=1e-6)
+    assert e == pytest.approx(0.6, rel=1e-2)
+    shown = {k: [float(v) for v in re.findall(r"-?\d+\.\d*", m)]
+             for k, m in re.findall(r"^\s*(analytic|numeric) +\[([^\]]*)\]", msg, re.M)}
+    assert shown["analytic"] == pytest.approx([2.2, -4.4, 6.6], rel=1e-5)
+    assert shown["numeric"] == pytest.approx([2.0, -4.0, 6.0], rel=1e-5)
     assert gradcheck(f, [x], raise_exception=False) is False
     assert isinstance(info.value, AssertionError)  # so a bare gradcheck(...) fails a test
+
+
+def test_gradcheck_worst_element_counts_nan_first():
+    class NanAtOne(CustomOp):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, g):
+            return (np.where(np.arange(g.size).reshape(g.shape) == 1, np.nan, 5.0 * g),)
+
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, label="w")
+    with pytest.raises(GradcheckError, match=r"w: 4 of 4 elements disagree; worst at index \[0, 1\]"):
+        gradcheck(lambda t: NanAtOne.apply(t).sum(), [x])
 
 
 def test_gradcheck_names_only_the_wrong_input():

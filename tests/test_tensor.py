@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from strategies import (BINARY, BROADCAST_CASES, UNARY, arrays, axes_for, broadcast_pairs, budget, exponents,
+from tinygrad_trade.testing.strategies import (BINARY, BROADCAST_CASES, UNARY, arrays, axes_for, broadcast_pairs, budget, exponents,
                         floats, grid, indices, matmul_shapes, nonzero, permutations_with_negatives, positives,
                         reals, reshape_targets, shapes, tensor_programs)
 from tinygrad_trade import CustomOp, Tensor, enable_grad, grad, no_grad

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import Phase, assume, find, given, settings
 from hypothesis import strategies as st
 
-from strategies import BINARY, UNARY, budget, exponents, floats, positives, pow_const_cases, reals, value_dags
+from tinygrad_trade.testing.strategies import BINARY, UNARY, budget, exponents, floats, positives, pow_const_cases, reals, value_dags
 from tinygrad_trade import Value, enable_grad, grad, is_grad_enabled, no_grad
 from tinygrad_trade.gradcheck import gradcheck, gradgradcheck
 

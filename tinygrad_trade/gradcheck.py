@@ -95,21 +95,29 @@ def _analytic(f, xs):
     return [float(g) if isinstance(x, Value) else np.asarray(g, dtype=np.float64) for g, x in zip(gs, xs)]
 
 
-def _compare(kind, analytic, numeric, xs, atol, rtol, raise_exception):
+def _show(a) -> str:
+    return np.array2string(a, precision=6, threshold=12, separator=", ", max_line_width=100).replace("\n", " ")
+
+
+def _compare(kind, analytic, numeric, xs, atol, rtol, raise_exception, names=None):
+    """One paragraph per input that disagrees: the worst element, its index, and both arrays."""
     lines = []
     for i, (a, n, x) in enumerate(zip(analytic, numeric, xs)):
         a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
         err = np.abs(a - n)
         bad = ~(err <= atol + rtol * np.abs(n))  # NaN counts as a mismatch
-        if bad.any():
-            name = getattr(x, "label", "") or f"input {i}"
-            if a.ndim == 0:
-                lines.append(f"{name}: analytic {a:.8g}, numeric {n:.8g}, error {err:.3g}")
-            else:
-                for idx in np.argwhere(bad)[:10]:
-                    idx = tuple(int(j) for j in idx)
-                    lines.append(f"{name}{list(idx)}: analytic {a[idx]:.8g}, numeric {n[idx]:.8g}, "
-                                 f"error {err[idx]:.3g}")
+        if not bad.any():
+            continue
+        name = (names[i] if names else None) or getattr(x, "label", "") or f"input {i}"
+        if a.ndim == 0:
+            lines.append(f"{name}: analytic {a:.8g}, numeric {n:.8g}, error {err:.3g}")
+            continue
+        worst = np.where(np.isnan(err), np.inf, err)
+        idx = tuple(int(j) for j in np.unravel_index(int(np.argmax(worst)), err.shape))
+        lines.append(f"{name}: {int(bad.sum())} of {bad.size} elements disagree; worst at index {list(idx)}")
+        lines.append(f"  {name}{list(idx)}: analytic {a[idx]:.8g}, numeric {n[idx]:.8g}, error {err[idx]:.3g}")
+        lines.append(f"  analytic {_show(a)}")
+        lines.append(f"  numeric  {_show(n)}")
     if not lines:
         return True
     msg = f"{kind} mismatch (atol={atol}, rtol={rtol}):\n  " + "\n  ".join(lines)
@@ -118,18 +126,20 @@ def _compare(kind, analytic, numeric, xs, atol, rtol, raise_exception):
     return False
 
 
-def gradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, names=None):
     """Compare the engine's gradient of ``f(*xs)`` with central differences.
 
     Returns True when every element agrees within ``atol + rtol * |numeric|``. Otherwise raises
-    :class:`GradcheckError` listing, per input, the analytic and numeric values and the error
-    (or returns False with ``raise_exception=False``).
+    :class:`GradcheckError` showing, per input that disagrees, the worst element and its index,
+    and the analytic and numeric gradients (or returns False with ``raise_exception=False``).
+    ``names`` labels the inputs in the message (default: each input's label, else its position).
     """
     xs = _as_list(xs)
-    return _compare("gradient", _analytic(f, xs), numerical_grad(f, xs, eps), xs, atol, rtol, raise_exception)
+    return _compare("gradient", _analytic(f, xs), numerical_grad(f, xs, eps), xs, atol, rtol, raise_exception,
+                    names)
 
 
-def gradgradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradgradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, names=None):
     """Compare second derivatives from ``grad(..., create_graph=True)`` with differences of gradients.
 
     Checks every block ``d2 f / dx_i dx_j`` of the Hessian.
@@ -154,4 +164,4 @@ def gradgradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             cols = [np.asarray(r[j], dtype=np.float64) for r in rows]
             analytic.append(np.stack(cols, axis=-1) if cols else np.zeros(np.shape(x.data) + (0,)))
         numeric = _central(lambda: np.concatenate([g.reshape(-1) for g in first_grads()]), xs, eps)
-    return _compare("second derivative", analytic, numeric, xs, atol, rtol, raise_exception)
+    return _compare("second derivative", analytic, numeric, xs, atol, rtol, raise_exception, names)

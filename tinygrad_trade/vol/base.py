@@ -10,6 +10,12 @@ A :class:`Forecaster` is fitted on the days before ``end`` and then forecasts a 
 
 With ``horizon`` h > 1, ``ds.target[t]`` is the average of the daily variance over days
 t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t-1.
+
+No blow-ups: the walk-forward floors every forecast at :func:`scale_floor`, ``FLOOR_FRACTION`` times
+the asset's own level (the mean target of the block's training rows), and counts the forecasts it
+raised (:func:`apply_floor`). A floor tied to the asset's scale keeps a model whose forecast
+collapses (a level HAR can go negative on a stock) from an absurd loss, while any sane forecast is
+left exactly as the model gave it. How ``FLOOR_FRACTION`` was chosen: docs/model-card.md.
 """
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "Forecaster"]
+__all__ = ["Dataset", "Forecaster", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
+
+FLOOR_FRACTION = 0.05
 
 
 @dataclass
@@ -52,3 +60,18 @@ class Forecaster:
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
         """Forecasts (in %^2 per day) of ds.target[t] for t in start..stop-1, each from data < t."""
         raise NotImplementedError
+
+
+def scale_floor(ds: Dataset, end: int, begin: int = 0) -> float:
+    """``FLOOR_FRACTION`` x the mean of ``ds.target`` over the training rows ``begin <= t < ds.last_known(end)``
+    (0.0 when none is known yet: no floor)."""
+    y = np.asarray(ds.target[begin:ds.last_known(end)], dtype=float)
+    y = y[np.isfinite(y)]
+    return float(FLOOR_FRACTION * y.mean()) if y.size else 0.0
+
+
+def apply_floor(f, floor: float):
+    """``(max(f, floor), number of forecasts below floor)``; non-finite forecasts are left to the caller."""
+    f = np.asarray(f, dtype=float)
+    low = f < floor
+    return np.where(low, floor, f), int(low.sum())

@@ -37,8 +37,8 @@ import numpy as np
 
 from .base import Dataset
 from .walkforward import (ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
-                          _history_of, _seed_globals, _task_seed, as_spec, first_index, forecast_stop,
-                          make_blocks, run_task)
+                          _history_of, _seed_globals, _task_seed, as_spec, first_index, floor_forecast,
+                          forecast_stop, make_blocks, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
            "run_universe", "is_pooled", "calendar_blocks"]
@@ -170,7 +170,8 @@ def plan_universe(datasets: Mapping[str, Dataset], models, start=None, stop=None
 # ------------------------------------------------------------------------------------ tasks
 @dataclass
 class UniverseTask:
-    """One unit of work; calling it returns ``(label, [(asset, block, forecasts)], histories, seconds)``.
+    """One unit of work; calling it returns ``(label, [(asset, block, forecasts)], histories, seconds,
+    {asset: floor hits})`` (forecasts floored at each asset's scale, as in the walk-forward).
 
     ``asset`` is set for a per-asset model's task (``blocks``: ``[(k, a, b)]`` of that asset) and ``None`` for a
     pooled model's task (``blocks``: ``[(k, {asset: (end, begin, a, b)})]``). ``datasets`` holds only what the
@@ -193,8 +194,9 @@ class UniverseTask:
     def __call__(self):
         if self.asset is not None:
             ds = self.datasets[self.asset]
-            label, out, hist, sec = run_task(self.spec, ds, self.blocks, self.window, self.seed, self.sequential)
-            return label, [(self.asset, k, f) for k, f in out], hist, sec
+            label, out, hist, sec, hits = run_task(self.spec, ds, self.blocks, self.window, self.seed,
+                                                   self.sequential)
+            return label, [(self.asset, k, f) for k, f in out], hist, sec, {self.asset: hits}
         return _run_pooled(self)
 
 
@@ -202,6 +204,7 @@ def _run_pooled(task: UniverseTask):
     t0 = time.perf_counter()
     label = task.label
     out, histories = [], []
+    hits = {}
     model = None
     for i, (k, row) in enumerate(task.blocks):
         if model is None or not task.sequential:
@@ -211,17 +214,19 @@ def _run_pooled(task: UniverseTask):
         model.fit_panel(panel)
         if not task.sequential:
             histories.extend(_history_of(model))
-        for name, (_, _, a, b) in row.items():
+        for name, (end, begin, a, b) in row.items():
             if a < b:
                 ds = task.datasets[name]
                 try:
                     f = _check_forecast(model.predict_asset(name, ds, a, b), a, b, label, ds)
                 except WalkForwardError as exc:
                     raise WalkForwardError(f"asset {name!r}: {exc}") from None
+                f, low = floor_forecast(f, ds, end, begin)
+                hits[name] = hits.get(name, 0) + low
                 out.append((name, k, f))
     if task.sequential and model is not None:
         histories = _history_of(model)
-    return label, out, histories, time.perf_counter() - t0
+    return label, out, histories, time.perf_counter() - t0, hits
 
 
 def universe_tasks(datasets: Mapping[str, Dataset], plan: UniversePlan, chunk: Optional[int] = None) -> list:
@@ -260,9 +265,12 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
     parts = {n: {lab: {} for lab in labels} for n in plan.assets}
     histories = {n: {lab: [] for lab in labels} for n in plan.assets}
     seconds = {n: {lab: 0.0 for lab in labels} for n in plan.assets}
-    for task, (label, out, hist, sec) in zip(tasks, results):
+    floor_hits = {n: {lab: 0 for lab in labels} for n in plan.assets}
+    for task, (label, out, hist, sec, hits) in zip(tasks, results):
         for name, k, f in out:
             parts[name][label][k] = f
+        for name, h in hits.items():
+            floor_hits[name][label] += h
         for name in ([task.asset] if task.asset is not None else plan.assets):
             histories[name][label].extend(hist)
             seconds[name][label] += sec
@@ -292,7 +300,8 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
                     "pooled_refit_dates": pooled_refits if any(plan.pooled.values()) else [],
                     "pooled_labels": [lab for lab in labels if plan.pooled[lab]],
                     "models": [{"label": s.key, "name": s.name, "options": dict(s.options)} for s in plan.specs
-                               if name in plan.runs_on[s.key]]})
+                               if name in plan.runs_on[s.key]]},
+            floor_hits={lab: h for lab, h in floor_hits[name].items() if lab in forecasts})
     return res
 
 

@@ -9,7 +9,8 @@ Protocol (the defaults of ``tinygrad-trade forecast``)::
 
 ``fit(ds, end)`` uses only targets known before day ``end`` (``ds.last_known(end)``), so a fit uses
 only pairs whose target day precedes the first forecast of its block, and every model is refit at
-the same dates.
+the same dates. Every forecast is floored at the asset's own scale (``base.scale_floor`` of the
+block's fit window; ``WalkForwardResult.floor_hits`` counts the forecasts raised, per model).
 
 Parallelism. The work is split into *tasks* that do not depend on the number of workers: a model
 that warm starts (``model.warm_start`` is true, e.g. a neural net continuing from its previous
@@ -30,10 +31,10 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .base import Dataset, Forecaster
+from .base import Dataset, Forecaster, apply_floor, scale_floor
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
-           "forecast_stop", "walk_forward", "run_task"]
+           "forecast_stop", "walk_forward", "run_task", "floor_forecast"]
 
 
 class WalkForwardError(RuntimeError):
@@ -90,6 +91,7 @@ class WalkForwardResult:
     histories: dict                    # label -> list of per-fit training histories (models with `.history`)
     seconds: dict                      # label -> summed task wall time (not deterministic: keep out of metrics)
     config: dict                       # start/stop/refit_every/window/seed and the model specs
+    floor_hits: dict = field(default_factory=dict)   # label -> forecasts raised to the scale floor
 
     @property
     def refit_dates(self) -> np.ndarray:
@@ -154,17 +156,25 @@ def _check_forecast(f, a: int, b: int, label: str, ds: Dataset) -> np.ndarray:
     return f
 
 
+def floor_forecast(f, ds: Dataset, end: int, begin: int = 0):
+    """``(forecasts floored at the asset's scale, number raised)``: the floor is :func:`~.base.scale_floor`
+    of the block's fit window (``FLOOR_FRACTION`` x the mean training target)."""
+    return apply_floor(f, scale_floor(ds, end, begin))
+
+
 def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, sequential: bool,
              on_block: Optional[Callable[[], None]] = None):
     """Fit and forecast ``blocks`` (a list of ``(block_number, a, b)``) for one model.
 
     ``sequential``: one model instance for all blocks, in order (warm start); else a fresh model per
-    block. Returns ``(label, [(block_number, forecasts)], histories, seconds)``. Module-level so that
-    process pools can pickle it. ``on_block`` (in-process runs only) is called after every block.
+    block. Returns ``(label, [(block_number, forecasts)], histories, seconds, floor_hits)``, the forecasts
+    floored at the block's :func:`~.base.scale_floor`. Module-level so that process pools can pickle it.
+    ``on_block`` (in-process runs only) is called after every block.
     """
     t0 = time.perf_counter()
     label = spec.key
     out, histories = [], []
+    hits = 0
     model = None
     if sequential:
         _seed_globals(_task_seed(seed, label, blocks[0][0] if blocks else 0))
@@ -173,15 +183,18 @@ def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, 
         if not sequential:
             _seed_globals(_task_seed(seed, label, k))
             model = spec.build()
-        model.fit(ds, a, begin=_fit_begin(a, window))
+        begin = _fit_begin(a, window)
+        model.fit(ds, a, begin=begin)
         if not sequential:
             histories.extend(_history_of(model))
-        out.append((k, _check_forecast(model.predict(ds, a, b), a, b, label, ds)))
+        f, n_low = floor_forecast(_check_forecast(model.predict(ds, a, b), a, b, label, ds), ds, a, begin)
+        hits += n_low
+        out.append((k, f))
         if on_block is not None:
             on_block()
     if sequential and model is not None:
         histories = _history_of(model)
-    return label, out, histories, time.perf_counter() - t0
+    return label, out, histories, time.perf_counter() - t0, hits
 
 
 def _is_sequential(spec: ModelSpec) -> bool:
@@ -241,6 +254,7 @@ def walk_forward(ds: Dataset, models, start=None, stop=None, refit_every: int = 
     parts = {label: [None] * len(blocks) for label in labels}
     histories = {label: [] for label in labels}
     seconds = {label: 0.0 for label in labels}
+    floor_hits = {label: 0 for label in labels}
 
     results = [None] * len(tasks)
     try:
@@ -265,11 +279,12 @@ def walk_forward(ds: Dataset, models, start=None, stop=None, refit_every: int = 
     finally:
         if bar is not None:
             bar.close()
-    for label, out, hist, sec in results:  # task order: deterministic
+    for label, out, hist, sec, hits in results:  # task order: deterministic
         for k, f in out:
             parts[label][k] = f
         histories[label].extend(hist)
         seconds[label] += sec
+        floor_hits[label] += hits
 
     index = np.arange(first, stop)
     return WalkForwardResult(
@@ -285,4 +300,5 @@ def walk_forward(ds: Dataset, models, start=None, stop=None, refit_every: int = 
         config={"first": int(first), "stop": int(stop), "refit_every": int(refit_every),
                 "window": None if window is None else int(window), "seed": int(seed),
                 "models": [{"label": s.key, "name": s.name, "options": dict(s.options)} for s in specs]},
+        floor_hits=floor_hits,
     )

@@ -9,6 +9,7 @@ add one entry (or call :func:`register_model`)::
 Classical models: ``"ewma"`` (RiskMetrics, lambda 0.94), ``"garch"`` (GARCH(1,1), constant
 mean), ``"gjr"`` (GJR-GARCH(1,1,1)), ``"har"`` (HAR-PK: HAR on Parkinson variance) and
 ``"har_r2"`` (HAR on squared returns). Neural models (:mod:`.neural`): ``"mlp"`` and ``"gru"``.
+``"pooled"`` (:mod:`.pooled`): log-linear QLIKE model on scale-free inputs, fitted on many assets at once.
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from .ewma import EWMA, ewma_variance
 from .garch import GARCH, GarchResult, fit_garch
 from .har import HAR, fit_har, har_design
 from .neural import GRUForecaster, MLPForecaster
+from .pooled import PooledForecaster
 
 __all__ = ["MODELS", "get_model", "register_model", "available_models",
            "EWMA", "ewma_variance", "GARCH", "GarchResult", "fit_garch", "HAR", "fit_har", "har_design",
-           "MLPForecaster", "GRUForecaster"]
+           "MLPForecaster", "GRUForecaster", "PooledForecaster"]
 
 
 def _with(cls, **fixed):
@@ -36,6 +38,7 @@ MODELS = {
     "har_r2": _with(HAR, proxy="r2"),
     "mlp": _with(MLPForecaster),
     "gru": _with(GRUForecaster),
+    "pooled": _with(PooledForecaster),
 }
 
 

@@ -1,74 +1,26 @@
-"""Every hypothesis strategy used by the engine tests, in one place.
+"""Random programs for gradient tests: Value expression DAGs and Tensor programs.
 
-Domains are kept safe by construction, never by hoping:
+- :class:`ValueDag` (strategy ``value_dags``): a straight-line program over all Value ops with
+  reused nodes (diamonds, shared sub-expressions). Interval arithmetic at build time keeps every
+  node finite and inside its op's domain for any input in [-2, 2].
+- :class:`TensorProgram` (strategy ``tensor_programs``): 1 to 6 Tensor ops (broadcast binary,
+  unary, reductions, matmul, reshape/transpose, indexing, cat/stack, where) from 1-2 inputs. Its
+  numbers come from a seeded generator, so log/sqrt/division only ever see positive inputs and
+  no value sits on a kink by accident; hypothesis explores and shrinks the program's structure.
 
-- smooth ops get plain floats inside their domain (``reals``, ``positives``, ...);
-- ops with a kink (relu, abs, maximum/minimum, clip, max/min reductions) get values on ``grid``,
-  a lattice 0.01 apart that never comes closer than 0.003 to a multiple of 0.01, so central
-  differences (eps = 1e-6) never straddle a kink or a near-tie;
-- random programs track an interval for every node (``value_dags``) or draw their numbers from a
-  seeded generator (``tensor_programs``), so log/sqrt/division only ever see positive inputs.
-
-The two program strategies return small objects whose ``repr`` is the program as code, so a
-failing example reads like the expression it built.
+Both print as the code they run, so a failing example reads like the program it built.
 """
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_trade import Tensor
-
-
-# --------------------------------------------------------------------------------------------
-# scalars
-# --------------------------------------------------------------------------------------------
-def floats(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-reals = floats(-3.0, 3.0)
-positives = floats(0.1, 4.0)
-nonzero = floats(0.05, 3.0) | floats(-3.0, -0.05)
-exponents = floats(-2.5, 2.5)
-# a lattice 0.01 apart, at least 0.003 from every multiple of 0.01 (so from 0 and from the
-# clip bounds used in the tests): kinks and ties are either exact or far from eps
-grid = st.integers(-300, 300).map(lambda k: k / 100 + 0.003)
-
-
-# --------------------------------------------------------------------------------------------
-# op tables shared by both engines (same method names on Value and Tensor)
-# --------------------------------------------------------------------------------------------
-UNARY = {  # name: (function, domain of its input)
-    "neg": (operator.neg, reals),
-    "exp": (lambda x: x.exp(), floats(-5.0, 5.0)),
-    "log": (lambda x: x.log(), positives),
-    "tanh": (lambda x: x.tanh(), reals),
-    "sigmoid": (lambda x: x.sigmoid(), floats(-8.0, 8.0)),
-    "relu": (lambda x: x.relu(), grid),
-    "softplus": (lambda x: x.softplus(), floats(-8.0, 8.0)),
-    "sqrt": (lambda x: x.sqrt(), positives),
-    "abs": (lambda x: x.abs(), grid),
-}
-
-BINARY = {  # name: (operator, domain of the left operand, domain of the right operand)
-    "+": (operator.add, reals, reals),
-    "-": (operator.sub, reals, reals),
-    "*": (operator.mul, reals, reals),
-    "/": (operator.truediv, reals, nonzero),
-    "**": (operator.pow, positives, exponents),
-}
-
-# (base, constant exponent) pairs where x ** c and its derivative are defined
-pow_const_cases = st.one_of(
-    st.tuples(positives, exponents),                                    # any real power of x > 0
-    st.tuples(nonzero, st.integers(-3, 4).map(float)),                  # integer powers of x != 0
-    st.tuples(reals, st.sampled_from([1.0, 2.0, 3.0])),                 # x ** n, n >= 1, any x
-)
+from ..engine import Value
+from ..tensor import Tensor
+from .elements import axes_for, floats, indices, permutations_with_negatives, reshape_targets
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,6 +89,10 @@ class ValueDag:
     def __init__(self, inputs, steps):
         self.inputs = list(inputs)
         self.steps = steps
+
+    def values(self):
+        """Fresh leaf Values holding this program's inputs (x0, x1, ...)."""
+        return [Value(x, label=f"x{i}") for i, x in enumerate(self.inputs)]
 
     def nodes(self, *xs):
         vals = list(xs)
@@ -266,109 +222,6 @@ def value_dags(draw, max_inputs=3, max_ops=8, ops=DAG_OPS):
 
 
 # --------------------------------------------------------------------------------------------
-# tensor shapes and arrays
-# --------------------------------------------------------------------------------------------
-def arrays(shape, elements=reals, unique=False):
-    return hnp.arrays(np.float64, shape, elements=elements, unique=unique)
-
-
-shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
-# two shapes that broadcast together: every pattern (scalar, missing leading dims, size-1 on
-# either side), and with min_side=0 also empty arrays where numpy allows them
-broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
-                                                    min_side=0, max_side=3)
-
-# the same patterns spelled out, so each is certainly exercised
-BROADCAST_CASES = [
-    ((), ()), ((), (2, 3)), ((2, 3), ()), ((3,), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)),
-    ((1, 3), (2, 1)), ((2, 3), (2, 1)), ((1, 3), (2, 3)), ((4, 1, 3), (2, 1)), ((2, 1, 1), (3, 4)),
-    ((1,), (2, 3)), ((0, 3), (3,)), ((0, 3), (1, 3)), ((2, 0), (2, 1)), ((0,), ()),
-]
-
-
-@st.composite
-def matmul_shapes(draw):
-    """Operand shapes for @: 1-D/1-D, 1-D/2-D, 2-D/1-D, 2-D/2-D and batched with batch broadcasting."""
-    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    kind = draw(st.sampled_from(["vv", "vm", "mv", "mm", "batched", "batched_v"]))
-    if kind == "vv":
-        return (k,), (k,)
-    if kind == "vm":
-        return (k,), (k, m)
-    if kind == "mv":
-        return (n, k), (k,)
-    if kind == "mm":
-        return (n, k), (k, m)
-    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3))
-    ba, bb = batch.input_shapes
-    if kind == "batched":
-        return ba + (n, k), bb + (k, m)
-    return draw(st.sampled_from([(ba + (n, k), (k,)), ((k,), bb + (k, m))]))
-
-
-@st.composite
-def axes_for(draw, ndim):
-    """A reduction axis: None, an int (possibly negative) or a tuple of distinct axes."""
-    choices = [st.none(), hnp.valid_tuple_axes(ndim)]
-    if ndim:
-        choices.append(st.integers(-ndim, ndim - 1))
-    return draw(st.one_of(*choices))
-
-
-@st.composite
-def permutations_with_negatives(draw, ndim):
-    """A permutation of range(ndim), each axis written as a or a - ndim at random."""
-    perm = draw(st.permutations(range(ndim)))
-    return tuple(p - ndim if draw(st.booleans()) else p for p in perm)
-
-
-@st.composite
-def reshape_targets(draw, shape):
-    """Another shape of the same size: the dims shuffled, some 1s added, maybe one written -1."""
-    dims = [d for d in shape if d != 1]
-    dims = list(draw(st.permutations(dims)))
-    for _ in range(draw(st.integers(0, 2))):
-        dims.insert(draw(st.integers(0, len(dims))), 1)
-    if dims and draw(st.booleans()):
-        dims[draw(st.integers(0, len(dims) - 1))] = -1
-    return tuple(dims)
-
-
-def _small_nonempty(shape, index):
-    out = np.empty(shape)[index]
-    return out.size > 0 and out.ndim <= 4 and max(out.shape, default=1) <= 4
-
-
-@st.composite
-def indices(draw, shape, nonempty=False):
-    """An index for an array of ``shape``: basic (ints, slices incl. negative steps, None,
-    Ellipsis), integer arrays with repeated entries, or a boolean mask. With ``nonempty`` the
-    result is not empty and has at most 4 dims of at most 4 (for random programs)."""
-    ndim = len(shape)
-    kinds = ["basic"] + (["int_array", "int_list", "mask", "row_mask", "mixed"] if ndim else [])
-    kind = draw(st.sampled_from(kinds))
-    if kind == "basic":
-        ix = hnp.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True)
-    elif kind in ("int_array", "int_list"):
-        axis = draw(st.integers(0, ndim - 1))
-        n = shape[axis]
-        arr = st.lists(st.integers(-n, n - 1), min_size=1, max_size=4)
-        if kind == "int_array":
-            arr = arr.map(np.array)
-        ix = arr.map(lambda a, axis=axis: (slice(None),) * axis + (a,))
-    elif kind == "mixed":  # integer arrays on two axes at once (broadcast together), if ndim >= 2
-        ix = hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2,
-                                                                            max_side=3))
-    elif kind == "mask":
-        ix = hnp.arrays(bool, shape)
-    else:  # a mask over the first axis only
-        ix = hnp.arrays(bool, shape[:1])
-    if nonempty:
-        ix = ix.filter(lambda i: _small_nonempty(shape, i))
-    return draw(ix)
-
-
-# --------------------------------------------------------------------------------------------
 # random Tensor programs: 1 to 6 ops from 1-2 inputs
 # --------------------------------------------------------------------------------------------
 class Step:
@@ -380,6 +233,8 @@ class Step:
 
 class TensorProgram:
     """Straight-line Tensor code; ``program(*inputs)`` is a scalar (a weighted sum of all sinks)."""
+
+    KINDS = ("binary", "unary", "reduce", "matmul", "reshape", "transpose", "index", "cat", "where")
 
     def __init__(self, inputs, steps, weights, used):
         self.inputs = inputs
@@ -396,6 +251,11 @@ class TensorProgram:
             term = (vals[i] * w).sum()
             out = term if out is None else out + term
         return out
+
+    def tensors(self, requires_grad=True):
+        """Fresh float64 leaf Tensors holding copies of this program's inputs (x0, x1, ...)."""
+        return [Tensor(np.array(x, dtype=np.float64), requires_grad=requires_grad, label=f"x{i}")
+                for i, x in enumerate(self.inputs)]
 
     def ops(self):
         return [s.text for s in self.steps]
@@ -432,7 +292,6 @@ def _v(i, n):
 
 
 class _ProgramBuilder:
-    KINDS = ("binary", "unary", "reduce", "matmul", "reshape", "transpose", "index", "cat", "where")
 
     def __init__(self, draw, rng, shapes):
         self.draw, self.rng = draw, rng
@@ -676,7 +535,7 @@ def _show_index(ix):
 
 
 @st.composite
-def tensor_programs(draw, max_ops=6, kinds=_ProgramBuilder.KINDS):
+def tensor_programs(draw, max_ops=6, kinds=TensorProgram.KINDS):
     """1 to ``max_ops`` ops (broadcast binary, unary, reduction, matmul, reshape/transpose, indexing,
     cat/stack, where) from 1-2 inputs of at most 3 per dim. Numbers come from a seeded generator
     (uniform in [-2, 2]) rather than from hypothesis floats: continuous random values never sit on
@@ -695,10 +554,3 @@ def tensor_programs(draw, max_ops=6, kinds=_ProgramBuilder.KINDS):
     weights = {i: rng.uniform(0.5, 1.5, b.shapes[i]) for i in sinks}
     inputs = [rng.uniform(-2.0, 2.0, s) for s in in_shapes]
     return TensorProgram(inputs, b.steps, weights, b.used)
-
-
-def budget(n: int) -> int:
-    """``max_examples`` for a test that wants ``n`` under the default profile (100 examples),
-    scaled with the active profile (so ``HYPOTHESIS_PROFILE=ci`` shrinks every test alike)."""
-    from hypothesis import settings
-    return max(1, n * settings().max_examples // 100)

@@ -1,0 +1,372 @@
+"""Pooled log-linear volatility model: scale-free HAR-type inputs, fitted by QLIKE on many assets at once.
+
+Why: a level HAR is fitted per asset and can go negative on a stock; a GARCH uses only returns. A
+model of ``ln(f / L)`` on inputs that are ratios to the asset's own level ``L`` is positive by
+construction and means the same thing on every asset, so the rows of all the assets of a run can
+train one set of coefficients (more data per coefficient, the same model for a new asset).
+
+Per asset, ``L`` is the mean of ``ds.target`` over its training rows. Row ``t`` of the inputs
+``z_t`` (every column from data up to the close of day ``t - 1``; :func:`raw_inputs`, :func:`scaled`)::
+
+    pk_w    ln(max(mean Parkinson over the w days ending t-1, eps L) / L)      w = 1, 5, 22
+    r2_w    ln(mean r^2 over those w days / L + delta)                          (delta tames r ~ 0)
+    neg_w   mean of min(r, 0) over those w days / sqrt(L)                       (downside returns)
+    gk_w    as pk_w on Garman-Klass (``ds.proxies["gk"]``, Parkinson on stale-open days; the
+            columns are left out when the dataset has no "gk" proxy)
+    gjr     ln(s_t / L), s_t the GJR-GARCH(1,1,1) variance of :class:`~.garch.GARCH` fitted on the
+            asset's returns at the same refit (warm-started from its previous fit, as ``gjr``)
+    r_last  r_{t-1} / sqrt(L)
+
+Model: ``ln(f_t / L) = a + b . z_t (+ g(z_t))`` and loss QLIKE, which in ``s = ln(f / L)`` reads
+``mean(y/L e^-s + s)`` (+ ``ln L``, a constant). With ``hidden=0`` (the default) it is linear in
+``theta = (a, b)`` and convex: :func:`newton_fit` minimises ``QLIKE + ridge |b|^2`` by damped Newton
+steps whose gradient and exact Hessian come from the engine (``grad`` with ``create_graph=True``,
+then ``grad`` again; :func:`loss_derivatives` gets the whole Hessian in one second sweep).
+``hidden > 0`` adds a residual MLP ``g`` (ReLU, last layer starting at zero, so training starts
+from the Newton solution) trained on the same loss with AdamW (decoupled weight decay), the linear
+part held fixed.
+
+Pooling (``pooled = True``): :meth:`PooledForecaster.fit_panel` takes ``[(asset, ds, end, begin),
+...]`` and fits on each asset's rows ``begin <= t < ds.last_known(end)`` (complete inputs and target)
+all together, each row weighing the same; :meth:`~PooledForecaster.predict_asset` forecasts one
+asset. ``fit``/``predict`` are the one-asset panel, so the model also runs in ``walk_forward``.
+Refits continue from the previous ``theta`` (a convex problem solved to a tight tolerance, so the
+optimum does not depend on the start) and warm-start each asset's GJR (``warm_start = True``: the
+walk-forward runs the blocks in order on one instance).
+
+Hyper-parameters and measurements: docs/model-card.md.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...graph import grad
+from ...nn import MLP
+from ...optim import AdamW
+from ...tensor import Tensor
+from ..base import Dataset, Forecaster
+from .garch import GARCH, GarchResult
+from .neural import lean_runtime
+
+__all__ = ["WINDOWS", "raw_inputs", "scaled", "input_names", "qlike_loss", "loss_derivatives",
+           "newton_fit", "PooledForecaster"]
+
+WINDOWS = (1, 5, 22)
+EPS = 1e-3          # floor of a range-variance ratio before its log (High == Low days)
+MIN_ROWS = 60       # an asset with fewer known training targets sits out of a fit
+
+
+# ------------------------------------------------------------------------------------ inputs
+def _lagged_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """``out[t] = mean(x[t-w .. t-1])`` (nan until w values are there or when one is nan)."""
+    m = pd.Series(x).rolling(w, min_periods=w).mean().to_numpy()
+    out = np.full(x.size, np.nan)
+    out[1:] = m[:-1]
+    return out
+
+
+def raw_inputs(ds: Dataset) -> dict:
+    """Level (not yet scale-free) inputs of every day, each from data < t: name -> array."""
+    if "parkinson" not in ds.proxies:
+        raise ValueError("pooled: the dataset has no 'parkinson' proxy (the model needs High and Low)")
+    r = np.asarray(ds.returns, dtype=float)
+    neg = np.minimum(r, 0.0)
+    neg[np.isnan(r)] = np.nan
+    out = {}
+    for w in WINDOWS:
+        out[f"pk{w}"] = _lagged_mean(ds.proxies["parkinson"], w)
+        out[f"r2_{w}"] = _lagged_mean(r ** 2, w)
+        out[f"neg{w}"] = _lagged_mean(neg, w)
+        if "gk" in ds.proxies:
+            out[f"gk{w}"] = _lagged_mean(ds.proxies["gk"], w)
+    out["r_last"] = _lagged_mean(r, 1)
+    return out
+
+
+def input_names(has_gk: bool) -> list:
+    names = [f"{p}{w}" for p in ("pk", "r2_", "neg") for w in WINDOWS]
+    if has_gk:
+        names += [f"gk{w}" for w in WINDOWS]
+    return names + ["gjr", "r_last"]
+
+
+def scaled(raw: dict, gjr: np.ndarray, L: float, delta: float, rows) -> np.ndarray:
+    """The scale-free design ``[1, z_t]`` of ``rows`` (see the module docstring); nan where incomplete."""
+    names = input_names("gk1" in raw)
+    cols = [np.ones(len(rows))]
+    sd = np.sqrt(L)
+    for name in names[:-2]:
+        v = raw[name][rows]
+        if name.startswith("r2_"):
+            cols.append(np.log(v / L + delta))
+        elif name.startswith("neg"):
+            cols.append(v / sd)
+        else:
+            cols.append(np.log(np.maximum(v / L, EPS)))
+    cols.append(np.log(gjr / L))
+    cols.append(raw["r_last"][rows] / sd)
+    return np.column_stack(cols)
+
+
+# ------------------------------------------------------------------------------------ loss and Newton
+def qlike_loss(theta: Tensor, Z, y, ridge: float = 0.0, w=None) -> Tensor:
+    """``mean(w (y e^-s + s)) + ridge |theta[1:]|^2`` with ``s = Z @ theta`` (y already divided by L;
+    row weights ``w`` default to 1).
+
+    ``theta`` may be ``(k,)`` or a stack ``(c, k)`` of ``c`` parameter vectors (then one loss per row).
+    """
+    Z = Z if isinstance(Z, Tensor) else Tensor(np.asarray(Z, dtype=float))
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
+    if len(theta.shape) == 1:
+        s = Z @ theta
+        return (w * (y * (-s).exp() + s)).mean() + ridge * (theta[1:] ** 2).sum()
+    S = Z @ theta.transpose()                                    # (n, c)
+    return (w[:, None] * (y[:, None] * (-S).exp() + S)).mean(axis=0) + ridge * (theta[:, 1:] ** 2).sum(axis=1)
+
+
+def loss_derivatives(theta, Z, y, ridge: float = 0.0, w=None):
+    """``(loss, gradient, Hessian)`` of :func:`qlike_loss` at ``theta``, all from the engine.
+
+    The Hessian takes one extra backward sweep: ``k`` copies of ``theta`` are stacked into a
+    ``(k, k)`` leaf ``Th`` and each row gets its own loss; ``G = grad(sum of losses, Th,
+    create_graph=True)`` has row ``i`` = the gradient at copy ``i``, and ``grad(trace(G), Th)`` has
+    row ``i`` = ``d G[i, i] / d Th[i]`` = row ``i`` of the Hessian.
+    """
+    theta = np.asarray(theta, dtype=float)
+    k = theta.size
+    Th = Tensor(np.tile(theta, (k, 1)), requires_grad=True)
+    losses = qlike_loss(Th, Z, y, ridge, w)
+    G = grad(losses.sum(), Th, create_graph=True)
+    H = grad((G * np.eye(k)).sum(), Th)
+    return float(losses.data[0]), np.asarray(G.data[0], dtype=float), np.asarray(H, dtype=float)
+
+
+def newton_fit(Z, y, ridge: float = 0.0, theta0=None, tol: float = 1e-10, max_iter: int = 50, w=None):
+    """Minimise :func:`qlike_loss` by damped Newton steps (Armijo backtracking).
+
+    Stops when the Newton decrement ``g' H^-1 g / 2`` falls below ``tol``. Returns
+    ``(theta, info)`` with ``info = {"iterations", "loss", "decrement"}``.
+    """
+    Z = np.asarray(Z, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
+    Zt = Tensor(Z)
+    if theta0 is None:
+        theta = np.zeros(Z.shape[1])
+        theta[0] = np.log(np.mean(w * y) / np.mean(w))
+    else:
+        theta = np.asarray(theta0, dtype=float).copy()
+
+    def value(th):
+        with np.errstate(over="ignore"):
+            s = Z @ th
+            v = np.mean(w * (y * np.exp(-s) + s)) + ridge * np.sum(th[1:] ** 2)
+        return v if np.isfinite(v) else np.inf
+
+    dec, it = np.inf, 0
+    loss = value(theta)
+    for it in range(1, max_iter + 1):
+        loss, g, H = loss_derivatives(theta, Zt, y, ridge, w)
+        try:
+            step = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            step = -np.linalg.lstsq(H, g, rcond=None)[0]
+        dec = float(-(g @ step) / 2)
+        if not dec > tol:
+            break
+        t = 1.0
+        while t > 1e-10 and value(theta + t * step) > loss - 0.25 * t * 2 * dec:
+            t *= 0.5
+        theta = theta + t * step
+    return theta, {"iterations": it, "loss": float(value(theta)), "decrement": dec}
+
+
+# ------------------------------------------------------------------------------------ the forecaster
+class _Asset:
+    """What the model keeps per asset: its level, fit window and warm-started GJR."""
+
+    def __init__(self):
+        self.L = np.nan
+        self.begin = self.end = 0
+        self.gjr = GARCH(vol="gjr")
+
+
+class PooledForecaster(Forecaster):
+    """The ``pooled`` model (see the module docstring).
+
+    Options: ``ridge`` (penalty on ``b``), ``delta`` (offset of the squared-return ratios),
+    ``weights`` (``"rows"``: every training row counts the same; ``"assets"``: every asset does),
+    ``hidden`` (0: linear; else the residual MLP's width), ``weight_decay``, ``epochs`` and ``lr``
+    (the residual's AdamW), ``seed`` (its initialisation), ``tol``/``max_iter`` (Newton).
+    """
+
+    name = "pooled"
+    pooled = True
+    warm_start = True
+
+    def __init__(self, ridge: float = 1e-3, delta: float = 0.1, weights: str = "rows", hidden: int = 0,
+                 weight_decay: float = 1.0, epochs: int = 200, lr: float = 1e-2, seed: int = 0, tol: float = 1e-10,
+                 max_iter: int = 50):
+        if ridge < 0 or delta <= 0 or hidden < 0 or weight_decay < 0 or epochs < 0 or lr <= 0:
+            raise ValueError("pooled: need ridge >= 0, delta > 0, hidden >= 0, weight_decay >= 0, "
+                             "epochs >= 0, lr > 0")
+        if weights not in ("rows", "assets"):
+            raise ValueError(f"pooled: weights must be 'rows' or 'assets', got {weights!r}")
+        self.weights = weights
+        self.ridge, self.delta, self.hidden = float(ridge), float(delta), int(hidden)
+        self.weight_decay, self.epochs, self.lr, self.seed = float(weight_decay), int(epochs), float(lr), int(seed)
+        self.tol, self.max_iter = float(tol), int(max_iter)
+        self.theta_ = None
+        self.has_gk = None
+        self.net = None
+        self.assets: dict = {}
+        self.history: list = []
+        self._cache: dict = {}
+
+    # -- inputs
+    def _raw(self, asset, ds) -> dict:
+        key = self._cache.get(asset)
+        if key is None or key[0] is not ds.returns:
+            key = (ds.returns, raw_inputs(ds))
+            self._cache[asset] = key
+        return key[1]
+
+    def _design(self, asset, ds, start, stop) -> np.ndarray:
+        st = self.assets[asset]
+        raw = self._raw(asset, ds)
+        if ("gk1" in raw) != self.has_gk:
+            raise ValueError(f"pooled: asset {asset!r} {'has' if 'gk1' in raw else 'lacks'} the 'gk' proxy, "
+                             "unlike the assets the model was fitted on")
+        first = st.begin + 1
+        lo = max(start, first)
+        gjr = np.full(stop - start, np.nan)
+        if lo < stop:
+            gjr[lo - start:] = st.gjr.predict(ds, lo, stop)
+        return scaled(raw, gjr, st.L, self.delta, np.arange(start, stop))
+
+    # -- fit
+    def fit_panel(self, panel) -> "PooledForecaster":
+        """Fit on every asset's rows ``begin <= t < ds.last_known(end)``, all assets together."""
+        with lean_runtime():
+            return self._fit_panel(panel)
+
+    def _fit_panel(self, panel) -> "PooledForecaster":
+        Zs, ys = [], []
+        gk = None
+        for asset, ds, end, begin in panel:
+            stop = ds.last_known(end)
+            y = np.asarray(ds.target[begin:stop], dtype=float)
+            known = y[np.isfinite(y)]
+            if known.size < MIN_ROWS or not np.mean(known) > 0:
+                continue                      # no usable rows for this asset yet
+            st = self.assets.setdefault(asset, _Asset())
+            st.L, st.begin, st.end = float(np.mean(known)), int(begin), int(end)
+            st.gjr.fit(ds, end, begin)
+            raw = self._raw(asset, ds)
+            if gk is None:
+                gk = "gk1" in raw
+            elif gk != ("gk1" in raw):
+                raise ValueError("pooled: some assets have the 'gk' proxy and others not")
+            self.has_gk = gk
+            Z = self._design(asset, ds, begin, stop)
+            ok = np.isfinite(Z).all(axis=1) & np.isfinite(y)
+            Zs.append(Z[ok])
+            ys.append(y[ok] / st.L)
+        n = sum(len(y) for y in ys)
+        if n <= 2 * (Zs[0].shape[1] if Zs else 1):
+            raise ValueError(f"pooled: too few complete training rows ({n}) in the panel")
+        Z, y = np.concatenate(Zs), np.concatenate(ys)
+        w = None
+        if self.weights == "assets":
+            w = np.concatenate([np.full(len(v), n / (len(ys) * len(v))) for v in ys])
+        theta0 = self.theta_ if self.theta_ is not None and self.theta_.size == Z.shape[1] else None
+        self.theta_, info = newton_fit(Z, y, self.ridge, theta0, self.tol, self.max_iter, w)
+        info["rows"] = int(n)
+        if self.hidden > 0:
+            info["residual_loss"] = self._fit_residual(Z, y, np.ones_like(y) if w is None else w)
+        self.history.append(info)
+        return self
+
+    def _fit_residual(self, Z, y, w) -> float:
+        if self.net is None:
+            self.net = MLP([Z.shape[1] - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
+            last = self.net.layers[-1]
+            last.weight.data[...] = 0.0
+        opt = AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        base = Tensor(Z @ self.theta_)
+        X = Tensor(Z[:, 1:])
+        loss = None
+        for _ in range(self.epochs):
+            s = base + self.net(X).reshape(-1)
+            loss = (w * (y * (-s).exp() + s)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return float(loss.data) if loss is not None else float("nan")
+
+    def fit(self, ds: Dataset, end: int, begin: int = 0) -> "PooledForecaster":
+        return self.fit_panel([("asset", ds, end, begin)])
+
+    # -- predict
+    def predict_asset(self, asset, ds: Dataset, start: int, stop: int) -> np.ndarray:
+        """Forecasts (%^2) of ``ds.target[start:stop]`` for ``asset``, each from data < t."""
+        if self.theta_ is None:
+            raise RuntimeError("pooled: call fit or fit_panel first")
+        with lean_runtime():
+            return self._predict_asset(asset, ds, start, stop)
+
+    def _predict_asset(self, asset, ds, start, stop) -> np.ndarray:
+        if asset not in self.assets:
+            raise ValueError(f"pooled: asset {asset!r} had no training rows (fitted: {', '.join(self.assets)})")
+        st = self.assets[asset]
+        if not st.begin + 1 <= start <= stop <= len(ds):
+            raise ValueError(f"pooled: need {st.begin + 1} <= start <= stop <= {len(ds)}, got {start}, {stop}")
+        Z = self._design(asset, ds, start, stop)
+        bad = ~np.isfinite(Z).all(axis=1)
+        if bad.any():
+            raise ValueError(f"pooled: day {start + int(np.flatnonzero(bad)[0])} of {asset!r} has no full "
+                             f"{max(WINDOWS)}-day history")
+        s = Z @ self.theta_
+        if self.net is not None:
+            s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
+        return st.L * np.exp(s)
+
+    def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
+        return self.predict_asset("asset", ds, start, stop)
+
+    # -- persistence
+    def get_state(self):
+        """``(arrays, meta)``: numeric arrays and a JSON-able dict that :meth:`set_state` restores."""
+        if self.theta_ is None:
+            raise RuntimeError("pooled: nothing to save before the first fit")
+        arrays = {"theta": self.theta_.copy()}
+        meta = {"model": self.name, "has_gk": bool(self.has_gk),
+                "options": {"ridge": self.ridge, "delta": self.delta, "weights": self.weights, "hidden": self.hidden,
+                            "weight_decay": self.weight_decay, "epochs": self.epochs, "lr": self.lr,
+                            "seed": self.seed, "tol": self.tol, "max_iter": self.max_iter},
+                "assets": {}}
+        for asset, st in self.assets.items():
+            res = st.gjr.result
+            arrays[f"gjr/{asset}"] = res.params.to_numpy().copy()
+            meta["assets"][str(asset)] = {"L": st.L, "begin": st.begin, "end": st.end, "backcast": res.backcast}
+        if self.net is not None:
+            arrays.update({f"net/{k}": v for k, v in self.net.state_dict().items()})
+        return arrays, meta
+
+    def set_state(self, arrays: dict, meta: dict) -> "PooledForecaster":
+        self.__init__(**meta["options"])
+        self.theta_ = np.asarray(arrays["theta"], dtype=float).copy()
+        self.has_gk = bool(meta["has_gk"])
+        for asset, m in meta["assets"].items():
+            st = self.assets.setdefault(asset, _Asset())
+            st.L, st.begin, st.end = float(m["L"]), int(m["begin"]), int(m["end"])
+            st.gjr.begin = st.begin
+            st.gjr.result = GarchResult(np.asarray(arrays[f"gjr/{asset}"], dtype=float), np.zeros(1),
+                                        float(m["backcast"]), "gjr", "constant")
+        net = {k[4:]: v for k, v in arrays.items() if k.startswith("net/")}
+        if net:
+            self.net = MLP([self.theta_.size - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
+            self.net.load_state_dict(net)
+        return self
