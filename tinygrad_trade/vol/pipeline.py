@@ -482,6 +482,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
 
 # ------------------------------------------------------------------------------------ the demo
 DEMO_QUICK = {"start": "2012-07-01", "refit_every": 126}
+DEMO_EXTRA = ("pooled",)   # run by the demo (on every asset, trained across them) when the registry has it
 
 
 def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
@@ -489,12 +490,14 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     """The demo's :class:`ForecastConfig` (the embedded universe: the S&P 500 and three stocks, forecasts from
     2008, refit every 21 days) and its notes.
 
-    Every default model the registry provides runs (a missing one is noted, not an error).
+    Every default model the registry provides runs (a missing one is noted, not an error), plus the pooled
+    model when available; the nets run on the index only (they take most of the time).
     ``quick``: forecasts from mid-2012, refit every 126 and the nets' ``quick`` option (fewer epochs and members).
     """
     cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
                                                return_accounting=return_accounting, universe="embedded"))
-    models = cfg.models
+    models = cfg.models + tuple(m for m in available_models(DEMO_EXTRA) if m not in cfg.models)
+    cfg = dataclasses.replace(cfg, models=models)
     nets = [m for m in models if m in NEURAL_MODELS]
     if nets:   # the nets take most of the time: on the index only, so the demo stays short
         from .assets import SP500_ASSET
