@@ -31,6 +31,7 @@ BENCHMARKS = [  # key, module, section title
     ("tensor", "bench_tensor", "Tensor engine vs hand-written numpy and PyTorch"),
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
+    ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 COMMAND = "python benchmarks/run.py"
