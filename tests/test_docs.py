@@ -148,7 +148,8 @@ MODULES = [
     "tinygrad_trade.vol.base", "tinygrad_trade.vol.models", "tinygrad_trade.vol.models.ewma",
     "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
     "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.pipeline",
-    "tinygrad_trade.vol.report",
+    "tinygrad_trade.vol.report", "tinygrad_trade.vol.assets", "tinygrad_trade.vol.universe",
+    "tinygrad_trade.vol.comparison", "tinygrad_trade.vol.universe_run", "tinygrad_trade.vol.report_universe",
 ]
 # Documented once they exist (being written alongside the docs).
 OPTIONAL_MODULES = ["tinygrad_trade.vol.models.neural"]

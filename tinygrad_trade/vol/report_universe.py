@@ -215,8 +215,8 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
     if "cum_qlike_by_asset" in plots:
         L += [f"![cumulative QLIKE difference against har, per asset]({plots['cum_qlike_by_asset']})", ""]
 
-    costs = [str(c) for c in first["costs_bps"]]
-    cost = costs[len(costs) // 2]
+    costs = sorted(float(c) for c in first["costs_bps"])
+    cost = f"{costs[len(costs) // 2]:g}"
     key = next((k for k in next(iter(m["assets"].values())).get("backtest", {}).get(
         next(iter(s["models"])), {}) if float(k) == float(cost)), None)
     hdr, rows = _backtest_rows(m, key) if key is not None else ([], [])
