@@ -5,9 +5,9 @@
 
 Protocol A per asset (refit every 21 forecasts, expanding window, each forecast from data < t, forecasts
 floored at the asset's scale as in the walk-forward). The classical models (ewma, garch, gjr, har) run
-through ``walk_forward`` one asset at a time; ``pooled`` is refitted on the same dates on the rows of every
-asset together (``fit_panel``) and forecasts each asset (``predict_asset``); ``pooled_1`` is the same model
-fitted on each asset alone. The stocks' OHLC are adjusted by Adj Close / Close. Goal: ``pooled`` at least 2%
+through ``walk_forward`` one asset at a time; ``pooled`` runs through ``vol.universe.run_universe``: refitted
+on the rows of every asset together (``fit_panel``), forecasting each asset (``predict_asset``); ``pooled_1``
+is the same model fitted on each asset alone. The stocks' OHLC are adjusted by Adj Close / Close. Goal: ``pooled`` at least 2%
 below the best classical model's QLIKE on every asset, with a Diebold-Mariano test (QLIKE, Newey-West, 5
 lags); and no model above 1.5x the best model's QLIKE on any asset.
 """
@@ -29,11 +29,10 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from common import table  # noqa: E402
 
-from tinygrad_trade.vol.base import apply_floor, scale_floor  # noqa: E402
 from tinygrad_trade.vol.data import load_prices, load_sp500  # noqa: E402
 from tinygrad_trade.vol.dataset import build_dataset  # noqa: E402
 from tinygrad_trade.vol.evaluation import diebold_mariano, qlike, qlike_loss  # noqa: E402
-from tinygrad_trade.vol.models.pooled import PooledForecaster  # noqa: E402
+from tinygrad_trade.vol.universe import run_universe  # noqa: E402
 from tinygrad_trade.vol.walkforward import ModelSpec, forecast_stop, walk_forward  # noqa: E402
 
 STOCKS = os.environ.get("TT_STOCKS_CSV", "/work/shared/data/stocks_2000_2013.csv")
@@ -71,58 +70,30 @@ def _window(ds, name, period):
     return first, last
 
 
-def panel_forecasts(datasets: dict, windows: dict, refit_every: int = 21, **options):
-    """Pooled forecasts: one model refitted every ``refit_every`` days of the common calendar on all assets'
-    rows before that day. Returns ``name -> (forecasts, floor_hits)`` over each asset's window."""
-    calendar = np.unique(np.concatenate([ds.dates for ds in datasets.values()]))
-    day0 = min(datasets[n].dates[windows[n][0]] for n in datasets)
-    day1 = max(datasets[n].dates[windows[n][1] - 1] for n in datasets)
-    refits = calendar[(calendar >= day0) & (calendar <= day1)][::refit_every]
-    model = PooledForecaster(**options)
-    parts = {n: [] for n in datasets}
-    hits = {n: 0 for n in datasets}
-    for i, day in enumerate(refits):
-        nxt = refits[i + 1] if i + 1 < len(refits) else day1 + np.timedelta64(1, "D")
-        ends = {n: int(np.searchsorted(ds.dates, day)) for n, ds in datasets.items()}
-        model.fit_panel([(n, ds, ends[n], 0) for n, ds in datasets.items()])
-        for n, ds in datasets.items():
-            a = max(ends[n], windows[n][0])
-            b = min(int(np.searchsorted(ds.dates, nxt)), windows[n][1])
-            if a < b:
-                f, low = apply_floor(model.predict_asset(n, ds, a, b), scale_floor(ds, ends[n], 0))
-                parts[n].append(f)
-                hits[n] += low
-    return {n: (np.concatenate(parts[n]), hits[n]) for n in datasets}
-
-
-def single_forecasts(datasets: dict, windows: dict, models):
-    """``walk_forward`` per asset (the protocol's own blocks): name -> WalkForwardResult."""
-    return {n: walk_forward(ds, models, start=int(windows[n][0]), stop=int(windows[n][1]))
-            for n, ds in datasets.items()}
-
-
 def compare(datasets, period, pooled_options=None, with_single=True):
-    """Per-asset rows: QLIKE of every model, pooled's gain and DM t vs the best classical model."""
+    """Per-asset rows: QLIKE of every model, pooled's gain and DM t vs the best classical model.
+
+    ``run_universe`` runs the classical models per asset and ``pooled`` on the panel (refit dates: every
+    ``21``st day of the union of the assets' forecast days); ``pooled_1`` is ``walk_forward`` per asset."""
     windows = {n: _window(ds, n, period) for n, ds in datasets.items()}
+    opts = dict(pooled_options or {})
     t0 = time.perf_counter()
-    panel = panel_forecasts(datasets, windows, **(pooled_options or {}))
+    uni = run_universe(datasets, [ModelSpec("pooled", opts)], start={n: w[0] for n, w in windows.items()},
+                       stop={n: w[1] for n, w in windows.items()})
     t_panel = time.perf_counter() - t0
-    models = list(CLASSICAL)
-    if with_single:
-        models.append(ModelSpec("pooled", dict(pooled_options or {}), label="pooled_1"))
-    singles = single_forecasts(datasets, windows, models)
+    models = list(CLASSICAL) + ([ModelSpec("pooled", opts, label="pooled_1")] if with_single else [])
+    singles = {n: walk_forward(ds, models, start=int(windows[n][0]), stop=int(windows[n][1]))
+               for n, ds in datasets.items()}
     results = {}
     for n, ds in datasets.items():
         wf = singles[n]
         y = wf.target
-        fc = {m: wf.forecasts[m] for m in CLASSICAL}
-        if with_single:
-            fc["pooled_1"] = wf.forecasts["pooled_1"]
-        fc["pooled"] = panel[n][0]
+        assert np.array_equal(uni[n].index, wf.index)
+        fc = {**wf.forecasts, "pooled": uni[n].forecasts["pooled"]}
         q = {m: qlike(y, f) for m, f in fc.items()}
         best = min(CLASSICAL, key=q.get)
         dm = diebold_mariano(qlike_loss(y, fc["pooled"]), qlike_loss(y, fc[best]))
-        hits = {**wf.floor_hits, "pooled": panel[n][1]}
+        hits = {**wf.floor_hits, **uni[n].floor_hits}
         results[n] = {"days": int(y.size), "first": str(wf.dates[0]), "last": str(wf.dates[-1]), "qlike": q,
                       "best": best, "gain": 1 - q["pooled"] / q[best], "dm": dm["stat"], "p": dm["pvalue"],
                       "floor_hits": hits, "worst_ratio": max(q.values()) / min(q.values())}
@@ -142,7 +113,8 @@ def render(results, t_panel, title) -> str:
 
 
 GRID = [dict(ridge=r, delta=d) for r in (0.0, 1e-3, 1e-2) for d in (0.03, 0.1, 0.3)] + \
-       [dict(ridge=r, delta=d, weights=w) for r in (1e-3, 3e-3, 1e-2) for d in (0.01, 0.03) for w in ("rows", "assets")]
+       [dict(ridge=r, delta=d, weights=w) for r in (1e-3, 3e-3, 1e-2) for d in (0.01, 0.03) for w in ("rows", "assets")] + \
+       [dict(ridge=3e-3, delta=0.01, hidden=8, weight_decay=wd) for wd in (0.1, 1.0)]
 
 
 def tune(datasets, grid=None) -> str:

@@ -141,7 +141,8 @@ API = DOCS / "api.md"
 
 # The modules the reference covers. Their public names must all be in the page.
 MODULES = [
-    "tinygrad_trade", "tinygrad_trade.graph", "tinygrad_trade.gradcheck", "tinygrad_trade.viz",
+    "tinygrad_trade", "tinygrad_trade.graph", "tinygrad_trade.gradcheck", "tinygrad_trade.testing",
+    "tinygrad_trade.testing.strategies", "tinygrad_trade.log", "tinygrad_trade.viz",
     "tinygrad_trade.expr", "tinygrad_trade.nn", "tinygrad_trade.nn.scalar", "tinygrad_trade.nn.losses",
     "tinygrad_trade.nn.init", "tinygrad_trade.optim",
     "tinygrad_trade.vol.data", "tinygrad_trade.vol.features", "tinygrad_trade.vol.dataset",

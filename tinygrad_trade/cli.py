@@ -6,7 +6,10 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+
+from .log import say
 
 EXIT_BAD_INPUT = 2
 
@@ -133,7 +136,7 @@ def _cmd_garch(args):
 def _one_line_errors(p):
     """Argument errors of this subcommand: one line on stderr, exit status 2 (no usage dump)."""
     def error(message):
-        print(f"{p.prog}: error: {message}", file=sys.stderr)
+        say(f"{p.prog}: error: {message}", logging.ERROR)
         raise SystemExit(EXIT_BAD_INPUT)
     p.error = error
     return p
@@ -293,10 +296,10 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
-        print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
+        say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        say("interrupted", logging.WARNING)
         return 130
 
 

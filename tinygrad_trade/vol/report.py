@@ -24,6 +24,7 @@ import numpy as np
 
 from .backtest import buy_and_hold, vol_target_backtest
 from .evaluation import qlike_loss
+from .report_html import write_report_html
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
            "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
@@ -443,4 +444,5 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     with open(report, "w", encoding="utf-8") as fh:
         fh.write(markdown_report(results, plots, extra))
     paths["report"] = report
+    paths["html"] = write_report_html(report)  # report.html beside it, self-contained (vol/report_html.py)
     return paths

@@ -11,11 +11,11 @@ whose data ends before ``--start`` is not forecast (a note says so) but still le
 """
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..log import messenger
 from .comparison import universe_summary
 from .pipeline import (BENCHMARK, ForecastConfig, _check_models_exist, _first_forecast, _json_clean,
                        build_asset_dataset, compute_metrics, model_specs)
@@ -73,7 +73,7 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
-        log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+        log = messenger(config.quiet)
     notes = list(notes or [])
     datasets = {name: build_asset_dataset(df, config) for name, df in frames.items()}
     starts, stops = _starts(datasets, config, notes)

@@ -502,6 +502,10 @@ class GarchResult:
         ps = ", ".join(f"{n}={v:.5f}" for n, v in self.params.items())
         return f"GarchResult({self.vol}, {self.mean}: {ps}, loglik={self.loglik:.3f})"
 
+    def _repr_html_(self):  # the estimates as a table in Jupyter
+        from ..html_tables import garch_html
+        return garch_html(self)
+
 
 def _multi_step(s1: np.ndarray, omega: float, phi: float, h: int) -> np.ndarray:
     """(n, h) array: column k is the (k+1)-step forecast from one-step forecasts ``s1``."""

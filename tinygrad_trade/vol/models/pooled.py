@@ -206,7 +206,7 @@ class PooledForecaster(Forecaster):
     pooled = True
     warm_start = True
 
-    def __init__(self, ridge: float = 1e-3, delta: float = 0.1, weights: str = "rows", hidden: int = 0,
+    def __init__(self, ridge: float = 3e-3, delta: float = 0.01, weights: str = "rows", hidden: int = 0,
                  weight_decay: float = 1.0, epochs: int = 200, lr: float = 1e-2, seed: int = 0, tol: float = 1e-10,
                  max_iter: int = 50):
         if ridge < 0 or delta <= 0 or hidden < 0 or weight_decay < 0 or epochs < 0 or lr <= 0:

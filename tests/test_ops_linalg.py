@@ -1,0 +1,172 @@
+"""Linear algebra (ops/linalg.py): forward against numpy, gradients and second derivatives by
+gradcheck over hypothesis sizes and batch shapes, on well-conditioned matrices built from the drawn
+numbers (diagonally dominant, symmetric positive definite, distinct spectra)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinygrad_trade import Tensor, grad
+from tinygrad_trade.testing import check_gradients
+from tinygrad_trade.testing.strategies import arrays, budget, floats
+
+entries = floats(-1, 1)
+batches = st.sampled_from([(), (2,), (1, 2)])
+
+
+def _dominant(x):
+    n = x.shape[-1]
+    return x + n * np.eye(n) * 1.5
+
+
+def _spd(x):
+    n = x.shape[-1]
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n)
+
+
+def _sym(t):
+    return (t + t.swapaxes(-1, -2)) * 0.5
+
+
+@st.composite
+def square(draw, max_n=3):
+    n = draw(st.integers(1, max_n))
+    b = draw(batches)
+    return draw(arrays(b + (n, n), entries))
+
+
+@settings(max_examples=budget(12))
+@given(a=square(), data=st.data())
+def test_solve_inv_det_slogdet(a, data):
+    a = _dominant(a)
+    n = a.shape[-1]
+    rhs_shape = data.draw(st.sampled_from([(n,), (n, 2), a.shape[:-2] + (n, 1)]), label="rhs")
+    b = data.draw(arrays(rhs_shape, entries), label="b")
+    np.testing.assert_allclose(Tensor(a).solve(b).data, np.linalg.solve(a, b), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Tensor(a).inv().data, np.linalg.inv(a), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Tensor(a).det().data, np.linalg.det(a), rtol=1e-12)
+    np.testing.assert_allclose(Tensor(a).slogdet()[1].data, np.linalg.slogdet(a)[1], rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x, y: x.solve(y), Tensor(a), Tensor(b), order=2)
+    check_gradients(lambda x: x.inv(), Tensor(a), order=2)
+    check_gradients(lambda x: x.det(), Tensor(a), order=2)
+    check_gradients(lambda x: x.slogdet()[1], Tensor(a), order=2)
+
+
+@settings(max_examples=budget(12))
+@given(a=square(), upper=st.booleans(), k=st.integers(1, 2))
+def test_cholesky_and_triangular_solve(a, upper, k):
+    s = _spd(a)
+    n = s.shape[-1]
+    np.testing.assert_allclose(Tensor(s).cholesky().data, np.linalg.cholesky(s), rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x: _sym(x).cholesky(), Tensor(s), order=2)
+    check_gradients(lambda x: x.cholesky(), Tensor(s), order=2)  # reads the lower triangle: gradient is lower-triangular
+    tri = np.triu(s) if upper else np.tril(s)
+    b = np.linspace(-1, 1, n * k).reshape(n, k)
+    np.testing.assert_allclose(Tensor(s).solve_triangular(b, upper=upper).data, np.linalg.solve(tri, b),
+                               rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x, y: x.solve_triangular(y, upper=upper), Tensor(s), Tensor(b), order=2)
+
+
+def test_cholesky_gradient_reads_only_the_lower_triangle_and_errors_are_clear():
+    s = Tensor(_spd(np.array([[0.3, -0.2], [0.5, 0.1]])), requires_grad=True)
+    g = grad(s.cholesky().sum(), s)
+    assert g[0, 1] == 0.0 and g[1, 0] != 0.0
+    with pytest.raises(ValueError, match="not positive definite"):
+        Tensor([[1.0, 2.0], [2.0, 1.0]]).cholesky()
+    with pytest.raises(ValueError, match="solve: singular"):
+        Tensor([[1.0, 2.0], [2.0, 4.0]]).solve([1.0, 1.0])
+    with pytest.raises(ValueError, match="square"):
+        Tensor(np.ones((2, 3))).inv()
+
+
+def test_gaussian_loglik_hessian_through_cholesky_and_solve():
+    """A multivariate Gaussian log-likelihood: Hessian w.r.t. the covariance factor by create_graph."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(3)
+
+    def nll(a):
+        cov = a @ a.T + np.eye(3)
+        chol = cov.cholesky()
+        z = chol.solve_triangular(Tensor(x))
+        return 0.5 * (z * z).sum() + chol.diagonal().log().sum()
+
+    check_gradients(nll, Tensor(rng.standard_normal((3, 3)) * 0.5), order=2)
+
+
+@settings(max_examples=budget(10))
+@given(a=square(), data=st.data())
+def test_eigh_with_distinct_eigenvalues(a, data):
+    n = a.shape[-1]
+    s = a + np.swapaxes(a, -1, -2) + np.diag(np.arange(n) * 3.0)
+    w, v = Tensor(s).eigh()
+    rw, rv = np.linalg.eigh(s)
+    np.testing.assert_allclose(w.data, rw, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.abs(v.data), np.abs(rv), rtol=1e-10, atol=1e-12)
+    check_gradients(lambda x: _sym(x).eigh()[0], Tensor(s), order=2)
+    check_gradients(lambda x: _sym(x).eigh()[1] ** 2, Tensor(s), order=2)  # sign-invariant use of the eigenvectors
+
+
+@settings(max_examples=budget(10))
+@given(m=st.integers(1, 3), n=st.integers(1, 3), b=batches, data=st.data())
+def test_svd_pinv(m, n, b, data):
+    k = min(m, n)
+    a = data.draw(arrays(b + (m, n), entries), label="a")
+    a = a + np.eye(m, n) * (np.arange(k) * 2.0 + 2.0).tolist()[0] if k == 1 else a + np.eye(m, n) * 0
+    d = np.zeros((m, n))
+    d[np.arange(k), np.arange(k)] = 2.0 + 2.0 * np.arange(k)
+    a = a * 0.3 + d
+    u, s, vh = Tensor(a).svd()
+    np.testing.assert_allclose(s.data, np.linalg.svd(a, compute_uv=False), rtol=1e-12)
+    np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, a, rtol=1e-12, atol=1e-13)
+    check_gradients(lambda x: x.svd()[1], Tensor(a), order=2)
+    check_gradients(lambda x: (x.svd()[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
+    check_gradients(lambda x: x.svd()[0] @ x.svd()[2], Tensor(a), order=2)  # U @ Vh: invariant to paired sign flips
+    np.testing.assert_allclose(Tensor(a, requires_grad=True).pinv().data, np.linalg.pinv(a), rtol=1e-10, atol=1e-12)
+    check_gradients(lambda x: x.pinv(), Tensor(a), order=2)
+
+
+@settings(max_examples=budget(12))
+@given(a=square(), data=st.data())
+def test_parts_and_products(a, data):
+    n = a.shape[-1]
+    k = data.draw(st.integers(-1, 1), label="k")
+    np.testing.assert_array_equal(Tensor(a).tril(k).data, np.tril(a, k))
+    np.testing.assert_array_equal(Tensor(a).triu(k).data, np.triu(a, k))
+    np.testing.assert_array_equal(Tensor(a).diagonal(k, -2, -1).data, np.diagonal(a, k, -2, -1))
+    np.testing.assert_allclose(Tensor(a).trace(0, -2, -1).data, np.trace(a, 0, -2, -1), rtol=1e-13)
+    check_gradients(lambda x: x.tril(k), Tensor(a), order=2)
+    check_gradients(lambda x: x.diagonal(k, -1, -2), Tensor(a), order=2)
+    v = data.draw(arrays((n,), entries), label="v")
+    np.testing.assert_allclose(Tensor(v).outer(v * 2).data, np.outer(v, v * 2))
+    check_gradients(lambda x, y: x.outer(y), Tensor(v), Tensor(v + 1), order=2)
+    mp = data.draw(st.integers(0, 3), label="power")
+    np.testing.assert_allclose(Tensor(a).matrix_power(mp).data, np.linalg.matrix_power(a, mp), rtol=1e-12, atol=1e-13)
+
+
+EINSUMS = [  # spec, operand shapes
+    ("ij,jk->ik", [(2, 3), (3, 2)]), ("ij,ij->", [(2, 3), (2, 3)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]),
+    ("ij->j", [(2, 3)]), ("i,j->ij", [(2,), (3,)]), ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("bij,bjk", [(2, 2, 3), (2, 3, 2)]), ("ijk->kji", [(2, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+    ("i,i", [(3,), (3,)]), ("ij->", [(2, 2)]), ("iij->j", [(2, 2, 3)]), ("i...->...", [(2, 3, 2)]),
+]
+
+
+@pytest.mark.parametrize("spec, shapes", EINSUMS)
+def test_einsum_and_tensordot(spec, shapes):
+    rng = np.random.default_rng(len(spec))
+    ops = [rng.standard_normal(s) for s in shapes]
+    np.testing.assert_allclose(Tensor.einsum(spec, *[Tensor(o) for o in ops]).data, np.einsum(spec, *ops),
+                               rtol=1e-12, atol=1e-14)
+    check_gradients(lambda *ts: Tensor.einsum(spec, *ts), *[Tensor(o) for o in ops], order=2)
+
+
+@settings(max_examples=budget(10))
+@given(data=st.data())
+def test_tensordot(data):
+    sa = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), label="sa")
+    k = data.draw(st.integers(0, len(sa)), label="axes")
+    sb = sa[len(sa) - k:] + data.draw(hnp.array_shapes(min_dims=0, max_dims=1, max_side=2), label="rest")
+    a, b = data.draw(arrays(sa, entries), label="a"), data.draw(arrays(sb, entries), label="b")
+    np.testing.assert_allclose(Tensor(a).tensordot(b, k).data, np.tensordot(a, b, k), rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x, y: x.tensordot(y, k), Tensor(a), Tensor(b), order=1)

@@ -1,0 +1,29 @@
+"""The op families of `Tensor`, one module each, every op's forward beside its derivative rule.
+
+- ``elementwise``: trigonometric/hyperbolic, log1p/expm1/log2/log10, erf/erfc, normal cdf and
+  log-pdf, flat ops (sign, floor, ...), logaddexp/hypot/arctan2/mod, comparisons;
+- ``activations``: leaky_relu, elu, selu, silu, gelu, mish, softsign, logsigmoid, hardtanh, ...;
+- ``losses``: logsumexp, softmax, log_softmax and the classification/regression losses;
+- ``statistics``: std, prod, norm, argmax/argmin, sort/argsort/topk, median/quantile;
+- ``cumulative``: cumsum/cumprod/cummax/cummin/logcumsumexp, diff, roll, flip, pad, unfold;
+- ``shapes``: expand, tile/repeat, split/chunk, stacking, gathers/scatters, constructors;
+- ``linalg``: solve, inv, det, cholesky, eigh, svd, einsum and their compositions;
+- ``interop``: numpy ufuncs and functions on Tensors.
+
+Each family is a mixin class of `Tensor` (in ``tensor.py``, which keeps the core: construction,
+arithmetic, exp/log/tanh/..., sum/mean/var/max/min, reshape/transpose/getitem/cat/stack/where
+and the backward). Rules are written with :data:`~._base.F` so they also work under
+``create_graph=True``.
+"""
+from .activations import Activations
+from .cumulative import Cumulative
+from .elementwise import Elementwise
+from .interop import NumpyInterop
+from .linalg import Linalg
+from .losses import Losses
+from .shapes import Shapes
+from .statistics import Statistics
+
+FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, NumpyInterop)
+
+__all__ = ["FAMILIES"]

@@ -1,0 +1,157 @@
+"""numpy interop: numpy's ufuncs and functions called on a Tensor record the graph.
+
+``np.exp(t)``, ``np.sum(t, axis=0)``, ``ndarray + t``, ``np.linalg.solve(A, b)`` and the rest of the
+supported set below call the Tensor method of the same meaning, so the result is a Tensor with
+its gradient. Anything else raises one ``TypeError`` naming the Tensor method to use (or
+``t.numpy()`` to leave the graph on purpose). Comparisons and predicates (``np.equal``,
+``np.isnan``, ...) return boolean arrays, as the Tensor's own comparisons do. ``out=`` arguments
+are refused: a Tensor is never written into.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ._base import TensorBase, data
+
+__all__ = ["NumpyInterop"]
+
+
+def _method(name, *fixed):
+    return lambda t, *a, **k: getattr(t, name)(*fixed, *a, **k)
+
+
+_UFUNC_CALL = {  # ufunc: what it does on Tensors (all inputs already Tensors)
+    np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+    np.true_divide: operator.truediv, np.power: operator.pow, np.float_power: operator.pow,
+    np.matmul: operator.matmul, np.negative: operator.neg, np.positive: lambda x: x,
+    np.square: lambda x: x * x, np.reciprocal: lambda x: 1.0 / x, np.absolute: _method("abs"),
+    np.fabs: _method("abs"), np.maximum: _method("maximum"), np.minimum: _method("minimum"),
+    np.fmax: _method("maximum"), np.fmin: _method("minimum"), np.rint: _method("round"),
+    np.remainder: _method("mod"), np.floor_divide: _method("floordiv"),
+    **{getattr(np, n): _method(n) for n in (
+        "exp", "log", "sqrt", "tanh", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+        "arcsinh", "arccosh", "arctanh", "log1p", "expm1", "log2", "log10", "sign", "floor", "ceil",
+        "trunc", "logaddexp", "hypot", "arctan2", "fmod")},
+}
+_UFUNC_DATA = {np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+               np.isnan, np.isfinite, np.isinf, np.signbit, np.logical_and, np.logical_or, np.logical_not}
+_UFUNC_METHOD = {  # (ufunc, method): Tensor method taking (axis=..., keepdims=...)
+    (np.add, "reduce"): "sum", (np.multiply, "reduce"): "prod", (np.maximum, "reduce"): "max",
+    (np.minimum, "reduce"): "min", (np.add, "accumulate"): "cumsum", (np.multiply, "accumulate"): "cumprod",
+    (np.maximum, "accumulate"): "cummax", (np.minimum, "accumulate"): "cummin",
+    (np.logaddexp, "accumulate"): "logcumsumexp",
+}
+
+
+def _first_tensor(args):
+    for a in args:
+        if isinstance(a, TensorBase):
+            return a
+        if isinstance(a, (list, tuple)):
+            t = _first_tensor(a)
+            if t is not None:
+                return t
+    return None
+
+
+def _on(name):
+    """numpy function f(a, *args, **kw) -> Tensor method a.name(*args, **kw)."""
+    def call(a, *args, **kw):
+        ref = a if isinstance(a, TensorBase) else _first_tensor(args)
+        return getattr(ref._lift(a), name)(*args, **kw)
+    return call
+
+
+def _reduction(name, ddof=False):
+    def call(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        extra = {"ddof": kw.pop("ddof", 0)} if ddof else {}
+        if dtype is not None or out is not None or kw:
+            raise TypeError(f"numpy.{name} on a Tensor: only axis/keepdims{'/ddof' if ddof else ''} are supported")
+        return getattr(a, name)(axis=axis, keepdims=keepdims, **extra)
+    return call
+
+
+def _static(name):
+    def call(*args, **kw):
+        ref = _first_tensor(args) or _first_tensor(list(kw.values()))
+        return getattr(type(ref), name)(*args, **kw)
+    return call
+
+
+def _transpose(a, axes=None):
+    return a.transpose(*(axes or ()))
+
+
+def _clip(a, a_min=None, a_max=None, **kw):
+    return a.clip(kw.get("min", a_min), kw.get("max", a_max))
+
+
+def _linalg_norm(x, ord=None, axis=None, keepdims=False):
+    return x.norm(ord=ord, axis=axis, keepdims=keepdims)
+
+
+_FUNCTIONS = {
+    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.var: _reduction("var", True),
+    np.std: _reduction("std", True), np.max: _reduction("max"), np.min: _reduction("min"),
+    np.amax: _reduction("max"), np.amin: _reduction("min"), np.prod: _reduction("prod"),
+    np.reshape: lambda a, shape, **kw: a.reshape(shape), np.transpose: _transpose,
+    np.concatenate: lambda ts, axis=0: _first_tensor(ts).cat(ts, axis=axis),
+    np.stack: lambda ts, axis=0: _first_tensor(ts).stack(ts, axis=axis),
+    np.vstack: _static("vstack"), np.hstack: _static("hstack"),
+    np.where: lambda c, a, b: (_first_tensor((a, b))).where(c, a, b),
+    np.clip: _clip, np.einsum: _static("einsum"),
+    np.dot: _on("dot"), np.inner: _on("inner"), np.outer: _on("outer"), np.kron: _on("kron"),
+    np.linalg.solve: _on("solve"), np.linalg.inv: _on("inv"), np.linalg.det: _on("det"),
+    np.linalg.slogdet: _on("slogdet"), np.linalg.cholesky: _on("cholesky"), np.linalg.eigh: _on("eigh"),
+    np.linalg.svd: lambda a, full_matrices=True, **kw: a.svd(), np.linalg.pinv: _on("pinv"),
+    np.linalg.norm: _linalg_norm, np.linalg.matrix_power: _on("matrix_power"),
+    np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a, axis=None: np.size(a.data, axis),
+    **{getattr(np, n): _on(n) for n in (
+        "cumsum", "cumprod", "swapaxes", "expand_dims", "squeeze", "moveaxis", "tensordot", "trace",
+        "diagonal", "tril", "triu", "diff", "roll", "flip", "pad", "tile", "repeat", "take",
+        "take_along_axis", "sort", "argsort", "argmax", "argmin", "median", "quantile", "broadcast_to",
+        "logaddexp", "round")},
+}
+# suggestions for what numpy has and a Tensor has under another name (or not at all)
+_HINT = {"asarray": "t.numpy()", "array": "t.numpy()", "copy": "t.detach()", "around": "Tensor.round",
+         "nanmean": "Tensor.mean on finite data", "cov": "compose it from mean and @",
+         "corrcoef": "compose it from mean, std and @", "percentile": "Tensor.quantile"}
+
+
+def _unsupported(kind, name, cls):
+    hint = _HINT.get(name)
+    hint = hint or (f"Tensor.{name}" if hasattr(cls, name) else "a Tensor method, or t.numpy() to "
+                    "leave the graph on purpose")
+    return TypeError(f"numpy {kind} {name!r} is not supported on a Tensor (it would drop the gradient): use {hint}")
+
+
+class NumpyInterop(TensorBase):
+    __slots__ = ()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            raise TypeError(f"numpy {ufunc.__name__}: out= is not supported on a Tensor (Tensors are never "
+                            "written into)")
+        kwargs.pop("out", None)
+        if ufunc in _UFUNC_DATA and method == "__call__":
+            return getattr(ufunc, method)(*[data(x) for x in inputs], **kwargs)
+        if method == "__call__" and ufunc in _UFUNC_CALL and not kwargs:
+            ref = _first_tensor(inputs)
+            return _UFUNC_CALL[ufunc](*[ref._lift(x) for x in inputs])
+        name = _UFUNC_METHOD.get((ufunc, method))
+        if name is not None and len(inputs) == 1:
+            axis = kwargs.pop("axis", 0)
+            keep = {"keepdims": kwargs.pop("keepdims")} if "keepdims" in kwargs else {}
+            kwargs.pop("dtype", None)
+            if not kwargs:
+                return getattr(inputs[0], name)(axis=axis, **keep)
+        what = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        raise _unsupported("ufunc", what, type(self))
+
+    def __array_function__(self, func, types, args, kwargs):
+        impl = _FUNCTIONS.get(func)
+        if impl is None:
+            raise _unsupported("function", func.__name__, type(self))
+        return impl(*args, **kwargs)

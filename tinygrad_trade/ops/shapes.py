@@ -1,0 +1,245 @@
+"""Shapes and indexing on Tensor, beyond the core's reshape/transpose/getitem/cat/stack/where:
+expand, tile/repeat, split/chunk, vstack/hstack, take/gather/take_along_axis, scatter_add,
+moveaxis/flatten/squeeze, and the constructors eye/arange/linspace/full/one_hot/``*_like``.
+
+All but ``expand`` are compositions of the core's primitives (a gather is a ``getitem`` with index
+arrays, whose gradient scatters back, repeated indices summing), so none needs a rule of its own.
+``expand`` is a primitive whose rule hands ``g`` back unchanged: the core's ``_unbroadcast`` sums
+it to the input's shape, the one place broadcasting is undone.
+
+Names follow numpy where numpy has the op (``repeat`` repeats elements, ``tile`` repeats the
+array, ``split`` takes sections or indices); ``chunk``, ``gather``, ``scatter_add`` and ``expand``
+are torch's. ``squeeze(axis)`` of an axis whose size is not 1 is an error, as in numpy (torch
+silently does nothing).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Op
+from ._base import TensorBase, data, normalize_axis, scatter
+
+__all__ = ["Shapes"]
+
+_EXPAND = Op("expand", lambda g, y, x: (g,))  # _unbroadcast (in Tensor._vjp) sums g down to x's shape
+
+
+def _full_index(idx, axis, sizes):
+    """The advanced index selecting ``idx`` along ``axis`` and position i along every other axis
+    ``d`` for ``i < sizes[d]`` (the shape of ``idx`` there, as in torch.gather)."""
+    nd = idx.ndim
+    out = []
+    for d in range(nd):
+        if d == axis:
+            out.append(idx)
+        else:
+            out.append(np.arange(sizes[d]).reshape([-1 if i == d else 1 for i in range(nd)]))
+    return tuple(out)
+
+
+def _int_index(indices, op):
+    idx = np.asarray(data(indices))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got dtype {idx.dtype}")
+    return idx
+
+
+class Shapes(TensorBase):
+    __slots__ = ()
+
+    # -- broadcasting and repetition ---------------------------------------------------------
+    def expand(self, *shape):
+        """A broadcast view to ``shape`` (``-1`` keeps a size), as torch's ``expand``."""
+        shape = _shape(shape)
+        lead = len(shape) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to fewer dimensions {shape}")
+        target = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+        try:
+            out = np.broadcast_to(self.data, target).copy()
+        except ValueError:
+            raise ValueError(f"expand: shape {self.shape} cannot be broadcast to {shape}") from None
+        return self._make(out, (self,), _EXPAND)
+
+    def broadcast_to(self, *shape):
+        return self.expand(*shape)
+
+    def tile(self, reps):
+        """numpy.tile (torch's ``repeat``): the whole array repeated ``reps`` times along each axis."""
+        reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+        nd = max(len(reps), self.ndim)
+        reps = (1,) * (nd - len(reps)) + reps
+        x = self.reshape((1,) * (nd - self.ndim) + self.shape)
+        inter = tuple(v for s in x.shape for v in (1, s))
+        big = tuple(v for r, s in zip(reps, x.shape) for v in (r, s))
+        return x.reshape(inter).expand(big).reshape(tuple(r * s for r, s in zip(reps, x.shape)))
+
+    def repeat(self, repeats, axis=None):
+        """numpy.repeat (torch's ``repeat_interleave``): each element repeated ``repeats`` times."""
+        x, ax = (self.reshape(-1), 0) if axis is None else (self, normalize_axis(axis, self.ndim, "repeat"))
+        return x.take(np.repeat(np.arange(x.shape[ax]), repeats), ax)
+
+    repeat_interleave = repeat
+
+    # -- splitting and stacking ---------------------------------------------------------------
+    def split(self, indices_or_sections, axis=0):
+        """numpy.split: an int number of equal sections, or a list of split points."""
+        ax = normalize_axis(axis, self.ndim, "split")
+        n = self.shape[ax]
+        if np.ndim(indices_or_sections) == 0:
+            k = int(indices_or_sections)
+            if k <= 0 or n % k:
+                raise ValueError(f"split: axis of size {n} does not divide into {k} equal sections")
+            bounds = [i * (n // k) for i in range(k + 1)]
+        else:
+            bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        return [self._slice_axis(ax, lo, max(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def chunk(self, chunks, axis=0):
+        """torch.chunk: at most ``chunks`` pieces of ceil(n / chunks) (the last may be smaller)."""
+        ax = normalize_axis(axis, self.ndim, "chunk")
+        n = self.shape[ax]
+        size = -(-n // int(chunks))
+        return [self._slice_axis(ax, lo, min(lo + size, n)) for lo in range(0, n, max(size, 1))]
+
+    def split_sizes(self, sizes, axis=0):
+        """torch.split with a list of piece sizes (or one int size)."""
+        ax = normalize_axis(axis, self.ndim, "split_sizes")
+        n = self.shape[ax]
+        if np.ndim(sizes) == 0:
+            return self.chunk(-(-n // int(sizes)) if n else 1, ax) if int(sizes) > 0 else [self]
+        if sum(sizes) != n:
+            raise ValueError(f"split_sizes: sizes {list(sizes)} do not add up to the axis size {n}")
+        bounds = np.cumsum([0] + list(sizes))
+        return [self._slice_axis(ax, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def _slice_axis(self, ax, lo, hi):
+        return self[(slice(None),) * ax + (slice(lo, hi),)]
+
+    @classmethod
+    def vstack(cls, ts):
+        ts = [t if isinstance(t, TensorBase) else cls(t) for t in ts]
+        return cls.cat([t.reshape(1, -1) if t.ndim < 2 else t for t in ts], axis=0)
+
+    @classmethod
+    def hstack(cls, ts):
+        ts = [t if isinstance(t, TensorBase) else cls(t) for t in ts]
+        ts = [t.reshape(1) if t.ndim == 0 else t for t in ts]
+        return cls.cat(ts, axis=0 if ts[0].ndim == 1 else 1)
+
+    # -- gathers and scatters -----------------------------------------------------------------
+    def take(self, indices, axis=None):
+        """numpy.take: the elements at integer ``indices`` along ``axis`` (flattened when None)."""
+        idx = _int_index(indices, "take")
+        if axis is None:
+            return self.reshape(-1)[idx]
+        ax = normalize_axis(axis, self.ndim, "take")
+        n = self.shape[ax]
+        if idx.size and (idx.max() >= n or idx.min() < -n):
+            raise IndexError(f"take: index out of range for axis {ax} of size {n}")
+        return self[(slice(None),) * ax + (idx,)]
+
+    def take_along_axis(self, indices, axis):
+        """numpy.take_along_axis: ``indices`` has this Tensor's ndim and broadcasts against it."""
+        idx = _int_index(indices, "take_along_axis")
+        ax = normalize_axis(axis, self.ndim, "take_along_axis")
+        if idx.ndim != self.ndim:
+            raise ValueError(f"take_along_axis: indices have {idx.ndim} dimensions, the Tensor {self.ndim}")
+        shape = np.broadcast_shapes(tuple(1 if d == ax else n for d, n in enumerate(self.shape)),
+                                    tuple(1 if d == ax else n for d, n in enumerate(idx.shape)))
+        idx = np.broadcast_to(idx, tuple(idx.shape[d] if d == ax else shape[d] for d in range(self.ndim)))
+        return self[_full_index(idx, ax, idx.shape)]
+
+    def gather(self, axis, indices):
+        """torch.gather: ``out[i][j] = self[indices[i][j]][j]`` (axis 0); ``indices`` may be smaller
+        than the Tensor along the other axes."""
+        idx = _int_index(indices, "gather")
+        ax = normalize_axis(axis, self.ndim, "gather")
+        if idx.ndim != self.ndim or any(idx.shape[d] > self.shape[d] for d in range(self.ndim) if d != ax):
+            raise ValueError(f"gather: index shape {idx.shape} does not fit the Tensor's {self.shape}")
+        return self[_full_index(idx, ax, idx.shape)]
+
+    def scatter_add(self, axis, indices, src):
+        """torch.scatter_add: a copy of self with ``src[i][j]`` added at ``[indices[i][j]][j]`` (axis 0);
+        repeated indices add up."""
+        idx = _int_index(indices, "scatter_add")
+        ax = normalize_axis(axis, self.ndim, "scatter_add")
+        src = self._lift(src)
+        if idx.ndim != self.ndim or any(idx.shape[d] > src.shape[d] for d in range(self.ndim)):
+            raise ValueError(f"scatter_add: index shape {idx.shape} does not fit src {src.shape}")
+        src = src[tuple(slice(0, n) for n in idx.shape)]
+        return self + scatter(src, self.shape, _full_index(idx, ax, idx.shape))
+
+    # -- axes -----------------------------------------------------------------------------------
+    def moveaxis(self, source, destination):
+        src = [normalize_axis(a, self.ndim, "moveaxis") for a in np.atleast_1d(source)]
+        dst = [normalize_axis(a, self.ndim, "moveaxis") for a in np.atleast_1d(destination)]
+        order = [i for i in range(self.ndim) if i not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.transpose(*order)
+
+    def permute(self, *axes):
+        return self.transpose(*axes)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = normalize_axis(start_axis, self.ndim, "flatten")
+        e = normalize_axis(end_axis, self.ndim, "flatten")
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def squeeze(self, axis=None):
+        """Drop axes of size 1 (all of them when ``axis`` is None); naming an axis whose size is not 1
+        is an error, as in numpy."""
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = {normalize_axis(a, self.ndim, "squeeze") for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        for a in sorted(axes):
+            if self.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1 (shape {self.shape})")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self, axis):
+        return self.expand_dims(axis)
+
+    # -- constructors ---------------------------------------------------------------------------
+    @classmethod
+    def eye(cls, n, m=None, k=0, requires_grad=False, dtype=None):
+        return cls(np.eye(n, m, k), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def arange(cls, *args, requires_grad=False, dtype=None):
+        return cls(np.arange(*args, dtype=np.float64), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def linspace(cls, start, stop, num=50, requires_grad=False, dtype=None):
+        return cls(np.linspace(start, stop, num), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def full(cls, shape, fill_value, requires_grad=False, dtype=None):
+        return cls(np.full(shape, fill_value, dtype=np.float64), requires_grad=requires_grad, dtype=dtype)
+
+    @classmethod
+    def one_hot(cls, indices, num_classes=None, dtype=None):
+        """Rows of the identity for integer ``indices`` (a constant Tensor, new last axis)."""
+        idx = _int_index(indices, "one_hot")
+        n = int(idx.max()) + 1 if num_classes is None else int(num_classes)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(f"one_hot: indices must be in [0, {n}), got {idx.min()}..{idx.max()}")
+        return cls(np.eye(n)[idx], dtype=dtype)
+
+    def zeros_like(self, requires_grad=False):
+        return type(self)(np.zeros_like(self.data), requires_grad=requires_grad, dtype=self.dtype)
+
+    def ones_like(self, requires_grad=False):
+        return type(self)(np.ones_like(self.data), requires_grad=requires_grad, dtype=self.dtype)
+
+    def full_like(self, fill_value, requires_grad=False):
+        return type(self)(np.full_like(self.data, fill_value), requires_grad=requires_grad, dtype=self.dtype)
+
+
+def _shape(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(int(s) for s in shape[0])
+    return tuple(int(s) for s in shape)
