@@ -89,3 +89,34 @@ def test_universe_metrics_layout(tmp_path):
     # the summary agrees with a direct call
     again = universe_summary(res.walks, m["assets"], dm_lags=5, seed=0)
     assert again["wins"] == s["wins"]
+
+
+def test_plots_return_figures_draw_into_a_given_ax_and_log_axes_read_plainly(tmp_path):
+    from matplotlib.figure import Figure
+
+    from tinygrad_trade.vol.dataset import build_dataset
+    from tinygrad_trade.vol.report import plot_cum_qlike, plot_equity
+    from tinygrad_trade.vol.walkforward import walk_forward
+
+    wf = walk_forward(build_dataset(synthetic_prices(400)), ["ewma", "har"], start=300, refit_every=50)
+    fig = plot_cum_qlike(wf)
+    assert isinstance(fig, Figure) and not list(tmp_path.iterdir())          # nothing saved without a path
+    host = Figure()
+    ax = host.subplots()
+    cfg = ForecastConfig(costs_bps=(0.0, 2.0, 10.0))
+    assert plot_equity(wf, cfg, ax=ax) is host and len(ax.lines) == 3
+    host.savefig(tmp_path / "host.png")                                      # lays out the tick labels
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all("^" not in t and "e" not in t for t in labels), labels    # 0.9, 1, 1.1 not 10^0
+    assert plot_equity(wf, cfg, path=tmp_path / "eq.png") is not None and (tmp_path / "eq.png").exists()
+
+
+def test_degenerate_rolling_fits_are_warned_about():
+    from types import SimpleNamespace
+
+    from tinygrad_trade.vol.report import degenerate_warnings
+
+    walk = SimpleNamespace(index=np.arange(500), floor_hits={"har": 40, "ewma": 0, "gjr": 2})
+    warned = degenerate_warnings(walk, window=126)
+    assert len(warned) == 1 and "`har`" in warned[0] and "40 of 500" in warned[0] and "--window" in warned[0]
+    assert degenerate_warnings(SimpleNamespace(index=np.arange(500)), window=126) == []

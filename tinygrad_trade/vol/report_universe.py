@@ -8,7 +8,8 @@ Files written to the output directory:
 * ``forecasts.csv`` -- long format: ``asset, date, target, <one column per model>``;
 * ``qlike_gain_heatmap.png`` -- QLIKE gain against har, assets x models;
 * ``cum_qlike_by_asset.png`` -- per asset, the cumulative QLIKE difference of every model against har;
-* ``report.md`` -- the cross-asset comparison, one table per asset, the backtests and the run time.
+* ``report.md`` -- the cross-asset comparison, one table per asset, the backtests and the run time;
+  ``report.html`` beside it (self-contained, :mod:`~tinygrad_trade.vol.report_html`).
 
 The plot functions return their matplotlib Figure and accept an ``ax`` to draw into; saving is optional.
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from .report import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
                      degenerate_warnings, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
+from .report_html import write_report_html
 
 __all__ = ["write_universe_report", "universe_markdown", "plot_gain_heatmap", "plot_cum_qlike_by_asset",
            "plot_equity_by_asset",
@@ -268,4 +270,5 @@ def write_universe_report(results, out_dir, extra: Optional[dict] = None) -> dic
     with open(report, "w", encoding="utf-8") as fh:
         fh.write(universe_markdown(results, plots, extra))
     paths["report"] = report
+    paths["html"] = write_report_html(report)  # report.html beside it, self-contained (vol/report_html.py)
     return paths
