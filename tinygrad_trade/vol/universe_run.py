@@ -19,7 +19,7 @@ from ..log import messenger
 from .comparison import universe_summary
 from .pipeline import (BENCHMARK, ForecastConfig, _check_models_exist, _first_forecast, _json_clean,
                        build_asset_dataset, compute_metrics, model_specs)
-from .universe import run_universe
+from .universe import is_pooled, run_universe
 
 __all__ = ["UniverseResults", "run_universe_forecast", "universe_metrics"]
 
@@ -46,7 +46,7 @@ def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dic
     return {"assets": per_asset, "summary": _json_clean(summary)}
 
 
-def _starts(datasets: dict, config: ForecastConfig, notes: list) -> tuple:
+def _starts(datasets: dict, config: ForecastConfig, notes: list, pooled: bool) -> tuple:
     """Per asset: (first, stop) of its forecast days, or a start past its data for a training-only asset."""
     starts, stops = {}, {}
     for name, ds in datasets.items():
@@ -54,7 +54,7 @@ def _starts(datasets: dict, config: ForecastConfig, notes: list) -> tuple:
         try:
             first, stop = _first_forecast(ds, config, mine)
         except ValueError as exc:
-            notes.append(f"{name}: not forecast ({exc}); its rows still train pooled models")
+            notes.append(f"{name}: not forecast ({exc})" + ("; its rows still train the pooled models" if pooled else ""))
             starts[name], stops[name] = len(ds), len(ds)
             continue
         notes.extend(f"{name}: {n}" for n in mine)
@@ -76,9 +76,9 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
         log = messenger(config.quiet)
     notes = list(notes or [])
     datasets = {name: build_asset_dataset(df, config) for name, df in frames.items()}
-    starts, stops = _starts(datasets, config, notes)
     specs = model_specs(config)
     _check_models_exist(specs)
+    starts, stops = _starts(datasets, config, notes, any(is_pooled(s) for s in specs))
     t_data = time.perf_counter() - t0
     for note in notes:
         log(f"note: {note}")
