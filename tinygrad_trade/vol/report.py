@@ -74,10 +74,17 @@ def _finish(fig, path):
 
 
 def readable_log_axis(ax, axis: str = "y") -> None:
-    """Label a log axis at plain levels (0.5, 0.7, 1, 1.5, 2, 3, ...) instead of powers of ten."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    """Label a log axis at plain levels (0.8, 0.9, 1, 1.1 ... or 0.5, 1, 2, 5 ...) instead of powers of ten.
+
+    Call it after plotting: within a factor of 10 the ticks are evenly spaced round numbers, beyond that
+    1-2-5 steps per decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(LogLocator(base=10.0, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 10:
+        target.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        target.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     target.set_minor_formatter(NullFormatter())
 

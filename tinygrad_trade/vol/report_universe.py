@@ -76,6 +76,23 @@ def plot_gain_heatmap(metrics: dict, path=None, ax=None, benchmark: str = "har")
     return _finish(fig, path)
 
 
+def _model_colors(walks: dict) -> dict:
+    """One colour per model for every panel (the default cycle would give a model different colours)."""
+    from matplotlib import colormaps
+    names = list(dict.fromkeys(m for w in walks.values() for m in w.forecasts))
+    cmap = colormaps["tab10"]
+    return {m: cmap(i % 10) for i, m in enumerate(names)}
+
+
+def _recolor(ax, colors: dict) -> None:
+    for line in ax.get_lines():
+        name = line.get_label().split(" (")[0]
+        if name in colors:
+            line.set_color(colors[name])
+    if ax.get_legend() is not None:
+        ax.legend(loc=ax.get_legend()._loc, fontsize=8)
+
+
 def plot_cum_qlike_by_asset(walks: dict, path=None, ax=None, benchmark: str = "har"):
     """One panel per asset: the cumulative QLIKE difference of each model against ``benchmark``; the Figure
     (None without the benchmark). ``ax``: a sequence of one axes per asset."""
@@ -88,9 +105,11 @@ def plot_cum_qlike_by_asset(walks: dict, path=None, ax=None, benchmark: str = "h
     else:
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
         fig = axes[0].figure
+    colors = _model_colors(walks)
     for a, axis in zip(names, axes):
         plot_cum_qlike(walks[a], benchmark=benchmark, ax=axis,
                        title=f"{a}: cumulative QLIKE difference against {benchmark} (below 0: better)")
+        _recolor(axis, colors)
     return _finish(fig, path)
 
 
@@ -106,9 +125,11 @@ def plot_equity_by_asset(walks: dict, config, path=None, ax=None):
     else:
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
         fig = axes[0].figure
+    colors = _model_colors(walks)
     for a, axis in zip(names, axes):
         plot_equity(walks[a], config, ax=axis)
         axis.set_title(f"{a}: " + axis.get_title(), fontsize=9)
+        _recolor(axis, colors)
     return _finish(fig, path)
 
 
