@@ -86,6 +86,7 @@ def test_universe_metrics_layout(tmp_path):
     assert "cum_qlike_by_asset.png" in report and "risk-free rate is zero" in report
     assert (tmp_path / "out" / "forecasts.csv").read_text().splitlines()[0] == "asset,date,target,ewma,garch,har"
     assert res.walks["AAA"].forecasts.keys() == {"ewma", "garch", "har"}
+    assert (tmp_path / "out" / "report.html").exists() and "<h4>BBB</h4>" in res._repr_html_()
     # the summary agrees with a direct call
     again = universe_summary(res.walks, m["assets"], dm_lags=5, seed=0)
     assert again["wins"] == s["wins"]

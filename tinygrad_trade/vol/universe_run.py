@@ -38,6 +38,14 @@ class UniverseResults:
     def assets(self) -> list:
         return list(self.walks)
 
+    def _repr_html_(self):  # per asset, the single-asset evaluation table, in Jupyter
+        import html
+        from types import SimpleNamespace
+
+        from .html_tables import forecast_html
+        return "".join(f"<h4>{html.escape(name)}</h4>" + forecast_html(SimpleNamespace(metrics=m))
+                       for name, m in self.metrics["assets"].items())
+
 
 def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dict:
     """``{"assets": {name: compute_metrics(ds, wf, config)}, "summary": universe_summary(...)}``."""
