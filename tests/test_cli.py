@@ -46,7 +46,7 @@ def test_demo_quick_writes_every_file(tmp_path, capsys):
     assert set(available_models()) <= set(models)
     nets = [k for k in models if k in ("mlp", "gru")]
     sp = m["assets"]["SP500"]
-    assert set(sp) >= {"models", "dm_vs_har", "backtest", "config"}
+    assert set(sp) >= {"models", "dm_vs_har", "backtest", "risk", "config"}
     assert list(sp["models"]) == list(models) and {"ewma", "garch", "gjr", "har"} <= set(models)
     assert sp["config"]["first_forecast"] == "2012-07-02" and sp["config"]["refit_every"] == 126
     assert m["assets"]["IBM"]["config"]["last_forecast"] == "2013-03-01"

@@ -49,10 +49,17 @@ def test_losses_return_types_and_perfect_forecast():
     assert qlike(y, 1.1 * y) > qlike(y, y) and qlike(y, 0.9 * y) > qlike(y, y)
 
 
-def test_pandas_series_are_aligned_by_position():
+def test_pandas_series_indexes_are_checked_not_ignored():
     y = pd.Series([1.0, 2.0, 3.0], index=[10, 11, 12])
-    f = pd.Series([1.0, 1.0, 2.0], index=["a", "b", "c"])
+    f = pd.Series([1.0, 1.0, 2.0], index=[10, 11, 12])
     assert mse(y, f) == pytest.approx((0 + 1 + 1) / 3)
+    assert mse(y, f.to_numpy()) == pytest.approx((0 + 1 + 1) / 3)      # an array pairs by position
+    with pytest.raises(ValueError, match="different indexes"):
+        mse(y, f.set_axis(["a", "b", "c"]))
+    with pytest.raises(ValueError, match="not sorted"):
+        qlike(y.iloc[::-1], f.to_numpy())
+    with pytest.raises(ValueError, match="not unique"):
+        qlike(y.set_axis([10, 10, 12]), f.to_numpy())
 
 
 @pytest.mark.parametrize("fn", [qlike, mse, mae, qlike_loss, mse_loss, mincer_zarnowitz])

@@ -1,4 +1,5 @@
 """The pooled model (vol/models/pooled.py) and the walk-forward's scale floor (vol/base.py, vol/walkforward.py)."""
+import io
 import json
 import warnings
 
@@ -153,12 +154,24 @@ def test_walk_forward_runs_the_registry_model_and_state_round_trips(two):
     assert m.pooled and m.warm_start and m.name == "pooled"
     m.fit_panel([("A", two["A"], 420, 0), ("B", two["B"], 420, 0)])
     arrays, meta = m.get_state()
-    assert all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in arrays.values())
+    assert all(isinstance(v, np.ndarray) and v.dtype.kind in "fi" for v in arrays.values())
     meta = json.loads(json.dumps(meta))
-    back = PooledForecaster().set_state(arrays, meta)
-    assert back.ridge == 1e-2
+    back = get_model("pooled", ridge=1e-2).set_state(arrays, meta)
     for k in ("A", "B"):
         np.testing.assert_array_equal(back.predict_asset(k, two[k], 420, 470), m.predict_asset(k, two[k], 420, 470))
+    with pytest.raises(ValueError, match="hidden"):
+        PooledForecaster(hidden=4).set_state(arrays, meta)
+    with pytest.raises(ValueError, match="no array 'theta'"):
+        PooledForecaster().set_state({k: v for k, v in arrays.items() if k != "theta"}, meta)
+    net = PooledForecaster(hidden=3, epochs=5).fit(two["A"], 420)
+    arrays, meta = net.get_state()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)                   # as the model folders store it
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    back = PooledForecaster(hidden=3, epochs=5).set_state(arrays, json.loads(json.dumps(meta)))
+    np.testing.assert_array_equal(back.predict(two["A"], 420, 470), net.predict(two["A"], 420, 470))
 
 
 def test_residual_net_starts_at_the_linear_fit_and_is_reproducible(two):

@@ -34,7 +34,7 @@ def test_metrics_json_layout(small_run):
     res, out = small_run
     m = json.loads((out / "metrics.json").read_text())
     assert m == res.metrics
-    assert set(m) == {"models", "dm_vs_har", "backtest", "config"}
+    assert set(m) == {"models", "dm_vs_har", "backtest", "risk", "config"}
     assert list(m["models"]) == list(CLASSICAL)
     for name in CLASSICAL:
         assert {"qlike", "mse", "mae", "mz", "n"} <= set(m["models"][name])
@@ -70,7 +70,8 @@ def test_report_md_links_tables_and_goal(small_run):
     res, out = small_run
     text = (out / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert set(links) == {PLOT_FILES[k] for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves")}
+    assert set(links) == {PLOT_FILES[k] for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves",
+                                                  "var_bands")}
     for link in links:
         assert not os.path.isabs(link) and (out / link).exists()
     assert "| har | 0." in text and "Diebold-Mariano" in text and "buy_and_hold" in text
@@ -161,3 +162,21 @@ def test_nets_same_seed_and_workers(tmp_path):
     assert strip(a.walk.histories) == strip(b.walk.histories)   # everything but the nets' own timings
     c = run_forecast(ForecastConfig(out=None, **{**cfg, "seed": 2}))
     assert not np.array_equal(c.walk.forecasts[nets[0]], a.walk.forecasts[nets[0]])
+
+
+def test_risk_section(small_run):
+    res, out = small_run
+    risk = res.metrics["risk"]
+    assert list(risk) == list(CLASSICAL)
+    for name in CLASSICAL:
+        e = risk[name]
+        assert e["method"] == "fhs" and e["n_days"] == 754 - 250
+        for k, level in (("1", 0.01), ("5", 0.05)):
+            b = e["levels"][k]
+            assert b["level"] == level and b["n"] == e["n_days"]
+            assert 0.0 <= b["hit_rate"] <= 0.2
+            for p in ("kupiec_pvalue", "ind_pvalue", "cc_pvalue"):
+                assert 0.0 <= b[p] <= 1.0
+    assert (out / PLOT_FILES["var_bands"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = (out / "report.md").read_text()
+    assert "## Value-at-Risk and Expected Shortfall" in text and "var_bands.png" in text

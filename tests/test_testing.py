@@ -15,10 +15,10 @@ from tinygrad_trade.graph import Op
 from tinygrad_trade.nn import MLP, Linear
 from tinygrad_trade.nn import scalar as snn
 from tinygrad_trade.testing import GradcheckError, check_gradients
-from tinygrad_trade.testing.strategies import (DISTINCT, DOMAINS, broadcastable_shapes, budget, expressions, op_domain,
+from tinygrad_trade.testing.strategies import (ALIASES, DISTINCT, DOMAINS, broadcastable_shapes, budget, expressions, op_domain,
                                                programs, register_domain, tensors, values)
 
-QUICK = settings(database=None, phases=[Phase.generate])
+QUICK = settings(database=None, phases=[Phase.generate], max_examples=5000, derandomize=True)
 
 
 class Cube(CustomOp):
@@ -150,8 +150,10 @@ def test_broadcastable_shapes_cover_the_patterns():
          settings=QUICK)
 
 
-_METHOD = {"neg": operator.neg, "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow,
-           "@": operator.matmul, "clip": lambda x: x.clip(-0.5, 0.7)}
+_METHOD = {"neg": operator.neg, "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "**": operator.pow, "@": operator.matmul, "clip": lambda x: x.clip(-0.5, 0.7),
+           "quantile": lambda x: x.quantile(0.3), "topk": lambda x: x.topk(2)[0] if isinstance(x.topk(2), tuple)
+           else x.topk(2)}
 
 
 def _apply(name, args):
@@ -159,24 +161,43 @@ def _apply(name, args):
     return fn(*args)
 
 
+def _check_domain(name, draw_operand):
+    n = len(DOMAINS[name])
+    xs = [draw_operand(k) for k in range(n)]
+    if name in DISTINCT and n == 2:  # no tie between the operands either
+        assume(not np.isin(np.ravel(xs[0].data), np.ravel(xs[1].data)).any())
+    with no_grad():
+        assert np.isfinite(_apply(name, xs).data).all()
+    check_gradients(lambda *ts: _apply(name, ts), *xs)
+
+
 @pytest.mark.parametrize("name", sorted(DOMAINS))
 def test_every_op_domain_gives_inputs_the_op_differentiates(name):
-    """Each op's domain, on Tensors of 2x2 (matmul) or 3 elements: finite values, right gradients."""
+    """Each op's domain, on Tensors of 2x2 (matmul) or 3 elements and on Values where Value has the op:
+    finite results, right gradients (so the table stays right as ops are added)."""
+    on_tensor = name in _METHOD or hasattr(Tensor, name)
+    on_value = name not in ("@", "clip", "quantile", "topk") and (name in _METHOD or hasattr(Value, name))
+    if not (on_tensor or on_value):
+        pytest.skip(f"{name}: neither a Tensor nor a Value op")
+
     @settings(max_examples=budget(10), database=None)
     @given(data=st.data())
     def run(data):
-        n = len(DOMAINS[name])
         shape = (2, 2) if name == "@" else (3,)
-        xs = [data.draw(tensors(shape=shape, elements=op_domain(name, k), unique=name in DISTINCT))
-              for k in range(n)]
-        if name in DISTINCT and n == 2:  # no tie between the operands either
-            assume(not np.isin(xs[0].data, xs[1].data).any())
-        with no_grad():
-            assert np.isfinite(_apply(name, xs).data).all()
-        check_gradients(lambda *ts: _apply(name, ts), *xs)
-    if not hasattr(Tensor, name) and name not in _METHOD:
-        pytest.skip(f"{name} is not a Tensor op")
+        if on_tensor:
+            _check_domain(name, lambda k: data.draw(tensors(shape=shape, elements=op_domain(name, k),
+                                                            unique=name in DISTINCT)))
+        if on_value:
+            _check_domain(name, lambda k: data.draw(values(domain=op_domain(name, k))))
     run()
+
+
+def test_every_tensor_op_with_a_restricted_domain_is_in_the_table():
+    """Ops that fail or jump somewhere on the reals need a row in DOMAINS (or an alias)."""
+    restricted = {"log", "sqrt", "log1p", "log2", "log10", "arcsin", "arccos", "arccosh", "arctanh", "relu", "abs"}
+    assert all(n in DOMAINS for n in restricted)
+    for alias, name in ALIASES.items():
+        assert name in DOMAINS and op_domain(alias) is not None
 
 
 def test_op_domain_tuples_aliases_and_register():

@@ -1,4 +1,4 @@
-"""`tinygrad-trade` command line: demo, forecast, garch, graph.
+"""`tinygrad-trade` command line: demo, forecast, predict, garch, graph.
 
 Results go to stdout, progress to stderr. Bad input anywhere gives one line on stderr and exit
 status 2, never a traceback.
@@ -278,11 +278,80 @@ def _cmd_demo(args):
     return 0
 
 
+# --- predict (issue 13: next-day forecasts, saved models, risk figures) ----------------------
+def _predict_parser(sub):
+    p = sub.add_parser("predict", help="next-day variance, position, VaR and ES after the last close",
+                       description="Fit every model on all the data (forecast's estimators and defaults) and "
+                                   "forecast the mean daily variance of the next H trading days after the last "
+                                   "date (business days: weekends skipped, holidays not known), with the "
+                                   "volatility-targeting position and the 1-day VaR and ES at 5%% and 1%%. Prints "
+                                   "one table; writes DIR/predictions.csv (and .json with --json).")
+    p.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
+                   help="daily price CSV file(s) (default: the embedded S&P 500, 1999-2018)")
+    p.add_argument("--models", default=None, help="comma-separated models (default: forecast's defaults, or "
+                                                   "every model of the --load folder)")
+    p.add_argument("--horizon", default=None, metavar="LIST",
+                   help="comma-separated horizons in trading days (default 1,5,22, or those of --load)")
+    p.add_argument("--save", metavar="DIR", default=None, help="write the fitted models to DIR (.npz + manifest)")
+    p.add_argument("--load", metavar="DIR", default=None,
+                   help="reuse the models saved in DIR on the (longer) data: new days are filtered through; "
+                        "a model is refitted only after --refit-every new days")
+    p.add_argument("--out", metavar="DIR", default="tinygrad-trade-predict",
+                   help="output directory (default tinygrad-trade-predict)")
+    p.add_argument("--json", action="store_true", help="also write DIR/predictions.json")
+    p.add_argument("--risk-method", choices=("fhs", "normal"), default="fhs",
+                   help="VaR/ES by filtered historical simulation (default) or normal quantiles")
+    p.add_argument("--refit-every", default="21", metavar="K",
+                   help="with --load: refit a model when at least K new days came in (default 21)")
+    p.add_argument("--target-vol", default="10", metavar="PCT", help="position: annual target volatility, %% (default 10)")
+    p.add_argument("--max-leverage", default="2", metavar="X", help="position: cap (default 2)")
+    p.add_argument("--epochs", default=None, metavar="N", help="training epochs of the neural models")
+    p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
+    p.set_defaults(func=_cmd_predict)
+    return _one_line_errors(p)
+
+
+def _predict_config(args):
+    from .vol.predict import PredictConfig
+
+    models = None
+    if args.models is not None:
+        models = tuple(_list_text(args.models))
+        if not models:
+            raise UsageError("--models needs at least one model name")
+    horizons = None
+    if args.horizon is not None:
+        horizons = tuple(_int_text("--horizon", h) for h in _list_text(args.horizon))
+        if not horizons:
+            raise UsageError("--horizon needs at least one positive integer")
+    return PredictConfig(
+        csv=tuple(args.csv or ()), models=models, horizons=horizons, out=args.out, json=args.json,
+        save=args.save, load=args.load, risk_method=args.risk_method,
+        refit_every=_int_text("--refit-every", args.refit_every),
+        target_vol=_float_text("--target-vol", args.target_vol),
+        max_leverage=_float_text("--max-leverage", args.max_leverage),
+        epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
+        seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet)
+
+
+def _cmd_predict(args):
+    from .vol.predict import format_table, run_predict
+
+    res = run_predict(_predict_config(args))
+    print(format_table(res.table))
+    print("dates: business days after the last close (weekends skipped; holidays are not known)")
+    for key in ("predictions", "predictions_json", "saved"):
+        if key in res.paths:
+            print(f"{key.replace('_', ' ')}: {res.paths[key]}")
+    return 0
+
+
 # --- entry point ------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygrad-trade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for add in (_demo_parser, _forecast_parser, _garch_parser, _graph_parser):
+    for add in (_demo_parser, _forecast_parser, _predict_parser, _garch_parser, _graph_parser):
         add(sub)
     return parser
 

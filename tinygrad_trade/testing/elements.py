@@ -43,22 +43,48 @@ unit_open = floats(-0.95, 0.95)  # inside (-1, 1), away from the ends
 # --------------------------------------------------------------------------------------------
 # each op's valid inputs: one element strategy per operand
 # --------------------------------------------------------------------------------------------
+divisors = st.sampled_from([0.7, 1.3, 2.9, -1.7])  # with grid dividends, x / d is never near an integer
+
 DOMAINS: dict[str, tuple] = {
-    # unary, smooth
+    # -- core unary (Value and Tensor) -----------------------------------------------------------
     "neg": (reals,), "exp": (floats(-5.0, 5.0),), "log": (positives,), "tanh": (reals,),
     "sigmoid": (floats(-8.0, 8.0),), "softplus": (floats(-8.0, 8.0),), "sqrt": (positives,),
-    # unary with a kink at 0 (grid keeps central differences off it)
-    "relu": (grid,), "abs": (grid,), "clip": (grid,),
-    # binary
+    "relu": (grid,), "abs": (grid,), "clip": (grid,),       # kinks at 0 (and the clip bounds)
+    # -- core binary -----------------------------------------------------------------------------
     "+": (reals, reals), "-": (reals, reals), "*": (reals, reals), "/": (reals, nonzero),
-    "**": (positives, exponents), "maximum": (grid, grid), "minimum": (grid, grid),
-    "@": (reals, reals),
-    # reductions (kinked ones on the grid: no near-ties)
+    "**": (positives, exponents), "maximum": (grid, grid), "minimum": (grid, grid), "@": (reals, reals),
+    # -- core reductions -------------------------------------------------------------------------
     "sum": (reals,), "mean": (reals,), "var": (reals,), "max": (grid,), "min": (grid,),
+    # -- elementwise: trigonometric, hyperbolic, logs, special functions --------------------------
+    "sin": (reals,), "cos": (reals,), "tan": (floats(-1.2, 1.2),), "arctan": (reals,),
+    "arcsin": (unit_open,), "arccos": (unit_open,), "sinh": (reals,), "cosh": (reals,),
+    "arcsinh": (reals,), "arccosh": (floats(1.1, 4.0),), "arctanh": (unit_open,),
+    "log1p": (floats(-0.9, 4.0),), "expm1": (floats(-5.0, 5.0),), "log2": (positives,), "log10": (positives,),
+    "erf": (reals,), "erfc": (reals,), "normal_cdf": (floats(-6.0, 6.0),), "normal_logpdf": (reals,),
+    # flat ops: derivative 0 away from their jumps (at integers, half-integers for round)
+    "sign": (grid,), "floor": (grid,), "ceil": (grid,), "round": (grid,), "trunc": (grid,),
+    # -- elementwise binary ------------------------------------------------------------------------
+    "logaddexp": (reals, reals), "hypot": (nonzero, nonzero), "arctan2": (nonzero, reals),  # y != 0: off the branch cut
+    "mod": (grid, divisors), "fmod": (grid, divisors), "floordiv": (grid, divisors),
+    # -- activations (kinked ones on the grid; their kinks sit at 0, ±1, ±3, 6) -------------------
+    "leaky_relu": (grid,), "elu": (grid,), "selu": (grid,), "celu": (grid,), "hardtanh": (grid,),
+    "relu6": (grid,), "hardsigmoid": (grid,), "hardswish": (grid,), "softsign": (grid,),
+    "silu": (floats(-5.0, 5.0),), "gelu": (floats(-4.0, 4.0),), "mish": (floats(-5.0, 5.0),),
+    "logsigmoid": (floats(-30.0, 30.0),), "tanhshrink": (reals,),
+    # -- reductions, softmax, statistics -----------------------------------------------------------
+    "logsumexp": (reals,), "softmax": (reals,), "log_softmax": (reals,), "std": (reals,),
+    "prod": (nonzero,), "norm": (nonzero,), "median": (grid,), "quantile": (grid,),
+    "sort": (grid,), "topk": (grid,),
+    # -- cumulative --------------------------------------------------------------------------------
+    "cumsum": (reals,), "cumprod": (nonzero,), "logcumsumexp": (reals,), "cummax": (grid,),
+    "cummin": (grid,), "diff": (reals,),
 }
-# ops whose gradient jumps where two inputs tie (draw their elements unique: tensors(unique=True))
-DISTINCT = {"max", "min", "maximum", "minimum"}
-ALIASES = {"add": "+", "sub": "-", "mul": "*", "div": "/", "truediv": "/", "pow": "**", "matmul": "@"}
+# ops whose gradient jumps (or blows up) where inputs tie: draw their elements unique
+# (tensors(unique=True)), and for two operands keep them apart too
+DISTINCT = {"max", "min", "maximum", "minimum", "median", "quantile", "sort", "topk", "cummax", "cummin", "std"}
+ALIASES = {"add": "+", "sub": "-", "mul": "*", "div": "/", "truediv": "/", "pow": "**", "matmul": "@",
+           "asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh",
+           "atanh": "arctanh", "atan2": "arctan2", "remainder": "mod", "swish": "silu"}
 
 
 def register_domain(name: str, *elements) -> None:

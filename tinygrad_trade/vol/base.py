@@ -11,6 +11,23 @@ A :class:`Forecaster` is fitted on the days before ``end`` and then forecasts a 
 With ``horizon`` h > 1, ``ds.target[t]`` is the average of the daily variance over days
 t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t-1.
 
+``fit`` also takes a frame instead of a Dataset: ``model.fit(prices)`` (a price DataFrame) or
+``model.fit(returns)`` (a dated Series of % returns, for return-only models) fits on all of it and
+returns a :class:`~tinygrad_trade.vol.api.ModelResult` (params, conditional volatility, forecasts,
+in the shape of the ``arch`` package). Every subclass's ``fit`` dispatches on the type of its first
+argument (:meth:`Forecaster.__init_subclass__` wraps it): a Dataset runs the walk-forward protocol
+above and returns the model itself, anything else goes to :func:`tinygrad_trade.vol.api.fit_frame`.
+
+A fitted Forecaster can be saved and restored without pickle (:mod:`tinygrad_trade.vol.persistence`)::
+
+    arrays, meta = model.get_state()        # dict[str, np.ndarray] (numeric), JSON-ready dict
+    fresh = get_model(name, **options)      # same options
+    fresh.set_state(arrays, meta)           # now predicts exactly as `model` did
+
+``get_state`` holds everything ``predict`` and a later warm-started ``fit`` need (not the options,
+which rebuild the model); arrays must be numeric (saved with ``np.savez``, loaded with
+``allow_pickle=False``) and ``meta`` plain JSON.
+
 No blow-ups: the walk-forward floors every forecast at :func:`scale_floor`, ``FLOOR_FRACTION`` times
 the asset's own level (the mean target of the block's training rows), and counts the forecasts it
 raised (:func:`apply_floor`). A floor tied to the asset's scale keeps a model whose forecast
@@ -19,13 +36,18 @@ left exactly as the model gave it. How ``FLOOR_FRACTION`` was chosen: docs/model
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "Forecaster", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
+__all__ = ["Dataset", "Forecaster", "StateError", "state_array", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
 
 FLOOR_FRACTION = 0.05
+
+
+class StateError(ValueError):
+    """A saved model state that does not fit the model (missing array, wrong shape, other model)."""
 
 
 @dataclass
@@ -42,6 +64,11 @@ class Dataset:
     def __len__(self):
         return len(self.dates)
 
+    def to_frame(self):
+        """The dataset as a pandas DataFrame indexed by date (``vol.api.dataset_to_frame``)."""
+        from .api import dataset_to_frame
+        return dataset_to_frame(self)
+
     def last_known(self, end: int) -> int:
         """Index one past the last target day usable for a fit that must not see day `end`:
         target[t] is known at the close of day t+h-1, so t + h - 1 < end."""
@@ -53,6 +80,13 @@ class Forecaster:
 
     name = "model"
 
+    def __init_subclass__(cls, **kwargs):
+        """Make the subclass's ``fit`` accept a frame too (see the module docstring)."""
+        super().__init_subclass__(**kwargs)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "_frame_dispatch", False):
+            cls.fit = _frame_dispatch(fit)
+
     def fit(self, ds: Dataset, end: int, begin: int = 0) -> "Forecaster":
         """Fit on the data of days begin..end-1 (targets known before day `end`)."""
         raise NotImplementedError
@@ -60,6 +94,40 @@ class Forecaster:
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
         """Forecasts (in %^2 per day) of ds.target[t] for t in start..stop-1, each from data < t."""
         raise NotImplementedError
+
+    def get_state(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: the fitted state as numeric numpy arrays and a JSON-ready dict."""
+        raise NotImplementedError(f"model {self.name!r} cannot be saved (no get_state)")
+
+    def set_state(self, arrays: dict, meta: dict) -> "Forecaster":
+        """Restore what :meth:`get_state` returned (raises :class:`StateError` when it does not fit)."""
+        raise NotImplementedError(f"model {self.name!r} cannot be loaded (no set_state)")
+
+
+def _frame_dispatch(fit):
+    """``fit(ds, end, begin)`` for a Dataset; ``vol.api.fit_frame(self, frame)`` for a DataFrame or Series."""
+    @functools.wraps(fit)
+    def dispatching_fit(self, data, *args, **kwargs):
+        if isinstance(data, Dataset):
+            return fit(self, data, *args, **kwargs)
+        from .api import fit_frame
+        if args:
+            raise TypeError(f"{type(self).__name__}.fit(frame) takes the data only; fit(ds, end, begin) needs a Dataset")
+        return fit_frame(self, data, **kwargs)
+    dispatching_fit._frame_dispatch = True
+    return dispatching_fit
+
+
+def state_array(arrays: dict, key: str, shape=None, who: str = "model") -> np.ndarray:
+    """``arrays[key]`` as a float array (of ``shape`` when given), else :class:`StateError`."""
+    if key not in arrays:
+        raise StateError(f"{who}: the saved state has no array {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype.kind not in "fiu":
+        raise StateError(f"{who}: saved array {key!r} is not numeric ({a.dtype})")
+    if shape is not None and a.shape != tuple(shape):
+        raise StateError(f"{who}: saved array {key!r} has shape {a.shape}, expected {tuple(shape)}")
+    return a
 
 
 def scale_floor(ds: Dataset, end: int, begin: int = 0) -> float:

@@ -8,9 +8,11 @@ Conventions (shared with the rest of ``tinygrad_trade.vol``):
   up to the close of day ``t - 1``.
 
 Inputs may be numpy arrays, lists or pandas Series. They are aligned **by
-position** (a Series index is ignored), must be one-dimensional, of equal
-length, finite, and forecasts must be strictly positive. Anything else raises
-a ``ValueError`` with a one-line message naming the problem.
+position**, must be one-dimensional, of equal length, finite, and forecasts
+must be strictly positive. A Series' index is checked, never silently
+realigned: it must be unique and sorted increasingly, and when both inputs are
+Series their indexes must be equal. Anything else raises a ``ValueError`` with
+a one-line message naming the problem.
 
 Everything here is plain numpy; the normal p-value uses ``math.erfc``.
 """
@@ -60,8 +62,23 @@ def _as_1d(x, name: str, who: str, min_size: int = 1) -> np.ndarray:
     return a
 
 
+def _check_index(x, name: str, who: str):
+    """The pandas index of ``x`` (None for arrays and lists), checked: unique and sorted increasingly."""
+    idx = getattr(x, "index", None)
+    if idx is None or not hasattr(idx, "is_monotonic_increasing"):
+        return None
+    if not idx.is_unique:
+        raise ValueError(f"{who}: the index of {name} is not unique")
+    if not idx.is_monotonic_increasing:
+        raise ValueError(f"{who}: the index of {name} is not sorted increasingly")
+    return idx
+
+
 def _check_pair(y, f, who: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a (target, forecast) pair: equal length, finite, f > 0."""
+    """Validate a (target, forecast) pair: equal length, finite, f > 0; Series indexes (see the module doc)."""
+    iy, i_f = _check_index(y, "y", who), _check_index(f, "f", who)
+    if iy is not None and i_f is not None and not iy.equals(i_f):
+        raise ValueError(f"{who}: y and f are Series with different indexes (align them first)")
     y = _as_1d(y, "y", who)
     f = _as_1d(f, "f", who)
     if y.shape != f.shape:

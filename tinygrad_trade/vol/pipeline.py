@@ -385,7 +385,7 @@ def _json_clean(x):
 
 
 def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
-    """The content of metrics.json (models, dm_vs_har, backtest, config)."""
+    """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
     y = wf.target
     models = evaluate(y, wf.forecasts)
     for name, m in models.items():
@@ -401,6 +401,7 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
                             return_kind=config.return_accounting)
     else:
         bt = {}
+    risk = _risk_section(ds, wf)
     cfg = config.to_dict()
     cfg["data"] = {
         "file": ds.source or None,
@@ -416,7 +417,17 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["benchmark"] = BENCHMARK
     cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
                           for m in wf.config["models"]]
-    return _json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "config": cfg})
+    return _json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+
+
+def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
+    """1-day VaR/ES backtests of every model (``vol.risk.risk_metrics``); ``{}`` without returns or
+    for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
+    from .risk import risk_metrics
+
+    if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
+        return {}
+    return risk_metrics(wf.returns, wf.forecasts, wf.dates)
 
 
 # ------------------------------------------------------------------------------------ the job

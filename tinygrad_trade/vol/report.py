@@ -24,6 +24,7 @@ import numpy as np
 
 from .backtest import buy_and_hold, vol_target_backtest
 from .evaluation import qlike_loss
+from .risk_report import plot_var_bands, risk_markdown
 from .report_html import write_report_html
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
@@ -36,6 +37,7 @@ PLOT_FILES = {
     "cum_qlike_vs_har": "cum_qlike_vs_har.png",
     "equity_curves": "equity_curves.png",
     "training_loss": "training_loss.png",
+    "var_bands": "var_bands.png",
 }
 # Reference QLIKE figures (README of the shared data, Protocol A: embedded S&P 500, target r2, horizon 1,
 # forecasts from 2008-01-01, refit every 21, expanding window; 2,769 days).
@@ -406,6 +408,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     else:
         L += ["Not run: the data has no daily returns (realized-variance file).", ""]
 
+    L += risk_markdown(m, plots.get("var_bands"))
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
     for title, body in extra.get("sections", []):
@@ -439,6 +442,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
         "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
         "equity_curves": lambda p: plot_equity(walk, config, p),
         "training_loss": lambda p: plot_losses(walk.histories, p),
+        "var_bands": lambda p: plot_var_bands(walk, metrics, p),
     }
     for key, make in makers.items():
         p = os.path.join(out, PLOT_FILES[key])

@@ -23,6 +23,7 @@ import numpy as np
 from .report import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
                      degenerate_warnings, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
 from .report_html import write_report_html
+from .risk_report import risk_markdown
 
 __all__ = ["write_universe_report", "universe_markdown", "plot_gain_heatmap", "plot_cum_qlike_by_asset",
            "plot_equity_by_asset",
@@ -251,6 +252,12 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
             L += [f"![backtest equity curves per asset]({plots['equity_by_asset']})", ""]
     else:
         L += ["Not run: the data has no daily returns.", ""]
+    risk = [(a, risk_markdown(am)) for a, am in m["assets"].items()]
+    if any(lines for _, lines in risk):
+        L += ["## Value-at-Risk and Expected Shortfall, per asset", ""]
+        for a, lines in risk:
+            if lines:   # the single-asset section (vol.risk_report) under the asset's name
+                L += [f"### {a}"] + lines[1:]
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"Fits on {next(iter(m['assets']))} (pooled models: the "
               "fits on all assets together).", "", f"![training loss]({plots['training_loss']})", ""]

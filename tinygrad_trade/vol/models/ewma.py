@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.signal import lfilter
 
-from ..base import Dataset, Forecaster
+from ..base import Dataset, Forecaster, StateError, state_array
 
 __all__ = ["ewma_variance", "ewma_start", "EWMA"]
 
@@ -62,6 +62,7 @@ class EWMA(Forecaster):
             raise ValueError(f"EWMA lambda must be in (0, 1), got {lam}")
         self.lam = None if lam is None else float(lam)
         self.name = "ewma"
+        self.horizon_free = lam is not None   # a fixed lambda: the fit does not depend on the target
         self.lam_ = self.lam
         self.s0_ = None
         self.begin = 0
@@ -100,3 +101,16 @@ class EWMA(Forecaster):
         if not first <= start <= stop <= len(ds):
             raise ValueError(f"EWMA.predict: need {first} <= start <= stop <= {len(ds)}, got {start}, {stop}")
         return self._variances(ds, stop, self.lam_)[start - first:stop - first]
+
+    def get_state(self) -> tuple[dict, dict]:
+        if self.s0_ is None:
+            raise RuntimeError("EWMA.get_state: call fit first")
+        return {"lam": np.array([self.lam_]), "s0": np.array([self.s0_])}, {"begin": int(self.begin)}
+
+    def set_state(self, arrays: dict, meta: dict) -> "EWMA":
+        lam = float(state_array(arrays, "lam", (1,), "ewma")[0])
+        s0 = float(state_array(arrays, "s0", (1,), "ewma")[0])
+        if not (0.0 < lam < 1.0 and s0 > 0):
+            raise StateError(f"ewma: saved lambda {lam} or start variance {s0} out of range")
+        self.lam_, self.s0_, self.begin = lam, s0, int(meta.get("begin", 0))
+        return self

@@ -58,7 +58,7 @@ from scipy.signal import lfilter
 from ...engine import Value
 from ...graph import grad
 from ...tensor import CustomOp, Tensor
-from ..base import Dataset, Forecaster
+from ..base import Dataset, Forecaster, StateError, state_array
 
 __all__ = ["VOLS", "MEANS", "LOG_2PI", "param_names", "backcast", "garch_variance", "GarchLogLik",
            "loglik_tensor", "loglik_value", "loglik_derivatives", "value_hessian", "fit_garch",
@@ -531,6 +531,7 @@ class GARCH(Forecaster):
         _check(vol, mean)
         self.vol, self.mean, self.warm_start = vol, mean, warm_start
         self.name = vol
+        self.horizon_free = True        # the fit uses returns only: one fit serves every horizon
         self.result: GarchResult | None = None
         self.begin = 0
 
@@ -548,13 +549,36 @@ class GARCH(Forecaster):
         if not first <= start <= stop <= len(ds):
             raise ValueError(f"GARCH.predict: need {first} <= start <= stop <= {len(ds)}, got {start}, {stop}")
         res = self.result
-        e = np.asarray(ds.returns[first:stop], dtype=float) - res.mu
+        # s[i], the variance of day first + i, needs the returns of days first .. first + i - 1 only
+        e = np.asarray(ds.returns[first:stop - 1], dtype=float) - res.mu
         if not np.all(np.isfinite(e)):
-            raise ValueError("GARCH.predict: returns before `stop` must be finite")
-        s = garch_variance(res._vparams, e, res.backcast)   # s[i] is the variance of day first + i
+            raise ValueError("GARCH.predict: returns before `stop - 1` must be finite")
+        s = garch_variance(res._vparams, np.append(e, 0.0), res.backcast)
         s1 = s[start - first:]
         h = int(getattr(ds, "horizon", 1))
         if h == 1:
             return s1
         omega = float(res.params["omega"])
         return _multi_step(s1, omega, res.persistence, h).mean(axis=1)
+
+    def get_state(self) -> tuple[dict, dict]:
+        if self.result is None:
+            raise RuntimeError("GARCH.get_state: call fit first")
+        res = self.result
+        return ({"params": res.params.to_numpy().copy(), "returns": res.returns.copy(),
+                 "backcast": np.array([res.backcast])},
+                {"vol": res.vol, "mean": res.mean, "begin": int(self.begin), "converged": bool(res.converged)})
+
+    def set_state(self, arrays: dict, meta: dict) -> "GARCH":
+        if meta.get("vol") != self.vol or meta.get("mean") != self.mean:
+            raise StateError(f"{self.name}: saved state is of a {meta.get('vol')}/{meta.get('mean')} model, "
+                             f"this is {self.vol}/{self.mean}")
+        x = state_array(arrays, "params", (len(param_names(self.vol, self.mean)),), self.name).astype(float)
+        r = state_array(arrays, "returns", None, self.name).astype(float).reshape(-1)
+        bc = float(state_array(arrays, "backcast", (1,), self.name)[0])
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(r)) and bc > 0):
+            raise StateError(f"{self.name}: saved parameters, returns or backcast are not finite")
+        self.result = GarchResult(x, r, bc, self.vol, self.mean)
+        self.result.converged = bool(meta.get("converged", True))
+        self.begin = int(meta.get("begin", 0))
+        return self

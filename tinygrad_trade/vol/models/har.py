@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..base import Dataset, Forecaster
+from ..base import Dataset, Forecaster, state_array
 from ..features import har_features
 
 __all__ = ["WINDOWS", "FLOOR", "har_design", "fit_har", "HAR"]
@@ -108,3 +108,17 @@ class HAR(Forecaster):
         fitted = X @ self.coef_.to_numpy()
         f = np.exp(fitted + 0.5 * self.resid_var_) if self.log else fitted
         return np.maximum(f, self.floor)
+
+    def get_state(self) -> tuple[dict, dict]:
+        if self.coef_ is None:
+            raise RuntimeError("HAR.get_state: call fit first")
+        return ({"coef": self.coef_.to_numpy().copy(), "resid_var": np.array([self.resid_var_])},
+                {"nobs": int(self.nobs_)})
+
+    def set_state(self, arrays: dict, meta: dict) -> "HAR":
+        names = ["const"] + [f"h{w}" for w in self.windows]
+        coef = state_array(arrays, "coef", (len(names),), self.name).astype(float)
+        self.resid_var_ = float(state_array(arrays, "resid_var", (1,), self.name)[0])
+        self.coef_ = pd.Series(coef, index=names, name=self.name)
+        self.nobs_ = int(meta.get("nobs", 0))
+        return self

@@ -573,13 +573,7 @@ class _NeuralForecaster(Forecaster):
             y_tr = y_all[rows[tr]]
             rngs = [np.random.default_rng(self.seed + k) for k in range(self.members)]
             arrays = self._init_arrays(len(prep["names"]), rngs, float(np.log(max(np.mean(y_tr), LOG_FLOOR))))
-            self.params = _Params(arrays, self.dtype)
-            named = self.params.named_parameters()
-            skip = [p for n, p in named if n in SKIP_PARAMS]
-            net = [p for n, p in named if n not in SKIP_PARAMS]
-            self.optimizers = [Adam(skip, lr=self.lr)]
-            if net:
-                self.optimizers.append(AdamW(net, lr=self.lr, weight_decay=self.weight_decay))
+            self._set_params(arrays)
             epochs, patience = self.epochs, self.patience
         dt = self.dtype
         inp_tr = self._rows_inputs(prep, rows[tr], lh[tr], dt)
@@ -602,6 +596,25 @@ class _NeuralForecaster(Forecaster):
 
     def _fit_extra_scalers(self, prep, train_rows):
         pass
+
+    def _set_params(self, arrays: dict) -> None:
+        """New parameters from ``{name: (K, ...) array}`` and fresh optimizers for them."""
+        self.params = _Params(arrays, self.dtype)
+        named = self.params.named_parameters()
+        skip = [p for n, p in named if n in SKIP_PARAMS]
+        net = [p for n, p in named if n not in SKIP_PARAMS]
+        self.optimizers = [Adam(skip, lr=self.lr)]
+        if net:
+            self.optimizers.append(AdamW(net, lr=self.lr, weight_decay=self.weight_decay))
+
+    def get_state(self) -> tuple[dict, dict]:
+        """Weights, Adam state, scalers and HAR coefficients (see :mod:`.neural_state`)."""
+        from .neural_state import get_state
+        return get_state(self)
+
+    def set_state(self, arrays: dict, meta: dict) -> "_NeuralForecaster":
+        from .neural_state import set_state
+        return set_state(self, arrays, meta)
 
     def _train(self, inp_tr, y_tr, inp_va, y_va, epochs, patience) -> dict:
         P = self.params.as_dict()

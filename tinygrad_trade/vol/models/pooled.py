@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...graph import grad
+from ...graph import grad, no_grad
 from ...nn import MLP
 from ...optim import AdamW
 from ...tensor import Tensor
@@ -330,7 +330,8 @@ class PooledForecaster(Forecaster):
                              f"{max(WINDOWS)}-day history")
         s = Z @ self.theta_
         if self.net is not None:
-            s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
+            with no_grad():
+                s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
         return st.L * np.exp(s)
 
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
@@ -338,35 +339,50 @@ class PooledForecaster(Forecaster):
 
     # -- persistence
     def get_state(self):
-        """``(arrays, meta)``: numeric arrays and a JSON-able dict that :meth:`set_state` restores."""
+        """``(arrays, meta)``: numeric arrays and a JSON-ready dict; a model built with the same options
+        and given them by :meth:`set_state` forecasts exactly as this one (options are not part of the state)."""
         if self.theta_ is None:
             raise RuntimeError("pooled: nothing to save before the first fit")
-        arrays = {"theta": self.theta_.copy()}
-        meta = {"model": self.name, "has_gk": bool(self.has_gk),
-                "options": {"ridge": self.ridge, "delta": self.delta, "weights": self.weights, "hidden": self.hidden,
-                            "weight_decay": self.weight_decay, "epochs": self.epochs, "lr": self.lr,
-                            "seed": self.seed, "tol": self.tol, "max_iter": self.max_iter},
-                "assets": {}}
-        for asset, st in self.assets.items():
-            res = st.gjr.result
-            arrays[f"gjr/{asset}"] = res.params.to_numpy().copy()
-            meta["assets"][str(asset)] = {"L": st.L, "begin": st.begin, "end": st.end, "backcast": res.backcast}
+        names = list(self.assets)
+        arrays = {"theta": self.theta_.copy(),
+                  "gjr_params": np.array([self.assets[a].gjr.result.params.to_numpy() for a in names]),
+                  "levels": np.array([[self.assets[a].L, self.assets[a].gjr.result.backcast] for a in names]),
+                  "windows": np.array([[self.assets[a].begin, self.assets[a].end] for a in names], dtype=np.int64)}
         if self.net is not None:
-            arrays.update({f"net/{k}": v for k, v in self.net.state_dict().items()})
+            arrays.update({f"net__{k}": v.copy() for k, v in self.net.state_dict().items()})
+        meta = {"model": self.name, "has_gk": bool(self.has_gk), "assets": [str(a) for a in names],
+                "hidden": self.hidden}
         return arrays, meta
 
     def set_state(self, arrays: dict, meta: dict) -> "PooledForecaster":
-        self.__init__(**meta["options"])
-        self.theta_ = np.asarray(arrays["theta"], dtype=float).copy()
-        self.has_gk = bool(meta["has_gk"])
-        for asset, m in meta["assets"].items():
-            st = self.assets.setdefault(asset, _Asset())
-            st.L, st.begin, st.end = float(m["L"]), int(m["begin"]), int(m["end"])
+        """Restore :meth:`get_state`'s output (``ValueError`` naming what does not fit)."""
+        def arr(key, ndim):
+            if key not in arrays:
+                raise ValueError(f"pooled: the saved state has no array {key!r}")
+            a = np.asarray(arrays[key])
+            if a.dtype.kind not in "fiu" or a.ndim != ndim:
+                raise ValueError(f"pooled: saved array {key!r} is not a numeric {ndim}-d array")
+            return a
+        if meta.get("model") != self.name:
+            raise ValueError(f"pooled: the saved state is of model {meta.get('model')!r}")
+        if int(meta.get("hidden", 0)) != self.hidden:
+            raise ValueError(f"pooled: the saved state has hidden={meta.get('hidden')}, this model {self.hidden}")
+        has_gk, names = bool(meta["has_gk"]), list(meta["assets"])
+        theta = arr("theta", 1).astype(float)
+        if theta.size != 1 + len(input_names(has_gk)):
+            raise ValueError(f"pooled: saved theta has {theta.size} values, expected {1 + len(input_names(has_gk))}")
+        params, levels, windows = arr("gjr_params", 2), arr("levels", 2), arr("windows", 2)
+        if not params.shape[0] == levels.shape[0] == windows.shape[0] == len(names):
+            raise ValueError(f"pooled: the saved arrays do not match the {len(names)} saved assets")
+        self.theta_, self.has_gk, self.assets = theta.copy(), has_gk, {}
+        for i, asset in enumerate(names):
+            st = self.assets[asset] = _Asset()
+            st.L, (st.begin, st.end) = float(levels[i, 0]), (int(windows[i, 0]), int(windows[i, 1]))
             st.gjr.begin = st.begin
-            st.gjr.result = GarchResult(np.asarray(arrays[f"gjr/{asset}"], dtype=float), np.zeros(1),
-                                        float(m["backcast"]), "gjr", "constant")
-        net = {k[4:]: v for k, v in arrays.items() if k.startswith("net/")}
-        if net:
-            self.net = MLP([self.theta_.size - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
+            st.gjr.result = GarchResult(params[i].astype(float), np.zeros(1), float(levels[i, 1]), "gjr", "constant")
+        net = {k[5:]: v for k, v in arrays.items() if k.startswith("net__")}
+        self.net = None
+        if self.hidden > 0:
+            self.net = MLP([theta.size - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
             self.net.load_state_dict(net)
         return self

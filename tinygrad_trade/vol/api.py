@@ -1,0 +1,271 @@
+"""Every forecaster used on its own, in the shape of the ``arch`` package: pandas in, pandas out.
+
+    from tinygrad_trade.vol.models import get_model
+    res = get_model("garch").fit(prices)          # a price DataFrame (vol.data.load_prices), or
+    res = get_model("garch").fit(returns)         # a Series of % returns (return-only models)
+    res.params, res.std_err, res.loglikelihood    # where the model defines them (else None)
+    res.conditional_volatility                    # dated Series: one-step in-sample volatility, %
+    res.forecast(5)                               # dated DataFrame for the next 5 business days
+    print(res.summary()); res.to_frame()
+
+``Forecaster.fit`` dispatches on its first argument: a :class:`~tinygrad_trade.vol.base.Dataset` runs the
+walk-forward protocol ``fit(ds, end, begin=0)`` (returns the model, as before); a DataFrame or Series runs
+:func:`fit_frame` on all of it (returns a :class:`ModelResult`). Prices give the target r^2 and every proxy
+(``har`` needs the high/low prices for its Parkinson regressors); a returns Series serves ``ewma``,
+``garch``, ``gjr`` and ``har_r2``.
+
+Indexes are checked, never silently realigned: a Series or frame whose index is not made of dates,
+not sorted increasingly or not unique is one ``ValueError``.
+
+Forecast dates are business days (weekends skipped, holidays not known). Models whose fit does not depend
+on the horizon (``garch``, ``gjr``, ``ewma``) give the path of daily variances and its running mean; direct
+models (``har``, ``har_r2``, the nets) are refitted on the ``h``-day mean target and give ``mean_variance``
+at ``h`` only (NaN on the earlier rows and in ``variance``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .base import Dataset
+from .dataset import build_dataset, forward_mean
+
+__all__ = ["ModelResult", "fit_frame", "check_index", "dataset_from_returns", "dataset_to_frame"]
+
+PERIODS = 252
+
+
+def check_index(obj, what: str = "the data") -> pd.DatetimeIndex:
+    """The index of a Series/DataFrame as dates; ValueError unless it is sorted increasingly and unique."""
+    idx = obj.index
+    try:
+        dates = pd.DatetimeIndex(idx)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: the index must hold dates, got {idx.dtype}") from None
+    if not dates.is_unique:
+        dup = dates[dates.duplicated()][0]
+        raise ValueError(f"{what}: the index is not unique ({dup.date()} appears twice)")
+    if not dates.is_monotonic_increasing:
+        i = int(np.flatnonzero(np.diff(dates.asi8) < 0)[0])
+        raise ValueError(f"{what}: the index is not sorted ({dates[i + 1].date()} comes after {dates[i].date()})")
+    return dates
+
+
+def dataset_from_returns(returns: pd.Series, horizon: int = 1) -> Dataset:
+    """A Dataset from a dated Series of % returns: proxy and target r^2 (for return-only models).
+
+    A placeholder day (NaN) is put before the first return, as a price file's first day, so that every
+    return is used.
+    """
+    dates = check_index(returns, "returns")
+    r = np.asarray(returns, dtype=float)
+    if r.size < 2 or not np.all(np.isfinite(r)):
+        raise ValueError("returns: need at least 2 values, all finite")
+    first = np.busday_offset(np.datetime64(dates[0].date(), "D"), -1, roll="forward")
+    d = np.concatenate(([first], dates.values.astype("datetime64[D]")))
+    r = np.concatenate(([np.nan], r))
+    r2 = r * r
+    return Dataset(dates=d, returns=r, daily=r2, target=forward_mean(r2, horizon), proxies={"r2": r2},
+                   horizon=int(horizon), source=str(returns.name or "returns"), target_name="r2")
+
+
+def _dataset(data, horizon: int) -> Dataset:
+    if isinstance(data, pd.DataFrame):
+        check_index(data, "prices")
+        return build_dataset(data, target="r2", horizon=horizon)
+    if isinstance(data, pd.Series):
+        return dataset_from_returns(data, horizon)
+    raise TypeError(f"fit needs a Dataset (walk-forward), a price DataFrame or a returns Series, "
+                    f"got {type(data).__name__}")
+
+
+def dataset_to_frame(ds: Dataset) -> pd.DataFrame:
+    """A Dataset as a DataFrame indexed by date: returns, daily, target and every proxy."""
+    cols = {"returns": ds.returns, "daily": ds.daily, "target": ds.target}
+    cols.update({f"proxy_{k}": v for k, v in ds.proxies.items()})
+    return pd.DataFrame(cols, index=pd.DatetimeIndex(ds.dates.astype("datetime64[ns]"), name="date"))
+
+
+def _first_predictable(model, ds: Dataset) -> int:
+    """The first day the fitted model can forecast from the data before it."""
+    from .models.garch import GARCH
+    from .models.har import HAR
+    if isinstance(model, GARCH) or hasattr(model, "s0_"):
+        return int(getattr(model, "begin", 0)) + 1
+    if isinstance(model, HAR):
+        ok = np.isfinite(model._design(ds)).all(axis=1)
+    elif hasattr(model, "_prepared"):
+        ok = model._prepared(ds)["ok"]
+    else:
+        return _first_by_search(model, ds)
+    return int(np.flatnonzero(ok)[0]) if ok.any() else len(ds)
+
+
+def _first_by_search(model, ds: Dataset) -> int:
+    """Any other model: the first day whose one-day forecast succeeds (days before lack inputs), by bisection."""
+    def works(t):
+        try:
+            model.predict(ds, t, t + 1)
+            return True
+        except ValueError:
+            return False
+    lo, hi = 1, len(ds) - 1
+    if not works(hi):
+        return len(ds)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if works(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def fit_frame(model, data, **options) -> "ModelResult":
+    """Fit ``model`` on all of ``data`` (a price DataFrame or a returns Series); a :class:`ModelResult`."""
+    if options:
+        raise TypeError(f"fit(frame) takes no options, got {', '.join(options)} (set them on the model)")
+    import copy
+    ds = _dataset(data, 1)
+    unfitted = copy.deepcopy(model)          # for the direct fits of other horizons
+    model.fit(ds, len(ds))
+    return ModelResult(model, ds, data, unfitted)
+
+
+class ModelResult:
+    """A model fitted on a whole frame (see the module docstring): ``params``, ``std_err``, ``loglikelihood``,
+    ``nobs``, ``conditional_variance`` / ``conditional_volatility`` / ``std_resid`` (dated Series),
+    ``forecast(horizon)``, ``summary()``, ``to_frame()``."""
+
+    def __init__(self, model, ds: Dataset, data, unfitted=None):
+        self.model, self.dataset, self._data = model, ds, data
+        self._unfitted = unfitted if unfitted is not None else model
+        self.name = model.name
+        self._direct = {}
+        n = len(ds)
+        start = _first_predictable(model, ds)
+        self._start = start
+        idx = pd.DatetimeIndex(ds.dates[start:n].astype("datetime64[ns]"), name="date")
+        s = model.predict(ds, start, n) if start < n else np.zeros(0)
+        self.conditional_variance = pd.Series(s, index=idx, name="conditional_variance")
+        self.conditional_volatility = pd.Series(np.sqrt(s), index=idx, name="conditional_volatility")
+        self.std_resid = pd.Series(ds.returns[start:n] / np.sqrt(s), index=idx, name="std_resid")
+        self.nobs = int(np.isfinite(ds.target[start:n]).sum())
+
+    # -- parameters ------------------------------------------------------------------------
+    @property
+    def params(self) -> pd.Series:
+        m = self.model
+        if getattr(m, "result", None) is not None:
+            return m.result.params.copy()
+        if getattr(m, "coef_", None) is not None:
+            return m.coef_.copy()
+        if hasattr(m, "lam_"):
+            return pd.Series({"lam": float(m.lam_)}, name="params")
+        if getattr(m, "har_coef_", None) is not None:
+            arrays, _ = m.get_state()
+            out = {f"har_{n}": float(c) for n, c in zip(("const", "h1", "h5", "h22"), m.har_coef_)}
+            out.update({f"{k}_mean": float(np.mean(arrays[f"p.{k}"])) for k in ("a", "b") if f"p.{k}" in arrays})
+            out["weights"] = float(sum(a.size for k, a in arrays.items() if k.startswith("p.")))
+            return pd.Series(out, name="params")
+        theta = getattr(m, "theta_", None)          # the pooled model's coefficients
+        if theta is not None:
+            return pd.Series(np.asarray(theta, dtype=float), index=[f"theta[{i}]" for i in range(len(theta))],
+                             name="params")
+        return pd.Series(dtype=float, name="params")
+
+    @property
+    def std_err(self):
+        """Classic standard errors: GARCH/GJR from the exact Hessian; HAR by OLS; None otherwise."""
+        m = self.model
+        if getattr(m, "result", None) is not None:
+            return m.result.std_err.copy()
+        if getattr(m, "coef_", None) is not None and not m.log:
+            from .models.har import fit_har
+            X = m._design(self.dataset)
+            y = self.dataset.target
+            ok = np.isfinite(X).all(axis=1) & np.isfinite(y)
+            _, s2, _ = fit_har(X, y)
+            cov = s2 * np.linalg.inv(X[ok].T @ X[ok])
+            return pd.Series(np.sqrt(np.diag(cov)), index=m.coef_.index, name="std_err")
+        return None
+
+    @property
+    def loglikelihood(self):
+        """The maximised Gaussian log-likelihood (GARCH/GJR); None for models not fitted by likelihood."""
+        m = self.model
+        return float(m.result.loglik) if getattr(m, "result", None) is not None else None
+
+    # -- forecasts -------------------------------------------------------------------------
+    def _model_for(self, h: int):
+        """(model, dataset) for the direct ``h``-day forecast: a copy of the model as it was before the fit,
+        fitted on the ``h``-day mean target."""
+        if h not in self._direct:
+            import copy
+            fresh = copy.deepcopy(self._unfitted)
+            ds_h = _dataset(self._data, h)
+            self._direct[h] = (fresh.fit(ds_h, len(ds_h)), ds_h)
+        return self._direct[h]
+
+    def forecast(self, horizon: int = 1) -> pd.DataFrame:
+        """Forecasts for the ``horizon`` business days after the last date (index: their dates).
+
+        Columns ``variance`` (that day's variance, %^2), ``mean_variance`` (mean over day 1 .. that day) and
+        ``vol_annual`` (``sqrt(252 mean_variance)``, %).
+        """
+        from .predict import business_days, extend_one_day
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        h = int(horizon)
+        ds = self.dataset
+        n = len(ds)
+        days = [business_days(ds.dates[-1], k)[1] for k in range(1, h + 1)]
+        idx = pd.DatetimeIndex(np.array(days, dtype="datetime64[D]").astype("datetime64[ns]"), name="date")
+        var = np.full(h, np.nan)
+        mean = np.full(h, np.nan)
+        if getattr(self.model, "horizon_free", False):
+            import dataclasses
+            ext = extend_one_day(ds)
+            for k in range(1, h + 1):
+                mean[k - 1] = float(self.model.predict(dataclasses.replace(ext, horizon=k), n, n + 1)[0])
+            var = mean * np.arange(1, h + 1) - np.concatenate(([0.0], (mean * np.arange(1, h + 1))[:-1]))
+        elif h == 1:
+            mean[0] = var[0] = float(self.model.predict(extend_one_day(ds), n, n + 1)[0])
+        else:
+            model, ds_h = self._model_for(h)
+            mean[-1] = float(model.predict(extend_one_day(ds_h), n, n + 1)[0])
+        return pd.DataFrame({"variance": var, "mean_variance": mean,
+                             "vol_annual": np.sqrt(PERIODS * mean)}, index=idx)
+
+    # -- presentation ----------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """Dated frame: ``returns``, ``conditional_variance``, ``conditional_volatility``, ``std_resid``."""
+        ds = self.dataset
+        idx = pd.DatetimeIndex(ds.dates.astype("datetime64[ns]"), name="date")
+        out = pd.DataFrame({"returns": ds.returns}, index=idx)
+        for s in (self.conditional_variance, self.conditional_volatility, self.std_resid):
+            out[s.name] = s.reindex(idx)
+        return out
+
+    def summary(self) -> str:
+        m = self.model
+        if getattr(m, "result", None) is not None:
+            return m.result.summary()
+        d = self.dataset
+        lines = [f"{self.name}: fitted on {len(d)} days, {d.dates[0]} to {d.dates[-1]} (target r^2, one-step)",
+                 f"  in-sample forecasts from {d.dates[self._start]}; observations {self.nobs}", ""]
+        p, se = self.params, self.std_err
+        lines.append(f"{'':>10} {'coef':>12}" + (f" {'std err':>10} {'t':>8}" if se is not None else ""))
+        for k, v in p.items():
+            row = f"{k:>10} {v:>12.6g}"
+            if se is not None:
+                row += f" {se[k]:>10.4g} {v / se[k] if se[k] > 0 else math.nan:>8.2f}"
+            lines.append(row)
+        if se is not None:
+            lines += ["", "std err: classic OLS (errors are heteroskedastic: read the t-values with care)"]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"ModelResult({self.name}, {len(self.params)} params, {len(self.dataset)} days)"

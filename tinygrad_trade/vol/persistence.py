@@ -1,0 +1,304 @@
+"""Saved models: ``tinygrad-trade predict --save DIR`` and ``--load DIR``.
+
+A model folder holds, for every asset and model, one ``.npz`` per distinct fit (numeric arrays only,
+read back with ``allow_pickle=False``: :meth:`Forecaster.get_state <tinygrad_trade.vol.base.Forecaster.get_state>`),
+one ``data__ASSET.npz`` per asset with a 64-bit hash of every row of the data used (pandas'
+``hash_pandas_object`` of the dates and prices) and ``manifest.json``::
+
+    {"format": "tinygrad-trade-models", "format_version": 1, "package_version": "0.1.0",
+     "assets": {ASSET: {"data_file", "first_date", "last_date", "rows", "rows_sha256", "file"}},
+     "models": [{"asset", "model", "options", "horizon_free", "fits": {"1": FILE, ...},
+                 "meta": {"1": {...}}, "fitted_through"}],
+     "files": {FILE: sha256 of its bytes}}
+
+The folder is written into a temporary sibling and renamed into place, so a reader sees the old
+folder or the new one, never half of one. Loading checks everything before anything is used or
+written: the manifest (format and version, known model names), every file's SHA-256 (a truncated or
+edited file is refused), that no array is an object array, and that the new data file repeats the
+saved rows exactly up to the saved last date (else the first differing date is named). Every problem
+is one ``ValueError`` line naming the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .base import StateError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "check_target", "save_models", "open_folder",
+           "SavedFolder"]
+
+FORMAT = "tinygrad-trade-models"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def row_hashes(df: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row of a price frame: a hash of its date and every price column."""
+    cols = [c for c in ("open", "high", "low", "close", "adj_close", "volume") if c in df]
+    return pd.util.hash_pandas_object(df[cols], index=True).to_numpy(dtype=np.uint64)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _is_our_folder(path: str) -> bool:
+    try:
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as fh:
+            return json.load(fh).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_target(path) -> str:
+    """Refuse a ``--save`` folder that exists and is not an earlier model folder (one-line ValueError)."""
+    path = os.fspath(path)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise ValueError(f"--save {path}: exists and is not a folder")
+        if os.listdir(path) and not _is_our_folder(path):
+            raise ValueError(f"--save {path}: the folder holds other files; give a new or empty folder")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise ValueError(f"--save {path}: cannot write in {parent}")
+    return path
+
+
+def _clean_options(options: dict) -> dict:
+    return {k: v for k, v in options.items() if k != "progress"}
+
+
+def save_models(path, fitted: list, frames: dict, config) -> str:
+    """Write every fitted model (list of ``vol.predict.FittedModel``) and the data hashes into ``path``."""
+    path = check_target(path)
+    tmp = f"{os.path.abspath(path)}.tmp-{os.getpid()}"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    os.makedirs(tmp)       # (and any missing parent)
+    try:
+        files, assets, models = {}, {}, []
+        for asset, df in frames.items():
+            name = f"data__{_safe(asset)}.npz"
+            hashes = row_hashes(df)
+            np.savez(os.path.join(tmp, name), row_hash=hashes,
+                     dates=df.index.values.astype("datetime64[D]").astype(np.int64))
+            assets[asset] = {"data_file": str(df.attrs.get("source", "")), "first_date": str(df.index[0].date()),
+                             "last_date": str(df.index[-1].date()), "rows": int(len(df)),
+                             "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
+        for fm in fitted:
+            fits, meta, done = {}, {}, {}
+            for h, model in sorted(fm.fits.items()):
+                if id(model) in done:          # a horizon-free model: one fit for every horizon
+                    fits[str(h)], meta[str(h)] = done[id(model)]
+                    continue
+                arrays, m = model.get_state()
+                name = f"{_safe(fm.asset)}__{_safe(fm.name)}__h{h}.npz"
+                np.savez(os.path.join(tmp, name), **arrays)
+                fits[str(h)], meta[str(h)] = name, m
+                done[id(model)] = (name, m)
+            models.append({"asset": fm.asset, "model": fm.name, "options": _clean_options(fm.options),
+                           "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)),
+                           "fits": fits, "meta": meta, "fitted_through": fm.fitted_through})
+        for name in sorted(os.listdir(tmp)):
+            files[name] = _sha256(os.path.join(tmp, name))
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
+                    "created_by": "tinygrad-trade predict", "horizons": list(config.horizons),
+                    "risk_method": config.risk_method, "assets": assets, "models": models, "files": files}
+        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        if os.path.exists(path):                 # an earlier model folder (check_target made sure)
+            old = f"{os.path.abspath(path)}.old-{os.getpid()}"
+            os.rename(path, old)
+            os.rename(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+# ------------------------------------------------------------------------------------ loading
+def _load_npz(path: str) -> dict:
+    shown = path
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ValueError(f"{shown}: holds object (pickled) arrays; refused") from None
+        raise ValueError(f"{shown}: not a readable .npz file ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{shown}: not a readable .npz file (truncated? {exc})") from None
+
+
+def _need(d, key, kind, where):
+    if not isinstance(d, dict) or key not in d or not isinstance(d[key], kind):
+        raise ValueError(f"{where}: missing or malformed field {key!r}")
+    return d[key]
+
+
+def open_folder(path) -> "SavedFolder":
+    """Read and check a model folder (manifest, checksums, arrays); one-line ValueError naming the file."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise ValueError(f"--load {path}: no such folder")
+    mpath = os.path.join(path, MANIFEST)
+    if not os.path.isfile(mpath):
+        raise ValueError(f"{mpath}: missing (not a folder written by predict --save)")
+    try:
+        with open(mpath, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{mpath}: not valid JSON (truncated or edited? {exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{mpath}: not a tinygrad-trade model manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{mpath}: format version {manifest.get('format_version')!r}; this version "
+                         f"({__version__}) reads version {FORMAT_VERSION}")
+    files = _need(manifest, "files", dict, mpath)
+    assets = _need(manifest, "assets", dict, mpath)
+    models = _need(manifest, "models", list, mpath)
+    from .models import available_models
+    known = set(available_models())
+    for m in models:
+        name = _need(m, "model", str, mpath)
+        if name not in known:
+            raise ValueError(f"{mpath}: unknown model {name!r} (this version has {', '.join(sorted(known))})")
+        for key, kind in (("asset", str), ("options", dict), ("fits", dict), ("meta", dict),
+                          ("fitted_through", str), ("horizon_free", bool)):
+            _need(m, key, kind, mpath)
+        if "1" not in m["fits"]:
+            raise ValueError(f"{mpath}: model {name!r} has no one-day fit")
+    arrays = {}
+    for name, digest in files.items():
+        fpath = os.path.join(path, name)
+        if os.path.basename(name) != name or not name.endswith(".npz"):
+            raise ValueError(f"{mpath}: bad file name {name!r}")
+        if not os.path.isfile(fpath):
+            raise ValueError(f"{fpath}: missing")
+        if _sha256(fpath) != digest:
+            raise ValueError(f"{fpath}: contents differ from the manifest's SHA-256 (truncated or edited)")
+        arrays[name] = _load_npz(fpath)
+    needed = [a["file"] for a in assets.values() if isinstance(a, dict) and "file" in a]
+    needed += [f for m in models for f in m["fits"].values()]
+    for f in needed:
+        if f not in arrays:
+            raise ValueError(f"{mpath}: lists {f!r} without a checksum")
+    return SavedFolder(path, manifest, arrays)
+
+
+class SavedFolder:
+    """A checked model folder: restores fits, checks new data against the saved rows."""
+
+    def __init__(self, path: str, manifest: dict, arrays: dict):
+        self.path, self.manifest, self.arrays = path, manifest, arrays
+        self.models = manifest["models"]
+
+    def _where(self) -> str:
+        return os.path.join(self.path, MANIFEST)
+
+    def check_request(self, models, horizons) -> tuple:
+        """The models to use (default: all in the folder); every one must be saved with every horizon."""
+        saved = list(dict.fromkeys(m["model"] for m in self.models))
+        if models is None:
+            models = tuple(saved)
+        missing = [m for m in models if m not in saved]
+        if missing:
+            raise ValueError(f"--load {self.path}: model {missing[0]!r} is not in the folder "
+                             f"(it holds {', '.join(saved)})")
+        for m in self.models:
+            if m["model"] in models and not m["horizon_free"]:
+                lack = [h for h in horizons if str(h) not in m["fits"]]
+                if lack:
+                    have = ", ".join(sorted(m["fits"], key=int))
+                    raise ValueError(f"--load {self.path}: {m['model']} of {m['asset']} was saved for horizon(s) "
+                                     f"{have}, not {lack[0]}")
+        return tuple(models)
+
+    def check_data(self, assets: list) -> None:
+        """Each asset must be in the folder and its file must repeat the saved rows up to the saved last date."""
+        saved = self.manifest["assets"]
+        for name, df in assets:
+            if name not in saved:
+                raise ValueError(f"--load {self.path}: asset {name!r} is not in the folder "
+                                 f"(it holds {', '.join(saved)})")
+            info = saved[name]
+            src = df.attrs.get("source", name)
+            arr = self.arrays[info["file"]]
+            old_hash, old_dates = arr.get("row_hash"), arr.get("dates")
+            if old_hash is None or old_dates is None or old_hash.shape != old_dates.shape:
+                raise ValueError(f"{os.path.join(self.path, info['file'])}: no row hashes")
+            n = old_hash.size
+            dates = df.index.values.astype("datetime64[D]").astype(np.int64)
+            if dates.size < n or dates[-1] < old_dates[-1]:
+                raise ValueError(f"{src} ends on {df.index[-1].date()}, before the saved last date "
+                                 f"{info['last_date']} of {self.path}")
+            new_hash = row_hashes(df)
+            diff = np.flatnonzero((dates[:n] != old_dates) | (new_hash[:n] != old_hash))
+            if diff.size:
+                i = int(diff[0])
+                day = np.datetime64(int(old_dates[i]), "D")
+                raise ValueError(f"{src}: the row of {day} differs from the data the saved models were fitted on "
+                                 f"(history was rewritten); fit again without --load")
+
+    def restore(self, asset: str, spec, dsets: dict, config):
+        """``(FittedModel, note)``: the saved fits of ``spec.name`` for ``asset``, filtered forward or refitted."""
+        from .models import get_model
+        from .predict import FittedModel
+        entry = next((m for m in self.models if m["asset"] == asset and m["model"] == spec.name), None)
+        if entry is None:
+            raise ValueError(f"--load {self.path}: no saved {spec.name} for asset {asset!r}")
+        n_saved = int(self.manifest["assets"][asset]["rows"])
+        n = len(dsets[1])
+        new_days = n - n_saved
+        refit = new_days >= config.refit_every
+        options = dict(entry["options"])
+        if config.quiet and spec.name in ("mlp", "gru"):
+            options["progress"] = False
+        fits, built = {}, {}
+        horizons = sorted(set(config.horizons) | {1})
+        for h in horizons:
+            key = str(h) if str(h) in entry["fits"] else "1"
+            if key in built:
+                fits[h] = built[key]
+                continue
+            fname = entry["fits"][key]
+            try:
+                model = get_model(spec.name, **options)
+                model.set_state(self.arrays[fname], entry["meta"][key])
+            except (StateError, TypeError, KeyError) as exc:
+                raise ValueError(f"{os.path.join(self.path, fname)}: {exc}") from None
+            if refit:
+                model.fit(dsets[h], n)
+            fits[h] = built[key] = model
+        through = str(dsets[1].dates[-1]) if refit else entry["fitted_through"]
+        fm = FittedModel(asset, spec.name, options, fits, through, refit=refit)
+        if refit:
+            note = (f"{spec.name} ({asset}): {new_days} new day(s) since the saved fit >= refit every "
+                    f"{config.refit_every}: refitted on all data (warm start from the saved state)")
+        else:
+            note = (f"{spec.name} ({asset}): {new_days} new day(s) since the saved fit < refit every "
+                    f"{config.refit_every}: saved parameters, new days filtered through (no refit)")
+        return fm, note

@@ -1,0 +1,355 @@
+"""Next-day forecasts after the last close: the job behind ``tinygrad-trade predict``.
+
+    from tinygrad_trade.vol.predict import PredictConfig, run_predict
+    res = run_predict(PredictConfig(csv=("prices.csv",), models=("garch", "har"), horizons=(1, 5, 22)))
+    res.table          # one row per asset, model and horizon (a pandas DataFrame)
+
+Every model is fitted on all the data (the estimators and defaults of ``tinygrad-trade forecast``,
+target r^2) and forecasts, for each horizon ``h``, the mean daily variance over the next ``h``
+trading days ``T+1 .. T+h`` after the last date ``T``. Those days are dated with the business-day
+calendar (Monday to Friday); **holidays are not known**, so a date may fall on a holiday.
+
+Models whose fit does not depend on the target horizon (``garch``, ``gjr``, ``ewma`` with a fixed
+lambda; their ``horizon_free`` attribute) are fitted once and iterate their recursion; the others
+(``har``, ``har_r2``, the nets) are direct: one fit per horizon, as ``forecast --horizon h`` does.
+
+Risk figures are for the next day only, from the horizon-1 model: the position is the volatility
+target weight ``min(target_vol / sqrt(252 f), max_leverage)`` and ``var_5, es_5, var_1, es_1`` the
+1-day VaR and ES (positive % losses) by filtered historical simulation from the model's in-sample
+standardised residuals ``r_t / sqrt(f_t)`` (days 60 .. T), or normal quantiles (``risk_method``).
+
+With ``load`` (a folder written by ``save``, :mod:`tinygrad_trade.vol.persistence`) the saved fits
+are reused on a longer file: the new days are filtered through them (recursions and features run
+forward with the saved parameters); a model is refitted (warm-started from the saved state) only when
+at least ``refit_every`` new days have come in, as in the walk-forward, and every decision is
+reported in ``notes`` and in the ``refit`` column.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from . import data as vdata
+from .base import Dataset
+from .dataset import build_dataset
+from .risk import METHODS, level_key, quantile_var_es, normal_var_es
+
+__all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
+           "fit_asset", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
+           "MIN_ROWS", "format_table"]
+
+HORIZONS = (1, 5, 22)
+RESID_START = 60        # first day of the in-sample residuals used by FHS (every model has its inputs by then)
+MIN_ROWS = 300          # a year of data and room for the nets' validation slice
+LEVELS = (0.05, 0.01)
+PERIODS = 252
+COLUMNS = ["asset", "model", "horizon", "first_date", "last_date", "variance", "vol_annual", "position",
+           "var_5", "es_5", "var_1", "es_1", "as_of", "fitted_through", "refit", "risk_method"]
+
+
+@dataclass
+class PredictConfig:
+    """Every option of ``tinygrad-trade predict`` (the CLI flags have the same names)."""
+
+    csv: tuple = ()                      # price CSV files; none: the embedded S&P 500
+    models: Optional[tuple] = None       # None: forecast's defaults (or every model of a loaded folder)
+    horizons: Optional[tuple] = None     # None: HORIZONS (or the horizons of a loaded folder)
+    out: Optional[str] = "tinygrad-trade-predict"
+    json: bool = False
+    save: Optional[str] = None
+    load: Optional[str] = None
+    risk_method: str = "fhs"
+    target_vol: float = 10.0
+    max_leverage: float = 2.0
+    refit_every: int = 21                # with load: refit when at least this many new days came in
+    seed: int = 0
+    epochs: Optional[int] = None
+    quiet: bool = False
+    model_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class FittedModel:
+    """One fitted model of one asset: ``fits[h]`` the model for horizon ``h`` (``fits[1]`` always)."""
+
+    asset: str
+    name: str
+    options: dict
+    fits: dict                           # horizon -> Forecaster
+    fitted_through: str                  # last date of the data of the latest fit
+    refit: bool = True                   # fitted in this run (False: a loaded fit, filtered forward)
+
+
+@dataclass
+class PredictResults:
+    config: PredictConfig
+    table: pd.DataFrame                  # COLUMNS, one row per asset, model and horizon
+    fitted: list                         # [FittedModel]
+    datasets: dict                       # asset -> horizon-1 Dataset
+    frames: dict                         # asset -> price frame
+    notes: list
+    paths: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------ dates and data
+def business_days(last_date, horizon: int) -> tuple[np.datetime64, np.datetime64]:
+    """(first, last) business day (Mon-Fri) of the ``horizon`` trading days after ``last_date``.
+
+    Holidays are not known: the calendar skips weekends only.
+    """
+    day = np.datetime64(last_date, "D")
+    return (np.busday_offset(day, 1, roll="backward"), np.busday_offset(day, int(horizon), roll="backward"))
+
+
+def extend_one_day(ds: Dataset) -> Dataset:
+    """``ds`` plus one placeholder day after its end (next business day, every value NaN), so that
+    ``model.predict(ext, n, n + 1)`` forecasts the day after the data from data before it."""
+    nan1 = np.array([np.nan])
+    nxt = business_days(ds.dates[-1], 1)[0]
+    return dataclasses.replace(
+        ds, dates=np.append(ds.dates, nxt).astype("datetime64[D]"), returns=np.append(ds.returns, nan1),
+        daily=np.append(ds.daily, nan1), target=np.append(ds.target, nan1),
+        proxies={k: np.append(v, nan1) for k, v in ds.proxies.items()})
+
+
+def asset_name(df: pd.DataFrame) -> str:
+    """The asset's name: its file name without the extensions (``prices.csv.gz`` -> ``prices``)."""
+    source = os.path.basename(str(df.attrs.get("source", "") or "data"))
+    for ext in (".gz", ".csv", ".txt"):
+        if source.lower().endswith(ext):
+            source = source[: -len(ext)]
+    return source or "data"
+
+
+def load_assets(config: PredictConfig) -> list:
+    """``[(asset, frame)]`` from ``config.csv`` (or the embedded S&P 500); names must be unique."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frames = [vdata.load_prices(p) for p in config.csv] if config.csv else [vdata.load_sp500()]
+    out, seen = [], {}
+    for df in frames:
+        name = asset_name(df)
+        if name in seen:
+            raise ValueError(f"two files give the asset name {name!r} ({seen[name]} and {df.attrs.get('source')})")
+        seen[name] = df.attrs.get("source")
+        vdata.require_rows(df, MIN_ROWS, "predict (a year of history for every model)")
+        out.append((name, df))
+    return out
+
+
+# ------------------------------------------------------------------------------------ models
+def _specs(config: PredictConfig) -> list:
+    from .pipeline import ForecastConfig, model_specs
+    fc = ForecastConfig(models=tuple(config.models), seed=config.seed, epochs=config.epochs, quiet=config.quiet,
+                        model_options=config.model_options)
+    return model_specs(fc)
+
+
+def _horizon_free(model) -> bool:
+    return bool(getattr(model, "horizon_free", False))
+
+
+def _datasets(df: pd.DataFrame, horizons) -> dict:
+    return {h: build_dataset(df, target="r2", horizon=h) for h in sorted(set(horizons) | {1})}
+
+
+def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
+    """Fit ``spec``'s model on all of the asset's data: once (horizon-free) or once per horizon."""
+    from .walkforward import _seed_globals, _task_seed
+    n = len(dsets[1])
+    fits = {}
+    for h in sorted(set(horizons) | {1}):
+        if 1 in fits and _horizon_free(fits[1]):
+            fits[h] = fits[1]
+            continue
+        _seed_globals(_task_seed(0, f"{asset}/{spec.key}", h))
+        fits[h] = spec.build().fit(dsets[h], n)
+    return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
+
+
+def _residuals(model, ds: Dataset) -> np.ndarray:
+    n = len(ds)
+    start = min(RESID_START, n - 2)
+    f = model.predict(ds, start, n)
+    return ds.returns[start:n] / np.sqrt(f)
+
+
+def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) -> list:
+    """The output rows (dicts of :data:`COLUMNS`) of one fitted model."""
+    ds1 = dsets[1]
+    n = len(ds1)
+    last = ds1.dates[-1]
+    m1 = fm.fits[1]
+    f1 = float(m1.predict(extend_one_day(ds1), n, n + 1)[0])
+    position = min(config.target_vol / math.sqrt(PERIODS * f1), config.max_leverage)
+    risk = {}
+    if config.risk_method == "fhs":
+        z = _residuals(m1, ds1)
+        for a in LEVELS:
+            v, e = quantile_var_es(z, a)
+            risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
+    else:
+        for a in LEVELS:
+            v, e = normal_var_es(a)
+            risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
+    rows = []
+    for h in horizons:
+        model = fm.fits[h]
+        ds_h = dsets[h]
+        fh = f1 if h == 1 else float(model.predict(extend_one_day(ds_h), n, n + 1)[0])
+        first, lastd = business_days(last, h)
+        rows.append({"asset": fm.asset, "model": fm.name, "horizon": int(h), "first_date": str(first),
+                     "last_date": str(lastd), "variance": fh, "vol_annual": math.sqrt(PERIODS * fh),
+                     "position": position, **risk, "as_of": str(last), "fitted_through": fm.fitted_through,
+                     "refit": bool(fm.refit), "risk_method": config.risk_method})
+    return rows
+
+
+# ------------------------------------------------------------------------------------ validation
+def _check_horizons(horizons) -> tuple:
+    out = []
+    for h in horizons:
+        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
+            raise ValueError(f"--horizon values must be positive integers, got {h!r}")
+        if int(h) not in out:
+            out.append(int(h))
+    if not out:
+        raise ValueError("--horizon needs at least one value")
+    return tuple(out)
+
+
+def validate(config: PredictConfig) -> PredictConfig:
+    """Check the options (one-line ``ValueError``); fills in the default models."""
+    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, available_models
+    horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
+    if config.risk_method not in METHODS:
+        raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
+    _positive_float(config.target_vol, "--target-vol")
+    _positive_float(config.max_leverage, "--max-leverage")
+    if isinstance(config.refit_every, bool) or not isinstance(config.refit_every, (int, np.integer)) \
+            or config.refit_every < 1:
+        raise ValueError(f"--refit-every must be a positive integer, got {config.refit_every!r}")
+    models = config.models
+    if models is not None:
+        models = tuple(models)
+        if not models:
+            raise ValueError("--models needs at least one model")
+        known = _known_models()
+        unknown = [m for m in models if m not in known]
+        if unknown:
+            raise ValueError(f"unknown model {unknown[0]!r} (choose from {', '.join(known)})")
+        dup = sorted({m for m in models if models.count(m) > 1})
+        if dup:
+            raise ValueError(f"model {dup[0]!r} is listed twice in --models")
+    elif config.load is None:
+        models = available_models(DEFAULT_MODELS)
+    if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
+        raise ValueError("--save and --load name the same folder; save to a new one")
+    return dataclasses.replace(config, horizons=horizons, models=models)
+
+
+# ------------------------------------------------------------------------------------ the job
+def format_table(table: pd.DataFrame) -> str:
+    """The predictions as a plain-text table for stdout."""
+    if table.empty:
+        return "(no predictions)"
+    show = table[["asset", "model", "horizon", "first_date", "last_date", "variance", "vol_annual", "position",
+                  "var_5", "es_5", "var_1", "es_1"]].copy()
+    for c in ("variance", "var_5", "es_5", "var_1", "es_1"):
+        show[c] = show[c].map(lambda v: f"{v:.4f}")
+    show["vol_annual"] = show["vol_annual"].map(lambda v: f"{v:.2f}")
+    show["position"] = show["position"].map(lambda v: f"{v:.3f}")
+    return show.to_string(index=False)
+
+
+def _check_out(path) -> None:
+    """Fail early (one line) when ``--out`` cannot be created; it is created only when the results are ready."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"--out {path}: exists and is not a directory")
+    parent = path
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: {parent} is not writable")
+
+
+def _write_table(table: pd.DataFrame, out: str, as_json: bool) -> dict:
+    import json
+
+    from .pipeline import _json_clean
+    paths = {}
+    csv_path = os.path.join(out, "predictions.csv")
+    tmp = csv_path + ".tmp"
+    table.to_csv(tmp, index=False)        # shortest round-trip repr: the exact float64 values
+    os.replace(tmp, csv_path)
+    paths["predictions"] = csv_path
+    if as_json:
+        js = os.path.join(out, "predictions.json")
+        with open(js + ".tmp", "w", encoding="utf-8") as fh:
+            json.dump(_json_clean(table.to_dict(orient="records")), fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        os.replace(js + ".tmp", js)
+        paths["predictions_json"] = js
+    return paths
+
+
+def run_predict(config: PredictConfig, log=None) -> PredictResults:
+    """Load, (re)fit or restore, predict, and write ``predictions.csv`` (+ ``.json``) and the saved models.
+
+    Nothing is written when an input is bad: the saved folder, the data and every option are checked
+    before any output (``ValueError`` with one line otherwise).
+    """
+    if log is None:
+        log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    config = validate(config)
+    notes = []
+    assets = load_assets(config)
+    saved = None
+    if config.load is not None:
+        from .persistence import open_folder
+        saved = open_folder(config.load)
+        horizons = config.horizons or _check_horizons(saved.manifest.get("horizons") or HORIZONS)
+        config = dataclasses.replace(config, horizons=horizons,
+                                     models=saved.check_request(config.models, horizons))
+    dsets = {name: _datasets(df, config.horizons) for name, df in assets}
+    if saved is not None:
+        saved.check_data(assets)
+    if config.save is not None:
+        from .persistence import check_target
+        check_target(config.save)
+    if config.out is not None:
+        _check_out(config.out)
+
+    fitted, rows = [], []
+    specs = _specs(config)
+    for name, df in assets:
+        for spec in specs:
+            if saved is not None:
+                fm, note = saved.restore(name, spec, dsets[name], config)
+                notes.append(note)
+                log(f"note: {note}")
+            else:
+                log(f"fitting {spec.name} on {name} ({len(dsets[name][1])} days)")
+                fm = fit_asset(name, spec, dsets[name], config.horizons)
+            fitted.append(fm)
+            rows += predict_rows(fm, dsets[name], config.horizons, config)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    res = PredictResults(config=config, table=table, fitted=fitted,
+                         datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
+    if config.out is not None:
+        from .pipeline import prepare_out
+        prepare_out(config.out)
+        res.paths.update(_write_table(table, config.out, config.json))
+    if config.save is not None:
+        from .persistence import save_models
+        res.paths["saved"] = save_models(config.save, fitted, res.frames, config)
+    return res
