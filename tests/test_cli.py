@@ -41,7 +41,7 @@ def test_demo_quick_writes_every_file(tmp_path, capsys):
     assert (out / "backprop_graph.svg").read_text().lstrip().startswith("<?xml")
     m = json.loads((out / "metrics.json").read_text())
     assert set(m) == {"assets", "summary"} and list(m["assets"]) == ["SP500", "AAPL", "GOOG", "IBM"]
-    from tinygrad_trade.vol.pipeline import demo_config
+    from tinygrad_trade.vol.demo import demo_config
     models = demo_config(quick=True)[0].models          # the defaults, plus the pooled model
     assert set(available_models()) <= set(models)
     nets = [k for k in models if k in ("mlp", "gru")]

@@ -151,6 +151,7 @@ MODULES = [
     "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.pipeline",
     "tinygrad_trade.vol.report", "tinygrad_trade.vol.assets", "tinygrad_trade.vol.universe",
     "tinygrad_trade.vol.comparison", "tinygrad_trade.vol.universe_run", "tinygrad_trade.vol.report_universe",
+    "tinygrad_trade.vol.demo",
     "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
     "tinygrad_trade.vol.predict", "tinygrad_trade.vol.persistence", "tinygrad_trade.vol.api",
 ]

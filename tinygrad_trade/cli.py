@@ -268,7 +268,7 @@ def _demo_parser(sub):
 
 
 def _cmd_demo(args):
-    from .vol.pipeline import run_demo
+    from .vol.demo import run_demo
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
