@@ -31,9 +31,11 @@ BENCHMARKS = [  # key, module, section title
     ("tensor", "bench_tensor", "Tensor engine vs hand-written numpy and PyTorch"),
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
+    ("ops", "op_coverage", "Op coverage against the peers' op tests"),
     ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
+# (PyTorch is also the reference of the "torch" and "ops" sections)
 COMMAND = "python benchmarks/run.py"
 
 

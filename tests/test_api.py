@@ -138,3 +138,12 @@ def test_to_frame(garch_res, prices):
     assert {"returns", "target", "proxy_r2", "proxy_parkinson"} <= set(df.columns) and len(df) == N
     assert ds.to_frame().equals(df)
     assert isinstance(get_model("har"), Forecaster)
+
+
+def test_walk_forward_result_to_frame(prices):
+    from tinygrad_trade.vol.walkforward import walk_forward
+    ds = build_dataset(prices)
+    wf = walk_forward(ds, ["ewma", "har"], start=600, refit_every=100)
+    fr = wf.to_frame()
+    assert list(fr.columns) == ["returns", "target", "ewma", "har"] and len(fr) == len(wf.dates)
+    assert fr.index[0] == pd.Timestamp(ds.dates[600]) and np.array_equal(fr["har"].to_numpy(), wf.forecasts["har"])

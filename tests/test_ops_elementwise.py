@@ -59,6 +59,18 @@ UNARY = {
     "hardsigmoid": (lambda x: x.hardsigmoid(), lambda x: np.clip(x / 6 + 0.5, 0, 1), grid, False),
     "hardswish": (lambda x: x.hardswish(), lambda x: x * np.clip(x / 6 + 0.5, 0, 1), grid, False),
     "tanhshrink": (lambda x: x.tanhshrink(), lambda x: x - np.tanh(x), floats(-3, 3), True),
+    "quick_gelu": (lambda x: x.quick_gelu(), lambda x: x * sp.expit(1.702 * x), floats(-4, 4), True),
+    "exp2": (lambda x: x.exp2(), np.exp2, floats(-3, 3), True),
+    "rsqrt": (lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), floats(0.2, 4), True),
+    "deg2rad": (lambda x: x.deg2rad(), np.deg2rad, floats(-3, 3), True),
+    "rad2deg": (lambda x: x.rad2deg(), np.rad2deg, floats(-3, 3), True),
+    "logit": (lambda x: x.logit(), sp.logit, floats(0.05, 0.95), True),
+    "gammaln": (lambda x: x.gammaln(), sp.gammaln, floats(0.1, 30), True),
+    "digamma": (lambda x: x.digamma(), sp.digamma, floats(0.1, 30), True),
+    "trigamma": (lambda x: x.polygamma(1), lambda x: sp.polygamma(1, x), floats(0.1, 30), True),
+    "normal_ppf": (lambda x: x.normal_ppf(), sp.ndtri, floats(0.01, 0.99), True),
+    "erfinv": (lambda x: x.erfinv(), sp.erfinv, floats(-0.98, 0.98), True),
+    "nan_to_num": (lambda x: x.nan_to_num(), np.nan_to_num, floats(-3, 3), True),
 }
 
 
@@ -96,6 +108,10 @@ BINARY = {  # name: (Tensor function, reference, left domain, right domain, smoo
     "arctan2": (lambda a, b: a.arctan2(b), np.arctan2, floats(0.2, 3), floats(-3, 3), True),
     "mod": (lambda a, b: a % b, np.mod, grid, floats(0.7, 0.9), False),
     "fmod": (lambda a, b: a.fmod(b), np.fmod, grid, floats(0.7, 0.9), False),
+    "logaddexp2": (lambda a, b: a.logaddexp2(b), np.logaddexp2, floats(-5, 5), floats(-5, 5), True),
+    "copysign": (lambda a, b: a.copysign(b), np.copysign, floats(0.1, 3) | floats(-3, -0.1),
+                 floats(0.1, 3) | floats(-3, -0.1), False),
+    "lerp": (lambda a, b: a.lerp(b, 0.3), lambda a, b: a + 0.3 * (b - a), floats(-3, 3), floats(-3, 3), True),
 }
 
 
@@ -151,7 +167,7 @@ def test_domain_errors_name_the_op_and_value(call, bad, match):
 
 def test_nan_propagates_instead_of_raising():
     x = Tensor([np.nan, 0.5])
-    for f in (lambda t: t.arcsin(), lambda t: t.log1p(), lambda t: t.erf(), lambda t: t.normal_cdf(),
+    for f in (lambda t: t.arcsin(), lambda t: t.log1p(), lambda t: t.log(), lambda t: t.sqrt(), lambda t: t.erf(), lambda t: t.normal_cdf(),
               lambda t: t.log2(), lambda t: t.softmax(), lambda t: t.cumsum(), lambda t: t.logaddexp(1.0)):
         y = f(x).data
         assert np.isnan(y[0]) or np.isnan(y).all()
@@ -164,6 +180,38 @@ def test_normal_logpdf_with_mean_and_std_tensors():
     check_gradients(lambda a, b, c: a.normal_logpdf(b, c), Tensor(x.data), Tensor(m.data), Tensor(s.data), order=2)
     with pytest.raises(ValueError, match="std must be positive"):
         x.normal_logpdf(0.0, Tensor([1.0, 0.0]))
+
+
+def test_student_t_logpdf_matches_scipy_with_tensor_parameters():
+    from scipy.stats import t as student_t
+    x, df, scale = np.array([-1.2, 0.3, 2.5]), np.array([2.5, 4.0, 9.0]), np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(Tensor(x).student_t_logpdf(df, 0.2, scale).data,
+                               student_t.logpdf(x, df, 0.2, scale), rtol=1e-13)
+    check_gradients(lambda a, b, c: a.student_t_logpdf(b, 0.2, c), Tensor(x), Tensor(df), Tensor(scale), order=2)
+    with pytest.raises(ValueError, match="df must be positive"):
+        Tensor(x).student_t_logpdf(0.0)
+    with pytest.raises(ValueError, match="polygamma: input must be positive"):
+        Tensor([0.0]).digamma()
+
+
+def test_quantile_function_tails_and_special_values():
+    p = np.array([1e-300, 1e-20, 1e-5, 0.5, 1 - 1e-12])
+    np.testing.assert_allclose(Tensor(p).normal_ppf().data, sp.ndtri(p), rtol=1e-14)
+    np.testing.assert_allclose(Tensor([-0.9999999, 0.99999]).erfinv().data, sp.erfinv([-0.9999999, 0.99999]), rtol=1e-13)
+    with pytest.raises(ValueError, match="normal_ppf: input must be a probability"):
+        Tensor([0.0, 0.5]).normal_ppf()
+    x = Tensor([np.nan, np.inf, -1.0], requires_grad=True)
+    np.testing.assert_array_equal(grad(x.nan_to_num().sum(), x), [0.0, 0.0, 1.0])
+    c = Tensor([0.0, 2.0], requires_grad=True)
+    np.testing.assert_array_equal(grad(c.copysign(-1.0).sum(), c), [0.0, -1.0])
+
+
+def test_predicates_and_reductions_to_booleans():
+    t = Tensor([0.0, np.inf, -np.inf, np.nan, 1.5])
+    np.testing.assert_array_equal(t.isinf(), np.isinf(t.data))
+    np.testing.assert_array_equal(t.isclose(t.data + 1e-9, equal_nan=True), [True, True, True, True, True])
+    np.testing.assert_array_equal(t.logical_not(), t.data == 0)
+    assert t.any() and not t.all() and Tensor([[1.0, 2.0], [0.0, 3.0]]).all(axis=1).tolist() == [True, False]
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +262,7 @@ def test_zero_to_the_zero_is_one_with_torch_gradients():
         Tensor([-1.0]) ** Tensor([2.0])
 
 
-@pytest.mark.parametrize("bad, match", [(1 + 2j, "complex"), ([1 + 0j], "complex"),
+@pytest.mark.parametrize("bad, match", [(1 + 2j, "complex"), ([Tensor(1.0)], "Tensor.stack"), ([1 + 0j], "complex"),
                                         (np.array([object()]), "object"), (["a", 1], "numeric"),
                                         ([[1.0, 2.0], [3.0]], "numeric")])
 def test_complex_and_object_input_is_a_clear_error(bad, match):

@@ -137,6 +137,8 @@ def test_parts_and_products(a, data):
     np.testing.assert_allclose(Tensor(a).trace(0, -2, -1).data, np.trace(a, 0, -2, -1), rtol=1e-13)
     check_gradients(lambda x: x.tril(k), Tensor(a), order=2)
     check_gradients(lambda x: x.diagonal(k, -1, -2), Tensor(a), order=2)
+    np.testing.assert_array_equal(Tensor(a).diag_embed().data, a[..., None] * np.eye(n))
+    check_gradients(lambda x: x.diag_embed(), Tensor(a))
     v = data.draw(arrays((n,), entries), label="v")
     np.testing.assert_allclose(Tensor(v).outer(v * 2).data, np.outer(v, v * 2))
     check_gradients(lambda x, y: x.outer(y), Tensor(v), Tensor(v + 1), order=2)

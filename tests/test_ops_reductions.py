@@ -160,6 +160,13 @@ def test_var_std_prod_norm(shape, data):
             check_gradients(lambda t: t.norm(3, axis, keep), Tensor(x), order=2)
 
 
+def test_std_mean_pairs_the_two():
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    s, m = Tensor(x).std_mean(axis=1, ddof=1)
+    np.testing.assert_allclose(s.data, x.std(axis=1, ddof=1), rtol=1e-13)
+    np.testing.assert_allclose(m.data, x.mean(axis=1), rtol=1e-13)
+
+
 def test_subgradients_at_zero_spread_zero_norm_and_prod_with_zeros():
     x = Tensor([2.0, 2.0, 2.0], requires_grad=True)
     assert x.std().item() == 0.0
@@ -188,6 +195,8 @@ def test_sort_topk_argmax_quantile(sa, data):
     np.testing.assert_array_equal(t.sort(axis).data, np.sort(x, axis))
     np.testing.assert_array_equal(t.sort(axis, descending=True).data, -np.sort(-x, axis))
     np.testing.assert_array_equal(t.argsort(axis), np.argsort(x, axis))
+    part = t.partition(0, axis).data  # a valid numpy partition: the sorted values
+    np.testing.assert_array_equal(np.sort(part, axis), np.sort(np.partition(x, 0, axis), axis))
     assert t.argmax(axis).tolist() == np.argmax(x, axis).tolist() and t.argmin().tolist() == np.argmin(x)
     k = data.draw(st.integers(0, shape[axis]), label="k")
     vals, idx = t.topk(k, axis)
@@ -198,6 +207,9 @@ def test_sort_topk_argmax_quantile(sa, data):
     for ax in (axis, None):
         np.testing.assert_allclose(t.quantile(q, ax, keep).data, np.quantile(x, q, ax, keepdims=keep), rtol=1e-13)
         np.testing.assert_allclose(t.median(ax, keep).data, np.median(x, ax, keepdims=keep), rtol=1e-13)
+        for m in ("lower", "higher", "nearest", "midpoint"):
+            np.testing.assert_allclose(t.quantile(q, ax, keep, method=m).data,
+                                       np.quantile(x, q, ax, keepdims=keep, method=m), rtol=1e-13)
     check_gradients(lambda a: a.sort(axis, descending=True), Tensor(x), order=1)
     check_gradients(lambda a: a.topk(k, axis)[0], Tensor(x), order=1)
     check_gradients(lambda a: a.quantile(q, axis), Tensor(x), order=1)

@@ -10,7 +10,7 @@ import pytest
 from tinygrad_trade.gradcheck import gradcheck, gradgradcheck
 from tinygrad_trade.graph import grad
 from tinygrad_trade.tensor import Tensor
-from tinygrad_trade.vol.base import FLOOR_FRACTION, Forecaster, apply_floor, scale_floor
+from tinygrad_trade.vol.base import FLOOR_FRACTION, Forecaster, StateError, apply_floor, scale_floor
 from tinygrad_trade.vol.data import load_sp500
 from tinygrad_trade.vol.dataset import build_dataset
 from tinygrad_trade.vol.evaluation import qlike
@@ -153,15 +153,20 @@ def test_walk_forward_runs_the_registry_model_and_state_round_trips(two):
     m = get_model("pooled", ridge=1e-2)
     assert m.pooled and m.warm_start and m.name == "pooled"
     m.fit_panel([("A", two["A"], 420, 0), ("B", two["B"], 420, 0)])
+    assert list(m.coef_.index) == ["const", "pk1", "pk5", "pk22", "r2_1", "r2_5", "r2_22", "neg1", "neg5", "neg22",
+                                   "gk1", "gk5", "gk22", "gjr", "r_last"]
+    np.testing.assert_array_equal(m.coef_.to_numpy(), m.theta_)
     arrays, meta = m.get_state()
     assert all(isinstance(v, np.ndarray) and v.dtype.kind in "fi" for v in arrays.values())
     meta = json.loads(json.dumps(meta))
     back = get_model("pooled", ridge=1e-2).set_state(arrays, meta)
     for k in ("A", "B"):
         np.testing.assert_array_equal(back.predict_asset(k, two[k], 420, 470), m.predict_asset(k, two[k], 420, 470))
-    with pytest.raises(ValueError, match="hidden"):
+    with pytest.raises(StateError, match="hidden"):
         PooledForecaster(hidden=4).set_state(arrays, meta)
-    with pytest.raises(ValueError, match="no array 'theta'"):
+    with pytest.raises(StateError, match="has shape"):
+        PooledForecaster().set_state({**arrays, "theta": arrays["theta"][:-1]}, meta)
+    with pytest.raises(StateError, match="no array 'theta'"):
         PooledForecaster().set_state({k: v for k, v in arrays.items() if k != "theta"}, meta)
     net = PooledForecaster(hidden=3, epochs=5).fit(two["A"], 420)
     arrays, meta = net.get_state()

@@ -256,3 +256,23 @@ def test_round_trip_in_memory(files, tmp_path):
     assert list(b.config.horizons) == [1, 5, 22]
     assert np.array_equal(a.table[cols].to_numpy(), b.table[cols].to_numpy())
     assert not (tmp_path / "never").exists() and b.paths == {}
+
+
+def test_several_files_and_a_pooled_panel(sp500, tmp_path):
+    """Two assets: per-asset models fit each file; the pooled model fits both together, saved once."""
+    from tinygrad_trade.vol.predict import PredictConfig, run_predict
+    os.makedirs(tmp_path / "d")
+    a = write_csv(sp500.iloc[:900], tmp_path / "d" / "aaa.csv")
+    b = write_csv(sp500.iloc[600:1500], tmp_path / "d" / "bbb.csv")
+    cfg = PredictConfig(csv=(a, b), models=("garch", "pooled"), horizons=(1, 5), out=str(tmp_path / "o"),
+                        save=str(tmp_path / "m"), quiet=True)
+    res = run_predict(cfg)
+    t = res.table
+    assert list(t["asset"]) == ["aaa"] * 4 + ["bbb"] * 4 and len(set(t["as_of"])) == 2
+    pooled = [fm for fm in res.fitted if fm.name == "pooled"]
+    assert pooled[0].fits[1] is pooled[1].fits[1] and set(pooled[0].fits[1].assets) == {"aaa", "bbb"}
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert "panel__pooled__h1.npz" in files and "aaa__garch__h1.npz" in files and "bbb__garch__h1.npz" in files
+    back = run_predict(PredictConfig(csv=(a, b), load=str(tmp_path / "m"), out=None, quiet=True))
+    cols = ["variance", "position", "var_5", "es_1"]
+    assert np.array_equal(t[cols].to_numpy(), back.table[cols].to_numpy())

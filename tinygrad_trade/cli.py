@@ -22,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one line on stderr (not the usage block) and exit status 2."""
 
     def error(self, message):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+        say(f"{self.prog}: error: {message} (see --help)", logging.ERROR)
+        self.exit(EXIT_BAD_INPUT)
 
 
 # --- graph (issue: visualisation) -------------------------------------------------------------

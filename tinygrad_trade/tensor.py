@@ -1,18 +1,22 @@
 """`Tensor`: numpy-backed autodiff with full broadcasting, on the same backward machinery as `Value`.
 
+This module is the core: construction, the arithmetic operators (``+ - * / ** @``), ``sum`` and
+``mean``, the shape primitives (reshape, transpose, getitem, cat, stack, where) and the backward
+hooks. Every other op lives in a family module of ``ops/`` (elementwise, activations, losses,
+statistics, cumulative, shapes, linalg, interop), a mixin of `Tensor`.
+
 Each primitive is one row: its forward (numpy) in the method and its vector-Jacobian rule
-``vjp(g, y, *xs)`` in the table just above the class. Rules see numpy arrays in an ordinary
-backward sweep and `Tensor` nodes under ``create_graph=True``, so they are written with
-arithmetic, ``@``, ``sum``/``reshape`` and the small dispatch helpers below, which work on both.
+``vjp(g, y, *xs)`` in the table just above the class (or above the family's mixin). Rules see
+numpy arrays in an ordinary backward sweep and `Tensor` nodes under ``create_graph=True``, so they
+are written with arithmetic, ``@``, ``sum``/``reshape`` and the dispatch helper ``F``
+(``ops/_base.py``), which work on both.
 
 Gradients of broadcast operands are summed back to the operand's shape in exactly one place:
 :func:`_unbroadcast`, called by ``Tensor._vjp`` for every input of every op.
 
 Everything that is not a primitive is composed from primitives (``-``, ``mean``, ``var``,
 ``stack``, ``expand_dims``, ``squeeze``, 1-D ``@``, ...), so its gradient needs no rule of its own.
-Conventions at kinks: ``relu'(0) = 0``, ``abs'(0) = 0``, ties in ``maximum``/``minimum`` split the
-gradient equally, ties in ``max``/``min`` reductions share it equally, ``clip`` passes the
-gradient where ``lo <= x <= hi``.
+The ``**`` conventions: ``0 ** 0 = 1`` with torch's gradients (0 for the base and the exponent).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import numpy as np
 
 from .graph import Op, _GradMode, backprop
 from .ops import FAMILIES
-from .ops._base import F, domain_error, first_bad, reduce_shape, scatter, sigmoid_np
+from .ops._base import F, domain_error, first_bad, reduce_shape, scatter
 from .ops._base import data as _data
 
 __all__ = ["Tensor", "CustomOp"]
@@ -72,25 +76,7 @@ def _powv_vjp(g, y, a, b):
 
 
 POWV = Op("**", _powv_vjp)
-EXP = Op("exp", lambda g, y, x: (g * y,))
-LOG = Op("log", lambda g, y, x: (g / x,))
-TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
-SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
-RELU = Op("relu", lambda g, y, x: (g * (_data(x) > 0),))
-SOFTPLUS = Op("softplus", lambda g, y, x: (g * F.sigmoid(x),))
-SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
-ABS = Op("abs", lambda g, y, x: (g * np.sign(_data(x)),))
 MATMUL = Op("@", lambda g, y, a, b: (g @ _swap(b), _swap(a) @ g))
-
-
-def _tie_share(a, b):
-    """1 where a wins, 0 where b wins, 1/2 on ties (a constant, in the operands' float dtype)."""
-    a, b = _data(a), _data(b)
-    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b))
-
-
-MAXIMUM = Op("maximum", lambda g, y, a, b: (g * _tie_share(a, b), g * _tie_share(b, a)))
-MINIMUM = Op("minimum", lambda g, y, a, b: (g * _tie_share(b, a), g * _tie_share(a, b)))
 
 
 def _pow_op(c):
@@ -101,24 +87,10 @@ def _pow_op(c):
     return Op(label, lambda g, y, x: (g * c * x ** e,))
 
 
-def _clip_op(lo, hi):
-    return Op("clip", lambda g, y, x: (g * ((_data(x) >= lo) & (_data(x) <= hi)),))
-
-
 @lru_cache(maxsize=1024)
 def _sum_op(shape, axis, keepdims):
     _, kshape = reduce_shape(shape, axis, keepdims)
     return Op("sum", lambda g, y, x: (F.broadcast_to(g.reshape(kshape), shape),))
-
-
-def _extreme_op(name, shape, axis):
-    axes, kshape = reduce_shape(shape, axis, False)
-
-    def vjp(g, y, x):
-        hit = _data(x) == _data(y).reshape(kshape)
-        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(_data(y).dtype)
-        return (g.reshape(kshape) * share,)
-    return Op(name, vjp)
 
 
 @lru_cache(maxsize=1024)
@@ -173,6 +145,8 @@ class Tensor(*FAMILIES):
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         if dtype.type not in _FLOATS:
             raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype}")
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            raise TypeError("Tensor(...) of a list of Tensors would drop their graph: use Tensor.stack(list)")
         try:
             arr = data if isinstance(data, np.ndarray) else np.asarray(data)
         except (TypeError, ValueError) as e:
@@ -378,55 +352,6 @@ class Tensor(*FAMILIES):
 
     __hash__ = object.__hash__  # identity (elementwise == is in ops/elementwise.py); graphs use sets
 
-    # -- elementary functions -------------------------------------------------------------
-    def exp(self):
-        with np.errstate(over="ignore"):  # exp of a huge number is inf, as in numpy
-            return Tensor._make(np.exp(self.data), (self,), EXP)
-
-    def log(self):
-        bad = ~(self.data > 0)
-        if bad.any():
-            raise domain_error("log", "input must be positive", bad, self.data)
-        return Tensor._make(np.log(self.data), (self,), LOG)
-
-    def tanh(self):
-        return Tensor._make(np.tanh(self.data), (self,), TANH)
-
-    def sigmoid(self):
-        return Tensor._make(sigmoid_np(self.data), (self,), SIGMOID)
-
-    def relu(self):
-        return Tensor._make(np.maximum(self.data, 0.0), (self,), RELU)
-
-    def softplus(self, beta=1.0):
-        """log(1 + exp(beta x)) / beta, stable for any x."""
-        if beta != 1.0:
-            return (self * beta).softplus() * (1.0 / beta)
-        x = self.data
-        return Tensor._make(np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), (self,), SOFTPLUS)
-
-    def sqrt(self):
-        bad = ~(self.data > 0)
-        if bad.any():
-            raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
-        return Tensor._make(np.sqrt(self.data), (self,), SQRT)
-
-    def abs(self):
-        return Tensor._make(np.abs(self.data), (self,), ABS)
-
-    __abs__ = abs
-
-    def maximum(self, other):
-        return self._binary(other, np.maximum, MAXIMUM)
-
-    def minimum(self, other):
-        return self._binary(other, np.minimum, MINIMUM)
-
-    def clip(self, lo=None, hi=None):
-        lo = -np.inf if lo is None else lo
-        hi = np.inf if hi is None else hi
-        return Tensor._make(np.clip(self.data, lo, hi), (self,), _clip_op(lo, hi))
-
     # -- reductions -----------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
         if isinstance(axis, list):
@@ -440,28 +365,6 @@ class Tensor(*FAMILIES):
             raise ValueError(f"mean: reducing over an empty axis of shape {self.shape}")
         n = self.data.size // max(total.data.size, 1)
         return total * (1.0 / n) if n else total
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        axes, _ = reduce_shape(self.shape, axis, keepdims)
-        n = int(np.prod([self.shape[a] for a in axes]))
-        if n - ddof <= 0:
-            raise ValueError(f"var: needs more than {ddof} elements, got {n}")
-        d = self - self.mean(axis=axis, keepdims=True)
-        return (d * d).sum(axis=axis, keepdims=keepdims) * (1.0 / (n - ddof))
-
-    def max(self, axis=None, keepdims=False):
-        return self._extreme(np.max, "max", axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return self._extreme(np.min, "min", axis, keepdims)
-
-    def _extreme(self, fn, name, axis, keepdims):
-        if self.size == 0:
-            raise ValueError(f"{name}: empty Tensor of shape {self.shape}")
-        out = Tensor._make(fn(self.data, axis=axis), (self,), _extreme_op(name, self.shape, axis))
-        if keepdims:
-            out = out.reshape(reduce_shape(self.shape, axis, True)[1])
-        return out
 
     # -- shape ----------------------------------------------------------------------------
     def reshape(self, *shape):

@@ -1,6 +1,6 @@
 """Activation functions on Tensor.
 
-The piecewise ones are primitives with their derivative beside them; the smooth compositions
+tanh, sigmoid, relu and softplus (stable for any x) are the core ones. The piecewise ones are primitives with their derivative beside them; the smooth compositions
 (silu, gelu, mish, softsign, logsigmoid, softplus with ``beta``) are built from primitives, so
 their gradients and second derivatives need no rule of their own.
 
@@ -15,13 +15,19 @@ import math
 import numpy as np
 
 from ..graph import Op
-from ._base import F, TensorBase, data
+from ._base import F, TensorBase, data, sigmoid_np
 
 __all__ = ["Activations"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
+
+
+TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
+SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
+RELU = Op("relu", lambda g, y, x: (g * (data(x) > 0),))                # relu'(0) = 0
+SOFTPLUS = Op("softplus", lambda g, y, x: (g * F.sigmoid(x),))
 
 
 def _leaky_op(slope):
@@ -39,6 +45,22 @@ def _band_op(name, lo, hi):
 
 class Activations(TensorBase):
     __slots__ = ()
+
+    def tanh(self):
+        return self._make(np.tanh(self.data), (self,), TANH)
+
+    def sigmoid(self):
+        return self._make(sigmoid_np(self.data), (self,), SIGMOID)
+
+    def relu(self):
+        return self._make(np.maximum(self.data, 0.0), (self,), RELU)
+
+    def softplus(self, beta=1.0):
+        """log(1 + exp(beta x)) / beta, stable for any x."""
+        if beta != 1.0:
+            return (self * beta).softplus() * (1.0 / beta)
+        x = self.data
+        return self._make(np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), (self,), SOFTPLUS)
 
     def leaky_relu(self, negative_slope=0.01):
         x = self.data
@@ -83,6 +105,10 @@ class Activations(TensorBase):
             inner = (self + 0.044715 * self * self * self) * _SQRT_2_PI
             return 0.5 * self * (1.0 + inner.tanh())
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    def quick_gelu(self):
+        """x * sigmoid(1.702 x), the sigmoid approximation of gelu."""
+        return self * (self * 1.702).sigmoid()
 
     def mish(self):
         return self * self.softplus().tanh()

@@ -1,5 +1,8 @@
 """Elementwise functions on Tensor: each one row, forward (numpy) beside its derivative.
 
+The core ones (exp, log, sqrt, abs, maximum/minimum, clip) have their rule as a named ``Op``;
+the rest share one mechanism:
+
 ``RULES[name] = (forward(x), derivative(x, y), domain)``: ``derivative`` is written with :data:`F`
 so it runs on arrays and on Tensors (second derivatives come for free); ``domain(x, needs_grad)``
 returns the mask of inputs the op refuses, with the reason. NaN is never refused: it propagates.
@@ -44,6 +47,78 @@ def _ndtr(x):  # the standard normal cdf, accurate in both tails
     return np.asarray(0.5 * _erfc_u(-x / _SQRT_2), dtype=x.dtype)
 
 
+# -- the gamma family: log-gamma (libm) and the polygamma functions psi^(n) (series below) --------
+_lgamma_u = np.frompyfunc(math.lgamma, 1, 1)
+_B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798)  # Bernoulli B2..B18
+
+
+def _gammaln(x):
+    return np.asarray(_lgamma_u(x), dtype=x.dtype)
+
+
+def _polygamma(n, x):
+    """psi^(n)(x) for x > 0: recurrence up to x >= 16, then the asymptotic series (error < 1e-16)."""
+    x = np.array(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    sgn = (-1.0) ** (n + 1)
+    nfact = math.factorial(n)
+    for _ in range(16):  # psi^(n)(x) = psi^(n)(x + 1) + (-1)^(n+1) n! / x^(n+1)  (psi(x) = psi(x+1) - 1/x)
+        small = x < 16
+        if not small.any():
+            break
+        acc = acc + np.where(small, (-1.0 / x) if n == 0 else sgn * nfact / x ** (n + 1), 0.0)
+        x = np.where(small, x + 1.0, x)
+    if n == 0:
+        series = np.log(x) - 0.5 / x - sum(b / (2 * k * x ** (2 * k)) for k, b in enumerate(_B2K, start=1))
+    else:
+        series = math.factorial(n - 1) / x ** n + nfact / (2.0 * x ** (n + 1)) + sum(
+            b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
+            for k, b in enumerate(_B2K, start=1))
+        series = sgn * series
+    return series + acc
+
+
+def _psi(n, x):
+    """psi^(n) on an array or (recorded) on a Tensor."""
+    return x.polygamma(n) if isinstance(x, TensorBase) else _polygamma(n, x)
+
+
+def _polygamma_op(n):
+    return Op("digamma" if n == 0 else f"polygamma{n}", lambda g, y, x: (g * _psi(n + 1, x),))
+
+
+def _ndtri(p):
+    """The standard normal quantile: a rational first guess (Acklam's coefficients), then two
+    Halley steps on ``ndtr(x) = p`` (errfc-based, so accurate in both tails)."""
+    p = np.asarray(p, dtype=np.float64)
+    a = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+         -3.066479806614716e+01, 2.506628277459239e+00)
+    b = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+         -1.328068155288572e+01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+         4.374664141464968e+00, 2.938163982698783e+00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+    with np.errstate(all="ignore"):
+        q = np.minimum(p, 1.0 - p)
+        t = np.sqrt(-2.0 * np.log(q))
+        tail = (((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) / \
+            ((((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0)
+        r = (p - 0.5) ** 2
+        mid = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * (p - 0.5) / \
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        x = np.where(q < 0.02425, np.where(p < 0.5, tail, -tail), mid)
+        for _ in range(2):
+            e = np.where(x < 0, _ndtr(x) - p, (1.0 - p) - _ndtr(-x))
+            u = e * math.sqrt(2.0 * math.pi) * np.exp(0.5 * x * x)
+            x = np.where(np.isfinite(u), x - u / (1.0 + 0.5 * x * u), x)
+    return np.where(p == 0, -np.inf, np.where(p == 1, np.inf, x))
+
+
+def _copysign_vjp(g, y, a, b):
+    ad = data(a)
+    return (g * np.where(ad == 0, 0.0, np.sign(ad) * np.sign(data(y))), 0.0 * g)
+
+
 def _open(lo=-np.inf, hi=np.inf, why=""):
     """Domain lo < x < hi (NaN passes)."""
     return lambda x, grad: ((x <= lo) | (x >= hi), why)
@@ -83,13 +158,41 @@ RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain 
     "erf": (_erf, lambda x, y: _2_SQRT_PI * F.exp(-x * x), None),
     "erfc": (_erfc, lambda x, y: -_2_SQRT_PI * F.exp(-x * x), None),
     "normal_cdf": (_ndtr, lambda x, y: _1_SQRT_2PI * F.exp(-0.5 * x * x), None),
+    "exp2": (np.exp2, lambda x, y: y * math.log(2.0), None),
+    "gammaln": (_gammaln, lambda x, y: _psi(0, x), _open(0.0, why="input must be positive")),
+    "logit": (lambda x: np.log(x / (1.0 - x)), lambda x, y: 1.0 / (x * (1.0 - x)),
+              _open(0.0, 1.0, "input must be in (0, 1)")),
     "normal_logpdf": (lambda x: -0.5 * x * x - _LOG_SQRT_2PI, lambda x, y: -x, None),
+    "normal_ppf": (_ndtri, lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),
+                   _open(0.0, 1.0, "input must be a probability in (0, 1)")),
+    "nan_to_num": (np.nan_to_num, lambda x, y: F.const(np.isfinite(data(x))) * 1.0, None),
     "sign": (np.sign, _ZERO, None),
     "floor": (np.floor, _ZERO, None),
     "ceil": (np.ceil, _ZERO, None),
     "round": (np.round, _ZERO, None),
     "trunc": (np.trunc, _ZERO, None),
 }
+# the core elementary functions: domain checks in their methods (log/sqrt refuse <= 0 and NaN)
+EXP = Op("exp", lambda g, y, x: (g * y,))
+LOG = Op("log", lambda g, y, x: (g / x,))
+SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
+ABS = Op("abs", lambda g, y, x: (g * np.sign(data(x)),))   # abs'(0) = 0
+
+
+def _tie_share(a, b):
+    """1 where a wins, 0 where b wins, 1/2 on ties (a constant, in the operands' float dtype)."""
+    a, b = data(a), data(b)
+    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b))
+
+
+MAXIMUM = Op("maximum", lambda g, y, a, b: (g * _tie_share(a, b), g * _tie_share(b, a)))
+MINIMUM = Op("minimum", lambda g, y, a, b: (g * _tie_share(b, a), g * _tie_share(a, b)))
+
+
+def _clip_op(lo, hi):  # passes the gradient where lo <= x <= hi
+    return Op("clip", lambda g, y, x: (g * ((data(x) >= lo) & (data(x) <= hi)),))
+
+
 _OPS = {name: Op(name, (lambda d: lambda g, y, x: (g * d(x, y),))(d)) for name, (_, d, _) in RULES.items()}
 
 
@@ -109,6 +212,7 @@ BINARY = {  # name: (forward, vjp(g, y, a, b))
     "mod": (np.mod, lambda g, y, a, b: (g, -g * _floor_q(a, b))),
     "fmod": (np.fmod, lambda g, y, a, b: (g, -g * np.trunc(data(a) / data(b)))),
     "floordiv": (np.floor_divide, lambda g, y, a, b: (0.0 * g, 0.0 * g)),
+    "copysign": (np.copysign, _copysign_vjp),
 }
 _BOPS = {name: Op(name, vjp) for name, (_, vjp) in BINARY.items()}
 
@@ -123,7 +227,7 @@ class Elementwise(TensorBase):
             bad, why = dom(x, self.requires_grad)
             if bad.any():
                 raise domain_error(name, why, bad, x)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, as in numpy
             return self._make(fwd(x), (self,), _OPS[name])
 
     def _binary_rule(self, other, name):
@@ -139,6 +243,40 @@ class Elementwise(TensorBase):
             if bad.any():
                 raise domain_error(name, "the gradient at (0, 0) is undefined", bad, a)
         return self._binary(other, BINARY[name][0], _BOPS[name])
+
+    # the core elementary functions
+    def exp(self):
+        with np.errstate(over="ignore"):  # exp of a huge number is inf, as in numpy
+            return self._make(np.exp(self.data), (self,), EXP)
+
+    def log(self):
+        bad = self.data <= 0  # NaN passes (and propagates)
+        if bad.any():
+            raise domain_error("log", "input must be positive", bad, self.data)
+        return self._make(np.log(self.data), (self,), LOG)
+
+    def sqrt(self):
+        bad = self.data <= 0
+        if bad.any():
+            raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
+        return self._make(np.sqrt(self.data), (self,), SQRT)
+
+    def abs(self):
+        return self._make(np.abs(self.data), (self,), ABS)
+
+    __abs__ = abs
+
+    def maximum(self, other):
+        """Elementwise max; on ties each side gets half the gradient."""
+        return self._binary(other, np.maximum, MAXIMUM)
+
+    def minimum(self, other):
+        return self._binary(other, np.minimum, MINIMUM)
+
+    def clip(self, lo=None, hi=None):
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        return self._make(np.clip(self.data, lo, hi), (self,), _clip_op(lo, hi))
 
     # trigonometric and hyperbolic (numpy's names, torch's as aliases)
     def sin(self): return self._unary("sin")  # noqa: E704
@@ -177,6 +315,75 @@ class Elementwise(TensorBase):
         if bad.any():
             raise domain_error("normal_logpdf", "std must be positive", bad, std.data)
         return ((self - mean) / std)._unary("normal_logpdf") - std.log()
+
+    # the gamma family (Student-t and gamma likelihoods)
+    def gammaln(self):
+        """log |Gamma(x)| for x > 0 (``math.lgamma``); its derivative is ``digamma``."""
+        return self._unary("gammaln")
+
+    lgamma = gammaln
+
+    def polygamma(self, n):
+        """psi^(n)(x), the n-th derivative of digamma, for x > 0 (``n = 0``: digamma)."""
+        x = self.data
+        bad = x <= 0
+        if bad.any():
+            raise domain_error("polygamma", "input must be positive", bad, x)
+        return self._make(np.asarray(_polygamma(int(n), x), dtype=x.dtype), (self,), _polygamma_op(int(n)))
+
+    def digamma(self):
+        return self.polygamma(0)
+
+    def exp2(self): return self._unary("exp2")  # noqa: E704
+
+    def logit(self):
+        """log(p / (1 - p)) for p in (0, 1), the inverse of sigmoid."""
+        return self._unary("logit")
+
+    def normal_ppf(self):
+        """The standard normal quantile (inverse of ``normal_cdf``) for p in (0, 1)."""
+        return self._unary("normal_ppf")
+
+    def erfinv(self):
+        """The inverse error function on (-1, 1): ``normal_ppf((1 + x) / 2) / sqrt(2)``, written with
+        ``1 - x`` for x > 0 so that it stays accurate near both ends."""
+        lo, hi = ((self + 1.0) * 0.5).normal_ppf(), -((1.0 - self) * 0.5).normal_ppf()
+        return type(self).where(self.data < 0, lo, hi) * (1.0 / _SQRT_2)
+
+    def nan_to_num(self):
+        """NaN -> 0 and +-inf -> the largest finite floats (numpy's); gradient 1 where x is finite, else 0."""
+        return self._unary("nan_to_num")
+
+    def copysign(self, other):
+        """|self| with the sign of ``other``; gradient sign(self) * sign(result) (0 at self = 0), none to other."""
+        return self._binary_rule(other, "copysign")
+
+    def rsqrt(self):
+        return 1.0 / self.sqrt()
+
+    def logaddexp2(self, other):
+        """log2(2**self + 2**other), stable."""
+        ln2 = math.log(2.0)
+        return (self * ln2).logaddexp(self._lift(other) * ln2) * (1.0 / ln2)
+
+    def deg2rad(self): return self * (math.pi / 180.0)  # noqa: E704
+    def rad2deg(self): return self * (180.0 / math.pi)  # noqa: E704
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self)."""
+        return self + (self._lift(end) - self) * weight
+
+    def student_t_logpdf(self, df, loc=0.0, scale=1.0):
+        """log density of Student's t with ``df`` degrees of freedom (all three may be Tensors)."""
+        df, scale = self._lift(df), self._lift(scale)
+        for name, t in (("df", df), ("scale", scale)):
+            bad = t.data <= 0
+            if bad.any():
+                raise domain_error("student_t_logpdf", f"{name} must be positive", bad, t.data)
+        z = (self - loc) / scale
+        half = (df + 1.0) * 0.5
+        return (half.gammaln() - (df * 0.5).gammaln() - 0.5 * (df * math.pi).log() - scale.log()
+                - half * (z * z / df).log1p())
 
     # flat ops (zero gradient)
     def sign(self): return self._unary("sign")  # noqa: E704
@@ -224,3 +431,11 @@ class Elementwise(TensorBase):
 
     def isnan(self): return np.isnan(self.data)  # noqa: E704
     def isfinite(self): return np.isfinite(self.data)  # noqa: E704
+    def isinf(self): return np.isinf(self.data)  # noqa: E704
+    def logical_not(self): return self.data == 0  # noqa: E704
+
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        return np.isclose(self.data, data(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def any(self, axis=None, keepdims=False): return np.any(self.data != 0, axis=axis, keepdims=keepdims)  # noqa: E704
+    def all(self, axis=None, keepdims=False): return np.all(self.data != 0, axis=axis, keepdims=keepdims)  # noqa: E704

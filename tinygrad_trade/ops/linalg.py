@@ -353,8 +353,9 @@ class Linalg(TensorBase):
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
     def inner(self, other):
+        """numpy.inner: sum over the last axis of both (the other axes form an outer product)."""
         other = self._lift(other)
-        return (self * other).sum(axis=-1) if self.ndim and other.ndim else self * other
+        return self.tensordot(other, ([-1], [-1])) if self.ndim and other.ndim else self * other
 
     def dot(self, other):
         other = self._lift(other)
@@ -390,6 +391,11 @@ class Linalg(TensorBase):
         size = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
         i = np.arange(size) + max(0, -offset)
         return x[..., i, i + offset]
+
+    def diag_embed(self):
+        """(..., n) -> (..., n, n) with the last axis on the diagonal (torch's diag_embed)."""
+        n = self.shape[-1]
+        return self.reshape(self.shape + (1,)) * np.eye(n, dtype=self.dtype)
 
     def trace(self, offset=0, axis1=0, axis2=1):
         return self.diagonal(offset, axis1, axis2).sum(axis=-1)

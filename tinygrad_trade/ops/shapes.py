@@ -107,7 +107,10 @@ class Shapes(TensorBase):
         ax = normalize_axis(axis, self.ndim, "split_sizes")
         n = self.shape[ax]
         if np.ndim(sizes) == 0:
-            return self.chunk(-(-n // int(sizes)) if n else 1, ax) if int(sizes) > 0 else [self]
+            size = int(sizes)
+            if size <= 0:
+                raise ValueError(f"split_sizes: the piece size must be positive, got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
         if sum(sizes) != n:
             raise ValueError(f"split_sizes: sizes {list(sizes)} do not add up to the axis size {n}")
         bounds = np.cumsum([0] + list(sizes))
@@ -202,6 +205,38 @@ class Shapes(TensorBase):
 
     def unsqueeze(self, axis):
         return self.expand_dims(axis)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def atleast_1d(self):
+        return self.reshape(1) if self.ndim == 0 else self
+
+    def atleast_2d(self):
+        return self.reshape((1,) * (2 - self.ndim) + self.shape) if self.ndim < 2 else self
+
+    def atleast_3d(self):
+        """numpy's: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+        if self.ndim >= 3:
+            return self
+        return self.reshape({0: (1, 1, 1), 1: (1, -1, 1), 2: self.shape + (1,)}[self.ndim])
+
+    def rot90(self, k=1, axes=(0, 1)):
+        """numpy.rot90: rotate by 90 degrees ``k`` times in the plane of ``axes``."""
+        a, b = (normalize_axis(ax, self.ndim, "rot90") for ax in axes)
+        k %= 4
+        if k == 0:
+            return self
+        if k == 2:
+            return self.flip((a, b))
+        return self.flip(b).swapaxes(a, b) if k == 1 else self.swapaxes(a, b).flip(b)
+
+    def append(self, values, axis=None):
+        """numpy.append: flattened (``axis=None``) or along ``axis``."""
+        values = self._lift(values)
+        if axis is None:
+            return type(self).cat([self.reshape(-1), values.reshape(-1)])
+        return type(self).cat([self, values], axis=axis)
 
     # -- constructors ---------------------------------------------------------------------------
     @classmethod

@@ -1,7 +1,7 @@
-"""Statistics and order statistics on Tensor: std, prod, norm, argmax/argmin, sort/argsort/topk,
-median and quantile (``sum``, ``mean``, ``var``, ``max``, ``min`` are in the core).
+"""Statistics and order statistics on Tensor: max/min, var/std, prod, norm, argmax/argmin,
+sort/argsort/topk, median and quantile (``sum`` and ``mean`` are in the core).
 
-Which subgradient: ``std`` at zero spread has gradient 0 (torch gives NaN); ``norm`` at the zero
+Which subgradient: ties in ``max``/``min`` share the gradient equally; ``std`` at zero spread has gradient 0 (torch gives NaN); ``norm`` at the zero
 vector has gradient 0 (torch's choice); ``sort``/``topk``/``quantile`` send each output's gradient to
 the element it was taken from, ties resolved by a stable sort (the earlier element sorts first);
 ``median`` is numpy's (the mean of the two middle values for an even count; torch returns the
@@ -15,6 +15,17 @@ from ..graph import Op
 from ._base import F, TensorBase, data, normalize_axis, reduce_shape
 
 __all__ = ["Statistics"]
+
+
+def _extreme_op(name, shape, axis):
+    """max/min: ties share the gradient equally."""
+    axes, kshape = reduce_shape(shape, axis, False)
+
+    def vjp(g, y, x):
+        hit = data(x) == data(y).reshape(kshape)
+        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(data(y).dtype)
+        return (g.reshape(kshape) * share,)
+    return Op(name, vjp)
 
 
 def _std_op(axes, kshape, n):
@@ -64,6 +75,31 @@ def _norm2_op(kshape):
 class Statistics(TensorBase):
     __slots__ = ()
 
+    def max(self, axis=None, keepdims=False):
+        return self._extreme(np.max, "max", axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return self._extreme(np.min, "min", axis, keepdims)
+
+    def _extreme(self, fn, name, axis, keepdims):
+        if self.size == 0:
+            raise ValueError(f"{name}: empty Tensor of shape {self.shape}")
+        out = self._make(fn(self.data, axis=axis), (self,), _extreme_op(name, self.shape, axis))
+        if keepdims:
+            out = out.reshape(reduce_shape(self.shape, axis, True)[1])
+        return out
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance with ``ddof``, composed from mean and sum (twice differentiable)."""
+        if isinstance(axis, list):
+            axis = tuple(axis)
+        axes, _ = reduce_shape(self.shape, axis, keepdims)
+        n = int(np.prod([self.shape[a] for a in axes]))
+        if n - ddof <= 0:
+            raise ValueError(f"var: needs more than {ddof} elements, got {n}")
+        d = self - self.mean(axis=axis, keepdims=True)
+        return (d * d).sum(axis=axis, keepdims=keepdims) * (1.0 / (n - ddof))
+
     def std(self, axis=None, keepdims=False, ddof=0):
         """Standard deviation with ``ddof`` (0: population, 1: sample); gradient 0 at zero spread."""
         if isinstance(axis, list):
@@ -74,6 +110,9 @@ class Statistics(TensorBase):
             raise ValueError(f"std: needs more than {ddof} elements, got {n}")
         y = np.std(self.data, axis=axes, keepdims=keepdims, ddof=ddof)
         return self._make(y, (self,), _std_op(axes, kshape, n - ddof))
+
+    def std_mean(self, axis=None, keepdims=False, ddof=0):
+        return self.std(axis, keepdims, ddof), self.mean(axis, keepdims)
 
     def prod(self, axis=None, keepdims=False):
         if isinstance(axis, list):
@@ -136,6 +175,10 @@ class Statistics(TensorBase):
     def argmin(self, axis=None, keepdims=False):
         return np.argmin(self.data, axis=axis, keepdims=keepdims)
 
+    def partition(self, kth, axis=-1):
+        """A valid numpy.partition: the sorted values (every element before ``kth`` is <= it)."""
+        return self.sort(axis)
+
     def argsort(self, axis=-1, descending=False):
         """Stable: equal elements keep their order (also when ``descending``)."""
         return np.argsort(-self.data if descending else self.data, axis=axis, kind="stable")
@@ -152,9 +195,12 @@ class Statistics(TensorBase):
         idx = np.take(self.argsort(axis, descending=largest), np.arange(k), axis=axis)
         return self.take_along_axis(idx, axis), idx
 
-    def quantile(self, q, axis=None, keepdims=False):
-        """numpy's (and torch's) default 'linear' quantile: ``q`` a number or a 1-D list in [0, 1]
-        (a list adds a leading axis, as in numpy)."""
+    def quantile(self, q, axis=None, keepdims=False, method="linear"):
+        """numpy's (and torch's) quantile: ``q`` a number or a 1-D list in [0, 1] (a list adds a
+        leading axis, as in numpy); ``method`` 'linear' (default), 'lower', 'higher', 'nearest'
+        (ties to even, as numpy) or 'midpoint'."""
+        if method not in ("linear", "lower", "higher", "nearest", "midpoint"):
+            raise ValueError(f"quantile: unknown method {method!r}")
         qa = np.asarray(q, dtype=self.dtype)
         if qa.ndim > 1 or ((qa < 0) | (qa > 1)).any():
             raise ValueError(f"quantile: q must be a number or 1-D list in [0, 1], got {q!r}")
@@ -167,7 +213,8 @@ class Statistics(TensorBase):
         pos = qa * (n - 1)
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, n - 1)
-        frac = pos - lo
+        frac = {"linear": pos - lo, "lower": 0.0 * pos, "higher": (pos > lo) * 1.0, "midpoint": (pos > lo) * 0.5,
+                "nearest": (np.round(pos) > lo) * 1.0}[method]
         a, b = s.take(lo.reshape(-1), ax), s.take(hi.reshape(-1), ax)
         fshape = [1] * x.ndim
         fshape[ax] = -1
@@ -182,4 +229,6 @@ class Statistics(TensorBase):
         return out.reshape(out.shape[1:]) if qa.ndim == 0 else out
 
     def median(self, axis=None, keepdims=False):
+        """numpy's median (the mean of the two middle values for an even count); torch's
+        ``median`` is ``quantile(0.5, method="lower")``."""
         return self.quantile(0.5, axis=axis, keepdims=keepdims)

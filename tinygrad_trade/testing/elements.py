@@ -61,30 +61,44 @@ DOMAINS: dict[str, tuple] = {
     "arcsinh": (reals,), "arccosh": (floats(1.1, 4.0),), "arctanh": (unit_open,),
     "log1p": (floats(-0.9, 4.0),), "expm1": (floats(-5.0, 5.0),), "log2": (positives,), "log10": (positives,),
     "erf": (reals,), "erfc": (reals,), "normal_cdf": (floats(-6.0, 6.0),), "normal_logpdf": (reals,),
+    "exp2": (reals,), "rsqrt": (positives,), "deg2rad": (reals,), "rad2deg": (reals,),
+    "logit": (floats(0.05, 0.95),), "normal_ppf": (floats(0.02, 0.98),), "erfinv": (unit_open,),
+    "gammaln": (positives,), "lgamma": (positives,), "digamma": (positives,), "polygamma": (positives,),
+    "nan_to_num": (reals,), "student_t_logpdf": (reals, floats(1.0, 30.0)),
     # flat ops: derivative 0 away from their jumps (at integers, half-integers for round)
     "sign": (grid,), "floor": (grid,), "ceil": (grid,), "round": (grid,), "trunc": (grid,),
     # -- elementwise binary ------------------------------------------------------------------------
     "logaddexp": (reals, reals), "hypot": (nonzero, nonzero), "arctan2": (nonzero, reals),  # y != 0: off the branch cut
     "mod": (grid, divisors), "fmod": (grid, divisors), "floordiv": (grid, divisors),
+    "logaddexp2": (reals, reals), "copysign": (grid, nonzero), "lerp": (reals, reals, floats(0.0, 1.0)),
     # -- activations (kinked ones on the grid; their kinks sit at 0, ±1, ±3, 6) -------------------
     "leaky_relu": (grid,), "elu": (grid,), "selu": (grid,), "celu": (grid,), "hardtanh": (grid,),
     "relu6": (grid,), "hardsigmoid": (grid,), "hardswish": (grid,), "softsign": (grid,),
     "silu": (floats(-5.0, 5.0),), "gelu": (floats(-4.0, 4.0),), "mish": (floats(-5.0, 5.0),),
-    "logsigmoid": (floats(-30.0, 30.0),), "tanhshrink": (reals,),
+    "logsigmoid": (floats(-30.0, 30.0),), "tanhshrink": (reals,), "quick_gelu": (floats(-5.0, 5.0),),
     # -- reductions, softmax, statistics -----------------------------------------------------------
-    "logsumexp": (reals,), "softmax": (reals,), "log_softmax": (reals,), "std": (reals,),
+    "logsumexp": (reals,), "softmax": (reals,), "log_softmax": (reals,), "std": (grid,),
     "prod": (nonzero,), "norm": (nonzero,), "median": (grid,), "quantile": (grid,),
-    "sort": (grid,), "topk": (grid,),
+    "sort": (grid,), "topk": (grid,), "std_mean": (grid,),
+    # -- losses (prediction, target; kinked ones need the two apart) -------------------------------
+    "mse_loss": (reals, reals), "l1_loss": (grid, grid), "huber_loss": (grid, grid),
+    "smooth_l1_loss": (grid, grid), "binary_cross_entropy": (floats(0.05, 0.95), floats(0.0, 1.0)),
+    "binary_cross_entropy_with_logits": (reals, floats(0.0, 1.0)),
     # -- cumulative --------------------------------------------------------------------------------
     "cumsum": (reals,), "cumprod": (nonzero,), "logcumsumexp": (reals,), "cummax": (grid,),
     "cummin": (grid,), "diff": (reals,),
 }
 # ops whose gradient jumps (or blows up) where inputs tie: draw their elements unique
-# (tensors(unique=True)), and for two operands keep them apart too
-DISTINCT = {"max", "min", "maximum", "minimum", "median", "quantile", "sort", "topk", "cummax", "cummin", "std"}
+# (tensors(unique=True); on the grid, unique elements are at least 0.01 apart), and for two
+# operands keep them apart too
+DISTINCT = {"max", "min", "maximum", "minimum", "median", "quantile", "sort", "topk", "cummax", "cummin", "std",
+            "std_mean", "l1_loss", "huber_loss", "smooth_l1_loss"}
 ALIASES = {"add": "+", "sub": "-", "mul": "*", "div": "/", "truediv": "/", "pow": "**", "matmul": "@",
            "asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh",
            "atanh": "arctanh", "atan2": "arctan2", "remainder": "mod", "swish": "silu"}
+# Ops with no row: linear algebra (solve, inv, det, cholesky, eigh, svd, ...: their inputs need
+# well-conditioned matrices, not elementwise domains), shape ops (any reals), integer-valued
+# ops (argmax, argsort, comparisons) and losses over class labels (cross_entropy, nll_loss).
 
 
 def register_domain(name: str, *elements) -> None:

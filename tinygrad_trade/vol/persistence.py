@@ -104,19 +104,22 @@ def save_models(path, fitted: list, frames: dict, config) -> str:
             assets[asset] = {"data_file": str(df.attrs.get("source", "")), "first_date": str(df.index[0].date()),
                              "last_date": str(df.index[-1].date()), "rows": int(len(df)),
                              "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
+        done = {}
         for fm in fitted:
-            fits, meta, done = {}, {}, {}
+            fits, meta = {}, {}
+            pooled = bool(getattr(type(fm.fits[1]), "pooled", False))
             for h, model in sorted(fm.fits.items()):
-                if id(model) in done:          # a horizon-free model: one fit for every horizon
+                if id(model) in done:          # one fit for every horizon (or every asset of a panel)
                     fits[str(h)], meta[str(h)] = done[id(model)]
                     continue
                 arrays, m = model.get_state()
-                name = f"{_safe(fm.asset)}__{_safe(fm.name)}__h{h}.npz"
+                owner = "panel" if pooled else _safe(fm.asset)
+                name = f"{owner}__{_safe(fm.name)}__h{h}.npz"
                 np.savez(os.path.join(tmp, name), **arrays)
                 fits[str(h)], meta[str(h)] = name, m
                 done[id(model)] = (name, m)
             models.append({"asset": fm.asset, "model": fm.name, "options": _clean_options(fm.options),
-                           "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)),
+                           "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)), "pooled": pooled,
                            "fits": fits, "meta": meta, "fitted_through": fm.fitted_through})
         for name in sorted(os.listdir(tmp)):
             files[name] = _sha256(os.path.join(tmp, name))
@@ -263,9 +266,53 @@ class SavedFolder:
                 raise ValueError(f"{src}: the row of {day} differs from the data the saved models were fitted on "
                                  f"(history was rewritten); fit again without --load")
 
+    def _restore_fits(self, entry: dict, spec, options: dict, horizons) -> dict:
+        """``{h: model}`` restored from the entry's files (one model per distinct file)."""
+        from .models import get_model
+        fits, built = {}, {}
+        for h in sorted(set(horizons) | {1}):
+            key = str(h) if str(h) in entry["fits"] else "1"
+            fname = entry["fits"][key]
+            if fname not in built:
+                try:
+                    model = get_model(spec.name, **options)
+                    model.set_state(self.arrays[fname], entry["meta"][key])
+                except (StateError, TypeError, KeyError, ValueError) as exc:
+                    raise ValueError(f"{os.path.join(self.path, fname)}: {exc}") from None
+                built[fname] = model
+            fits[h] = built[fname]
+        return fits
+
+    def restore_panel(self, assets: list, spec, dsets: dict, config):
+        """``([FittedModel], note)`` for a pooled model: one saved fit per horizon shared by the assets."""
+        from .predict import FittedModel
+        entries = [m for m in self.models if m["model"] == spec.name and m["asset"] in assets]
+        have = {m["asset"] for m in entries}
+        missing = [a for a in assets if a not in have]
+        if missing:
+            raise ValueError(f"--load {self.path}: no saved {spec.name} for asset {missing[0]!r}")
+        entry = entries[0]
+        options = dict(entry["options"])
+        fits = self._restore_fits(entry, spec, options, config.horizons)
+        new = {a: len(dsets[a][1]) - int(self.manifest["assets"][a]["rows"]) for a in assets}
+        most = max(new.values())
+        refit = most >= config.refit_every
+        if refit:
+            for h, model in fits.items():
+                model.fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
+        fms = []
+        for a in assets:
+            e = next(m for m in entries if m["asset"] == a)
+            through = str(dsets[a][1].dates[-1]) if refit else e["fitted_through"]
+            fms.append(FittedModel(a, spec.name, options, fits, through, refit=refit))
+        what = ("refitted on every asset together (warm start)" if refit
+                else "saved parameters, new days filtered through (no refit)")
+        note = (f"{spec.name} (pooled, {len(assets)} asset(s)): up to {most} new day(s) since the saved fit "
+                f"{'>=' if refit else '<'} refit every {config.refit_every}: {what}")
+        return fms, note
+
     def restore(self, asset: str, spec, dsets: dict, config):
         """``(FittedModel, note)``: the saved fits of ``spec.name`` for ``asset``, filtered forward or refitted."""
-        from .models import get_model
         from .predict import FittedModel
         entry = next((m for m in self.models if m["asset"] == asset and m["model"] == spec.name), None)
         if entry is None:
@@ -277,22 +324,11 @@ class SavedFolder:
         options = dict(entry["options"])
         if config.quiet and spec.name in ("mlp", "gru"):
             options["progress"] = False
-        fits, built = {}, {}
-        horizons = sorted(set(config.horizons) | {1})
-        for h in horizons:
-            key = str(h) if str(h) in entry["fits"] else "1"
-            if key in built:
-                fits[h] = built[key]
-                continue
-            fname = entry["fits"][key]
-            try:
-                model = get_model(spec.name, **options)
-                model.set_state(self.arrays[fname], entry["meta"][key])
-            except (StateError, TypeError, KeyError) as exc:
-                raise ValueError(f"{os.path.join(self.path, fname)}: {exc}") from None
-            if refit:
-                model.fit(dsets[h], n)
-            fits[h] = built[key] = model
+        fits = self._restore_fits(entry, spec, options, config.horizons)
+        if refit:
+            for h, model in fits.items():
+                if h == 1 or fits[h] is not fits[1]:
+                    model.fit(dsets[h], n)
         through = str(dsets[1].dates[-1]) if refit else entry["fitted_through"]
         fm = FittedModel(asset, spec.name, options, fits, through, refit=refit)
         if refit:

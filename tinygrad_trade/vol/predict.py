@@ -12,6 +12,7 @@ calendar (Monday to Friday); **holidays are not known**, so a date may fall on a
 Models whose fit does not depend on the target horizon (``garch``, ``gjr``, ``ewma`` with a fixed
 lambda; their ``horizon_free`` attribute) are fitted once and iterate their recursion; the others
 (``har``, ``har_r2``, the nets) are direct: one fit per horizon, as ``forecast --horizon h`` does.
+A pooled model (``pooled``) is fitted once per horizon on the rows of every asset of the run together.
 
 Risk figures are for the next day only, from the horizon-1 model: the position is the volatility
 target weight ``min(target_vol / sqrt(252 f), max_leverage)`` and ``var_5, es_5, var_1, es_1`` the
@@ -43,7 +44,7 @@ from .dataset import build_dataset
 from .risk import METHODS, level_key, quantile_var_es, normal_var_es
 
 __all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
-           "fit_asset", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
+           "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
            "MIN_ROWS", "format_table"]
 
 HORIZONS = (1, 5, 22)
@@ -97,6 +98,10 @@ class PredictResults:
     frames: dict                         # asset -> price frame
     notes: list
     paths: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The predictions (``table``), one row per asset, model and horizon."""
+        return self.table.copy()
 
 
 # ------------------------------------------------------------------------------------ dates and data
@@ -175,10 +180,32 @@ def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
     return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
 
 
-def _residuals(model, ds: Dataset) -> np.ndarray:
+def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
+    """A pooled model (``pooled = True``): one fit per horizon on every asset's rows together; one
+    :class:`FittedModel` per asset, all sharing those fits."""
+    from .walkforward import _seed_globals, _task_seed
+    fits = {}
+    for h in sorted(set(horizons) | {1}):
+        _seed_globals(_task_seed(0, f"panel/{spec.key}", h))
+        fits[h] = spec.build().fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
+    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1])) for a in assets]
+
+
+def is_pooled(model) -> bool:
+    """True for a model fitted on all assets together (its class declares ``pooled = True``)."""
+    return bool(getattr(type(model), "pooled", False))
+
+
+def _forecast(model, asset: str, ds: Dataset, start: int, stop: int) -> np.ndarray:
+    if is_pooled(model):
+        return model.predict_asset(asset, ds, start, stop)
+    return model.predict(ds, start, stop)
+
+
+def _residuals(model, asset: str, ds: Dataset) -> np.ndarray:
     n = len(ds)
     start = min(RESID_START, n - 2)
-    f = model.predict(ds, start, n)
+    f = _forecast(model, asset, ds, start, n)
     return ds.returns[start:n] / np.sqrt(f)
 
 
@@ -188,11 +215,11 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
     n = len(ds1)
     last = ds1.dates[-1]
     m1 = fm.fits[1]
-    f1 = float(m1.predict(extend_one_day(ds1), n, n + 1)[0])
+    f1 = float(_forecast(m1, fm.asset, extend_one_day(ds1), n, n + 1)[0])
     position = min(config.target_vol / math.sqrt(PERIODS * f1), config.max_leverage)
     risk = {}
     if config.risk_method == "fhs":
-        z = _residuals(m1, ds1)
+        z = _residuals(m1, fm.asset, ds1)
         for a in LEVELS:
             v, e = quantile_var_es(z, a)
             risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
@@ -204,7 +231,7 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
     for h in horizons:
         model = fm.fits[h]
         ds_h = dsets[h]
-        fh = f1 if h == 1 else float(model.predict(extend_one_day(ds_h), n, n + 1)[0])
+        fh = f1 if h == 1 else float(_forecast(model, fm.asset, extend_one_day(ds_h), n, n + 1)[0])
         first, lastd = business_days(last, h)
         rows.append({"asset": fm.asset, "model": fm.name, "horizon": int(h), "first_date": str(first),
                      "last_date": str(lastd), "variance": fh, "vol_annual": math.sqrt(PERIODS * fh),
@@ -329,10 +356,26 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     if config.out is not None:
         _check_out(config.out)
 
-    fitted, rows = [], []
+    fitted = {}
     specs = _specs(config)
-    for name, df in assets:
+    if config.save is not None:
+        from .base import Forecaster
         for spec in specs:
+            if type(spec.build()).get_state is Forecaster.get_state:
+                raise ValueError(f"--save: model {spec.name!r} cannot be saved (it has no get_state)")
+    names = [name for name, _ in assets]
+    for spec in specs:
+        if is_pooled(spec.build()):
+            if saved is not None:
+                fms, note = saved.restore_panel(names, spec, dsets, config)
+                notes.append(note)
+                log(f"note: {note}")
+            else:
+                log(f"fitting {spec.name} on {len(names)} asset(s) together")
+                fms = fit_panel(names, spec, dsets, config.horizons)
+            fitted.update({(fm.asset, spec.name): fm for fm in fms})
+            continue
+        for name in names:
             if saved is not None:
                 fm, note = saved.restore(name, spec, dsets[name], config)
                 notes.append(note)
@@ -340,8 +383,9 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
             else:
                 log(f"fitting {spec.name} on {name} ({len(dsets[name][1])} days)")
                 fm = fit_asset(name, spec, dsets[name], config.horizons)
-            fitted.append(fm)
-            rows += predict_rows(fm, dsets[name], config.horizons, config)
+            fitted[(name, spec.name)] = fm
+    fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
+    rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     res = PredictResults(config=config, table=table, fitted=fitted,
                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)

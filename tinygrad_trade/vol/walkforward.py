@@ -97,6 +97,12 @@ class WalkForwardResult:
     def refit_dates(self) -> np.ndarray:
         return self.dates[[a - self.index[0] for a, _ in self.blocks]]
 
+    def to_frame(self):
+        """A pandas DataFrame indexed by date: ``returns``, ``target`` and one column per model's forecasts."""
+        import pandas as pd
+        cols = {"returns": self.returns, "target": self.target, **self.forecasts}
+        return pd.DataFrame(cols, index=pd.DatetimeIndex(self.dates.astype("datetime64[ns]"), name="date"))
+
 
 # ------------------------------------------------------------------------------------ protocol
 def forecast_stop(ds: Dataset) -> int:

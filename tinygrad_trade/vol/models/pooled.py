@@ -45,7 +45,7 @@ from ...graph import grad, no_grad
 from ...nn import MLP
 from ...optim import AdamW
 from ...tensor import Tensor
-from ..base import Dataset, Forecaster
+from ..base import Dataset, Forecaster, StateError, state_array
 from .garch import GARCH, GarchResult
 from .neural import lean_runtime
 
@@ -225,6 +225,13 @@ class PooledForecaster(Forecaster):
         self.history: list = []
         self._cache: dict = {}
 
+    @property
+    def coef_(self):
+        """The fitted ``(a, b)`` as a Series named by input (None before the first fit)."""
+        if self.theta_ is None:
+            return None
+        return pd.Series(self.theta_, index=["const"] + input_names(self.has_gk), name=self.name)
+
     # -- inputs
     def _raw(self, asset, ds) -> dict:
         key = self._cache.get(asset)
@@ -355,25 +362,17 @@ class PooledForecaster(Forecaster):
         return arrays, meta
 
     def set_state(self, arrays: dict, meta: dict) -> "PooledForecaster":
-        """Restore :meth:`get_state`'s output (``ValueError`` naming what does not fit)."""
-        def arr(key, ndim):
-            if key not in arrays:
-                raise ValueError(f"pooled: the saved state has no array {key!r}")
-            a = np.asarray(arrays[key])
-            if a.dtype.kind not in "fiu" or a.ndim != ndim:
-                raise ValueError(f"pooled: saved array {key!r} is not a numeric {ndim}-d array")
-            return a
+        """Restore :meth:`get_state`'s output (:class:`~..base.StateError` naming what does not fit)."""
         if meta.get("model") != self.name:
-            raise ValueError(f"pooled: the saved state is of model {meta.get('model')!r}")
+            raise StateError(f"pooled: the saved state is of model {meta.get('model')!r}")
         if int(meta.get("hidden", 0)) != self.hidden:
-            raise ValueError(f"pooled: the saved state has hidden={meta.get('hidden')}, this model {self.hidden}")
-        has_gk, names = bool(meta["has_gk"]), list(meta["assets"])
-        theta = arr("theta", 1).astype(float)
-        if theta.size != 1 + len(input_names(has_gk)):
-            raise ValueError(f"pooled: saved theta has {theta.size} values, expected {1 + len(input_names(has_gk))}")
-        params, levels, windows = arr("gjr_params", 2), arr("levels", 2), arr("windows", 2)
-        if not params.shape[0] == levels.shape[0] == windows.shape[0] == len(names):
-            raise ValueError(f"pooled: the saved arrays do not match the {len(names)} saved assets")
+            raise StateError(f"pooled: the saved state has hidden={meta.get('hidden')}, this model {self.hidden}")
+        has_gk, names = bool(meta.get("has_gk")), list(meta.get("assets", []))
+        k = 1 + len(input_names(has_gk))
+        theta = state_array(arrays, "theta", (k,), self.name).astype(float)
+        params = state_array(arrays, "gjr_params", (len(names), 5), self.name).astype(float)
+        levels = state_array(arrays, "levels", (len(names), 2), self.name).astype(float)
+        windows = state_array(arrays, "windows", (len(names), 2), self.name)
         self.theta_, self.has_gk, self.assets = theta.copy(), has_gk, {}
         for i, asset in enumerate(names):
             st = self.assets[asset] = _Asset()
