@@ -241,6 +241,10 @@ def _cases(torch):
     w = np.linspace(0.5, 2.0, 10)
     add(C(tg, "cross_entropy weight", lambda x: x.cross_entropy(target, weight=w),
           lambda x: F.cross_entropy(x, tt, weight=torch.tensor(w)), shapes=[(10, 10)]))
+    add(C(tg, "cross_entropy weight smoothing", lambda x: x.cross_entropy(target, weight=w, label_smoothing=0.2),
+          lambda x: F.cross_entropy(x, tt, weight=torch.tensor(w), label_smoothing=0.2), shapes=[(10, 10)]))
+    add(C(tg, "cross_entropy probs smoothing", lambda x, p: x.cross_entropy(p.softmax(), label_smoothing=0.1),
+          lambda x, p: F.cross_entropy(x, p.softmax(-1), label_smoothing=0.1), shapes=[(10, 10), (10, 10)]))
     seq_t = np.array([[0, 2, 1], [1, 1, 0]])
     add(C(tg, "cross_entropy (N,C,d)", lambda x: x.cross_entropy(seq_t), lambda x: F.cross_entropy(x, torch.tensor(seq_t)),
           shapes=[(2, 4, 3)]))

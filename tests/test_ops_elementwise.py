@@ -301,3 +301,19 @@ def test_unsupported_numpy_calls_raise_one_clear_error_naming_the_method():
         np.percentile(x, 50)
     with pytest.raises(TypeError, match="out="):
         np.exp(x, out=np.empty(2))
+
+
+FLOAT32_OPS = ["sin", "arctanh", "log1p", "exp2", "erf", "erfinv", "normal_cdf", "normal_ppf", "normal_logpdf", "gammaln",
+               "digamma", "logit", "nan_to_num", "floor", "rsqrt", "leaky_relu", "elu", "gelu", "mish", "logsigmoid",
+               "hardtanh", "softmax", "log_softmax", "logsumexp", "std", "prod", "norm", "cumsum", "cumprod", "cummax",
+               "logcumsumexp", "diff", "inv", "det", "svd", "eigh", "tril", "sort", "median", "pinv", "cholesky"]
+
+
+@pytest.mark.parametrize("name", FLOAT32_OPS)
+def test_float32_in_float32_out_values_and_gradients(name):
+    data = np.array([[2.0, 0.4], [0.4, 1.0]]) if name == "cholesky" else np.array([[0.2, 0.4], [0.6, 0.3]])
+    x = Tensor(data, requires_grad=True, dtype=np.float32)
+    y = getattr(x, name)()
+    y = y[1] if isinstance(y, tuple) else y
+    assert y.dtype == np.float32
+    assert grad((y * 1.0).sum(), x).dtype == np.float32

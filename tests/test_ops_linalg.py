@@ -172,3 +172,38 @@ def test_tensordot(data):
     a, b = data.draw(arrays(sa, entries), label="a"), data.draw(arrays(sb, entries), label="b")
     np.testing.assert_allclose(Tensor(a).tensordot(b, k).data, np.tensordot(a, b, k), rtol=1e-12, atol=1e-14)
     check_gradients(lambda x, y: x.tensordot(y, k), Tensor(a), Tensor(b), order=1)
+
+
+COMPOSED = {  # name: (function, numpy reference, operand shapes); well-conditioned by construction
+    "kron": (lambda a, b: a.kron(b), np.kron, [(2, 3), (3, 2)]),
+    "inner": (lambda a, b: a.inner(b), np.inner, [(3, 4), (2, 4)]),
+    "dot": (lambda a, b: a.dot(b), np.dot, [(3, 4), (4,)]),
+    "matrix_power": (lambda a: (a + 3 * np.eye(3)).matrix_power(-2),
+                     lambda a: np.linalg.matrix_power(a + 3 * np.eye(3), -2), [(3, 3)]),
+    "logdet": (lambda a: (a @ a.T + np.eye(3)).logdet(), lambda a: np.linalg.slogdet(a @ a.T + np.eye(3))[1], [(3, 3)]),
+    "eigvalsh": (lambda a: (a + a.T).eigvalsh(), lambda a: np.linalg.eigvalsh(a + a.T), [(3, 3)]),
+    "trace": (lambda a: a.trace(1), lambda a: np.trace(a, 1), [(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+def test_composed_linear_algebra(name):
+    fn, ref, shapes = COMPOSED[name]
+    rng = np.random.default_rng(len(name))
+    ops = [rng.uniform(-1, 1, s) for s in shapes]
+    if name == "eigvalsh":
+        ops = [ops[0] + np.diag([0.0, 1.5, 3.0])]  # distinct eigenvalues
+    np.testing.assert_allclose(fn(*[Tensor(o) for o in ops]).data, ref(*ops), rtol=1e-12, atol=1e-14)
+    check_gradients(fn, *[Tensor(o) for o in ops], order=2)
+
+
+def test_interop_linalg_and_clear_errors():
+    a = Tensor(np.eye(2) * 2.0 + 0.1, requires_grad=True)
+    x = np.linalg.solve(a, np.ones(2))
+    assert isinstance(x, Tensor) and x.requires_grad
+    np.testing.assert_allclose(x.data, np.linalg.solve(a.data, np.ones(2)))
+    with pytest.raises(ValueError, match="det: the gradient at a singular matrix"):
+        Tensor(np.zeros((2, 2)), requires_grad=True).det()
+    e = Tensor(np.eye(2), requires_grad=True)
+    with pytest.raises(ValueError, match="eigh: the gradient needs distinct values"):
+        grad((e.eigh()[1] ** 2).sum(), e)

@@ -150,7 +150,8 @@ def test_var_std_prod_norm(shape, data):
     np.testing.assert_allclose(Tensor(x).prod(axis, keep).data, np.prod(x, axis, keepdims=keep), rtol=1e-13)
     if n > 1 and np.std(x, axis).min() > 1e-2:
         check_gradients(lambda t: t.std(axis, keep, ddof), Tensor(x), order=2)
-    check_gradients(lambda t: t.prod(axis, keep), Tensor(x), order=2 if bool((np.abs(x) > 1e-3).all()) else 1)
+    # scaled to |x| <= 1.5: a product of 36 numbers up to 3 would drown the differences in rounding
+    check_gradients(lambda t: (t * 0.5).prod(axis, keep), Tensor(x), order=2 if bool((np.abs(x) > 1e-3).all()) else 1)
     ords = [None, 1, 3, np.inf] if axis is not None or len(shape) == 1 else [None]
     for o in ords:
         np.testing.assert_allclose(Tensor(x).norm(o, axis, keep).data, np.linalg.norm(x, o, axis, keep), rtol=1e-13)

@@ -165,11 +165,19 @@ def _list_text(text):
     return [t.strip() for t in str(text).split(",") if t.strip()]
 
 
+def _executor_options(p):
+    p.add_argument("--workers", default="1", help="local processes for the refits and models (default 1); "
+                                                   "results do not depend on it")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the tasks on Dask: 'local' (a cluster of --workers processes, started and closed "
+                        "here) or tcp://host:port (an existing `dask scheduler`); needs the [dask] extra; "
+                        "results do not depend on it")
+
+
 def _common_options(p, out_default):
     p.add_argument("--out", metavar="DIR", default=out_default, help=f"output directory (default {out_default})")
     p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
-    p.add_argument("--workers", default="1", help="local processes for the refits and models (default 1); "
-                                                   "results do not depend on it")
+    _executor_options(p)
     p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
                    help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
@@ -230,6 +238,7 @@ def _forecast_config(args):
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         costs_bps=tuple(costs), return_accounting=args.return_accounting,
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
+        scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
         quiet=args.quiet,
     )
@@ -273,7 +282,7 @@ def _cmd_demo(args):
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
-                   return_accounting=args.return_accounting, echo=print)
+                   return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler)
     print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
@@ -308,6 +317,7 @@ def _predict_parser(sub):
     p.add_argument("--max-leverage", default="2", metavar="X", help="position: cap (default 2)")
     p.add_argument("--epochs", default=None, metavar="N", help="training epochs of the neural models")
     p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
+    _executor_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
     p.set_defaults(func=_cmd_predict)
     return _one_line_errors(p)
@@ -333,7 +343,8 @@ def _predict_config(args):
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet)
+        seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet,
+        workers=_int_text("--workers", args.workers), scheduler=args.scheduler)
 
 
 def _cmd_predict(args):
@@ -368,6 +379,13 @@ def main(argv=None) -> int:
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
         return EXIT_BAD_INPUT
+    except RuntimeError as e:
+        from .vol.walkforward import WalkForwardError
+        if not isinstance(e, WalkForwardError):
+            raise
+        # a model failed on a task (one line naming asset, model and block), wherever it ran
+        print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         say("interrupted", logging.WARNING)
         return 130

@@ -31,7 +31,7 @@ SOFTPLUS = Op("softplus", lambda g, y, x: (g * F.sigmoid(x),))
 
 
 def _leaky_op(slope):
-    return Op("leaky_relu", lambda g, y, x: (g * np.where(data(x) > 0, 1.0, slope),))
+    return Op("leaky_relu", lambda g, y, x: (g * np.where(data(x) > 0, 1.0, slope).astype(data(x).dtype),))
 
 
 def _elu_op(alpha, scale):

@@ -58,6 +58,7 @@ def _gammaln(x):
 
 def _polygamma(n, x):
     """psi^(n)(x) for x > 0: recurrence up to x >= 16, then the asymptotic series (error < 1e-16)."""
+    dtype = np.asarray(x).dtype
     x = np.array(x, dtype=np.float64)
     acc = np.zeros_like(x)
     sgn = (-1.0) ** (n + 1)
@@ -75,7 +76,7 @@ def _polygamma(n, x):
             b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
             for k, b in enumerate(_B2K, start=1))
         series = sgn * series
-    return series + acc
+    return (series + acc).astype(dtype)
 
 
 def _psi(n, x):
@@ -163,9 +164,9 @@ RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain 
     "logit": (lambda x: np.log(x / (1.0 - x)), lambda x, y: 1.0 / (x * (1.0 - x)),
               _open(0.0, 1.0, "input must be in (0, 1)")),
     "normal_logpdf": (lambda x: -0.5 * x * x - _LOG_SQRT_2PI, lambda x, y: -x, None),
-    "normal_ppf": (_ndtri, lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),
+    "normal_ppf": (lambda x: _ndtri(x).astype(x.dtype), lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),
                    _open(0.0, 1.0, "input must be a probability in (0, 1)")),
-    "nan_to_num": (np.nan_to_num, lambda x, y: F.const(np.isfinite(data(x))) * 1.0, None),
+    "nan_to_num": (np.nan_to_num, lambda x, y: np.isfinite(data(x)).astype(data(x).dtype), None),
     "sign": (np.sign, _ZERO, None),
     "floor": (np.floor, _ZERO, None),
     "ceil": (np.ceil, _ZERO, None),

@@ -37,13 +37,13 @@ def _linalg(name, fn, *arrays):
         raise ValueError(f"{name}: {str(e).lower()}") from None
 
 
-def _tri_mask(shape, upper, k=0):
+def _tri_mask(shape, upper, k=0, dtype=np.float64):
     n, m = shape[-2:]
-    return np.triu(np.ones((n, m)), k) if upper else np.tril(np.ones((n, m)), k)
+    return (np.triu(np.ones((n, m)), k) if upper else np.tril(np.ones((n, m)), k)).astype(dtype)
 
 
 def _solve_tri_np(a, b, upper):
-    return _linalg("solve_triangular", np.linalg.solve, a * _tri_mask(a.shape, upper), b)
+    return _linalg("solve_triangular", np.linalg.solve, a * _tri_mask(a.shape, upper, dtype=a.dtype), b)
 
 
 def _solve_tri(a, b, upper):
@@ -85,7 +85,7 @@ def _solve_vjp(g, y, a, b):
 def _solve_tri_op(upper):
     def vjp(g, y, a, b):
         gb = _solve_tri(_swap(a), g, not upper)
-        return (-(gb @ _swap(y)) * _tri_mask(data(a).shape, upper), gb)
+        return (-(gb @ _swap(y)) * _tri_mask(data(a).shape, upper, dtype=data(a).dtype), gb)
     return Op("solve_triangular", vjp)
 
 
@@ -118,9 +118,9 @@ def _cholesky_vjp(g, y, a):
 
 def _off_diag_inverse(d, name):
     """1 / d off the diagonal, 0 on it (d[..., i, j] = v_j - v_i)."""
-    n = data(d).shape[-1]
-    off = 1.0 - np.eye(n)
     dd = data(d)
+    n = dd.shape[-1]
+    off = (1.0 - np.eye(n)).astype(dd.dtype)
     if (np.abs(dd) * off == 0).sum() > np.prod(dd.shape[:-2], dtype=int) * n:
         raise ValueError(f"{name}: the gradient needs distinct values (repeated ones found)")
     return off / F.where(off.astype(bool), d, 1.0)
@@ -131,7 +131,7 @@ def _eigh_vjp(g, y, a):
     w, v = y[..., 0, :], y[..., 1:, :]
     gw, gv = g[..., 0, :], g[..., 1:, :]
     f = _off_diag_inverse(_row(w) - _col(w), "eigh")
-    inner = _row(gw) * np.eye(n) + f * (_swap(v) @ gv)
+    inner = _row(gw) * np.eye(n, dtype=data(a).dtype) + f * (_swap(v) @ gv)
     gm = v @ inner @ _swap(v)
     return ((gm + _swap(gm)) * _phi(n, data(a).dtype),)
 
@@ -154,7 +154,7 @@ def _svd_op(m, n, k):
         j = f * (_swap(u) @ gu)
         kk = f * (_swap(v) @ gv)
         sd = _row(s)                                   # multiply columns by s: X S
-        inner = (j + _swap(j)) * sd + _row(gs) * np.eye(k) + _swap(_swap(kk + _swap(kk)) * sd)
+        inner = (j + _swap(j)) * sd + _row(gs) * np.eye(k, dtype=data(a).dtype) + _swap(_swap(kk + _swap(kk)) * sd)
         ga = u @ inner @ vh
         if data(s).size and (data(s) == 0).any():
             raise ValueError("svd: the gradient needs non-zero singular values")
@@ -401,7 +401,7 @@ class Linalg(TensorBase):
         return self.diagonal(offset, axis1, axis2).sum(axis=-1)
 
     def tril(self, k=0):
-        return self * _tri_mask(self.shape, False, k).astype(self.dtype)
+        return self * _tri_mask(self.shape, False, k, self.dtype)
 
     def triu(self, k=0):
-        return self * _tri_mask(self.shape, True, k).astype(self.dtype)
+        return self * _tri_mask(self.shape, True, k, self.dtype)

@@ -218,7 +218,7 @@ class Statistics(TensorBase):
         a, b = s.take(lo.reshape(-1), ax), s.take(hi.reshape(-1), ax)
         fshape = [1] * x.ndim
         fshape[ax] = -1
-        out = a + (b - a) * frac.reshape(-1).reshape(fshape)  # quantiles along ax
+        out = a + (b - a) * np.asarray(frac, dtype=self.dtype).reshape(-1).reshape(fshape)  # quantiles along ax
         out = out.moveaxis(ax, 0)
         if keepdims:
             kshape = (1,) * self.ndim if axis is None else tuple(

@@ -28,7 +28,7 @@ DEMO_EXTRA = ("pooled",)   # run by the demo (on every asset, trained across the
 
 
 def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-                quiet: bool = False, return_accounting: str = "simple") -> tuple:
+                quiet: bool = False, return_accounting: str = "simple", scheduler: Optional[str] = None) -> tuple:
     """The demo's :class:`ForecastConfig` (the embedded universe: the S&P 500 and three stocks, forecasts from
     2008, refit every 21 days) and its notes.
 
@@ -37,7 +37,8 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     ``quick``: forecasts from mid-2012, refit every 126 and the nets' ``quick`` option (fewer epochs and members).
     """
     cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
-                                               return_accounting=return_accounting, universe="embedded"))
+                                               return_accounting=return_accounting, universe="embedded",
+                                               scheduler=scheduler))
     models = cfg.models + tuple(m for m in available_models(DEMO_EXTRA) if m not in cfg.models)
     cfg = dataclasses.replace(cfg, models=models)
     nets = [m for m in models if m in NEURAL_MODELS]
@@ -91,14 +92,14 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
 
 
 def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-             quiet: bool = False, return_accounting: str = "simple", echo=None):
+             quiet: bool = False, return_accounting: str = "simple", echo=None, scheduler: Optional[str] = None):
     """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
 
     ``echo`` receives the GARCH summary (stdout in the CLI). Returns the results of ``run_forecast`` (a
     ``UniverseResults``); ``res.paths`` also lists ``"graph"`` when the SVG was drawn.
     """
     t0 = time.perf_counter()
-    cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting)
+    cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting, scheduler)
     cfg = validate(cfg)
     prepare_out(cfg.out)
     log = messenger(quiet)

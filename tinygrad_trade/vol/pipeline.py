@@ -31,6 +31,7 @@ from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
 from .dataset import PRICE_TARGETS, build_dataset, build_rv_dataset
+from .cluster import check_scheduler, open_executor
 from .evaluation import dm_table, evaluate
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
@@ -74,6 +75,7 @@ class ForecastConfig:
     return_accounting: str = "simple"    # "simple" (exact) or "log" (the reference figures' convention)
     seed: int = 0
     workers: int = 1
+    scheduler: Optional[str] = None      # None: this process / a process pool; "local" or "tcp://host:port": Dask
     epochs: Optional[int] = None         # neural models: training epochs per fit (None: their default)
     dm_lags: int = 5
     quiet: bool = False                  # no progress bars
@@ -183,6 +185,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     if isinstance(config.seed, bool) or not isinstance(config.seed, (int, np.integer)) or config.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {config.seed!r}")
     _positive_int(config.workers, "--workers")
+    check_scheduler(config.scheduler)
     _positive_int(config.dm_lags + 1, "dm_lags + 1")
     if config.epochs is not None:
         _positive_int(config.epochs, "--epochs")
@@ -212,7 +215,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     if not models:
         raise ValueError("--models needs at least one model")
     known = _known_models()
-    unknown = [m for m in models if m not in known]
+    unknown = [m for m in models if m not in known and ":" not in m]   # "package.module:Class" is imported
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r} (choose from {', '.join(known)})")
     dup = sorted({m for m in models if models.count(m) > 1})
@@ -337,8 +340,8 @@ def model_specs(config: ForecastConfig) -> list:
             opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
         if name in NEURAL_MODELS:
             opts.setdefault("seed", int(config.seed))
-            if config.quiet:
-                opts.setdefault("progress", False)   # no epoch bars either
+            if config.quiet or config.workers > 1 or config.scheduler:
+                opts.setdefault("progress", False)   # no epoch bars either; elsewhere, one bar in the driver
             if config.epochs is not None:
                 opts.setdefault("epochs", int(config.epochs))
         specs.append(ModelSpec(name, opts))
@@ -430,12 +433,21 @@ def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
 
 
 # ------------------------------------------------------------------------------------ the job
+def _executor(executor, config: ForecastConfig):
+    """The caller's executor as is, else one opened (and closed) from ``--scheduler``/``--workers``."""
+    if executor is not None:
+        from contextlib import nullcontext
+        return nullcontext(executor)
+    return open_executor(config.scheduler, config.workers)
+
+
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
                  notes: Optional[list] = None, t0: Optional[float] = None) -> ForecastResults:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
-    ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None`` and
-    ``config.workers > 1`` a ``ProcessPoolExecutor(config.workers)`` is used. ``log``: a callable
+    ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
+    :func:`~tinygrad_trade.vol.cluster.open_executor` makes one from ``config.scheduler`` (Dask) and
+    ``config.workers`` (a process pool when > 1). ``log``: a callable
     for one-line progress notes (default: stderr unless ``config.quiet``). ``report_extra``: extra
     report.md sections (see :func:`tinygrad_trade.vol.report.write_report`); ``notes``: remarks for the
     report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md).
@@ -469,17 +481,10 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         f"{ds.dates[first]}..{ds.dates[stop - 1]}, refit every {config.refit_every}")
 
     t1 = time.perf_counter()
-    own = None
-    if executor is None and config.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        executor = own = ProcessPoolExecutor(config.workers)
-    try:
+    with _executor(executor, config) as ex:
         wf = walk_forward(ds, specs, start=first, stop=stop, refit_every=config.refit_every,
-                          window=config.window, seed=config.seed, executor=executor,
+                          window=config.window, seed=config.seed, executor=ex,
                           progress=not config.quiet)
-    finally:
-        if own is not None:
-            own.shutdown()
     t_wf = time.perf_counter() - t1
 
     metrics = compute_metrics(ds, wf, config)

@@ -75,6 +75,8 @@ class PredictConfig:
     epochs: Optional[int] = None
     quiet: bool = False
     model_options: dict = field(default_factory=dict)
+    workers: int = 1                     # local processes for the fits (results do not depend on it)
+    scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
 
 
 @dataclass
@@ -154,7 +156,7 @@ def load_assets(config: PredictConfig) -> list:
 def _specs(config: PredictConfig) -> list:
     from .pipeline import ForecastConfig, model_specs
     fc = ForecastConfig(models=tuple(config.models), seed=config.seed, epochs=config.epochs, quiet=config.quiet,
-                        model_options=config.model_options)
+                        model_options=config.model_options, workers=config.workers, scheduler=config.scheduler)
     return model_specs(fc)
 
 
@@ -178,6 +180,24 @@ def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
         _seed_globals(_task_seed(0, f"{asset}/{spec.key}", h))
         fits[h] = spec.build().fit(dsets[h], n)
     return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
+
+
+def _fit_pinned(asset: str, spec, dsets: dict, horizons) -> FittedModel:
+    """:func:`fit_asset` with BLAS on one thread, so that a fit is the same in any process."""
+    from .walkforward import one_blas_thread
+    with one_blas_thread():
+        return fit_asset(asset, spec, dsets, horizons)
+
+
+def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
+    """Every (asset, spec) fit, here or on ``--workers`` processes / ``--scheduler`` (one progress bar)."""
+    from .cluster import open_executor
+    from .walkforward import Job, portable_spec, run_jobs, task_cost
+    jobs = [Job(_fit_pinned, (name, portable_spec(spec), dsets[name], config.horizons),
+                task_cost(spec, len(config.horizons)), f"{name}: model {spec.key!r}, full-sample fit")
+            for name, spec in pairs]
+    with open_executor(config.scheduler, config.workers) as ex:
+        return run_jobs(jobs, executor=ex, progress=not config.quiet, desc="fits")
 
 
 def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
@@ -255,7 +275,7 @@ def _check_horizons(horizons) -> tuple:
 
 def validate(config: PredictConfig) -> PredictConfig:
     """Check the options (one-line ``ValueError``); fills in the default models."""
-    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, available_models
+    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, _positive_int, available_models
     horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
     if config.risk_method not in METHODS:
         raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
@@ -278,6 +298,9 @@ def validate(config: PredictConfig) -> PredictConfig:
             raise ValueError(f"model {dup[0]!r} is listed twice in --models")
     elif config.load is None:
         models = available_models(DEFAULT_MODELS)
+    from .cluster import check_scheduler
+    _positive_int(config.workers, "--workers")
+    check_scheduler(config.scheduler)
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
     return dataclasses.replace(config, horizons=horizons, models=models)
@@ -364,8 +387,15 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
             if type(spec.build()).get_state is Forecaster.get_state:
                 raise ValueError(f"--save: model {spec.name!r} cannot be saved (it has no get_state)")
     names = [name for name, _ in assets]
+    pooled = {spec.key: is_pooled(spec.build()) for spec in specs}
+    if saved is None:   # the per-asset fits: here, on --workers processes or on --scheduler
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        if pairs:
+            log(f"fitting {len(specs) - sum(pooled.values())} model(s) on {len(names)} asset(s)")
+            for (name, spec), fm in zip(pairs, _fit_all(pairs, dsets, config)):
+                fitted[(name, spec.name)] = fm
     for spec in specs:
-        if is_pooled(spec.build()):
+        if pooled[spec.key]:
             if saved is not None:
                 fms, note = saved.restore_panel(names, spec, dsets, config)
                 notes.append(note)
@@ -375,15 +405,12 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
                 fms = fit_panel(names, spec, dsets, config.horizons)
             fitted.update({(fm.asset, spec.name): fm for fm in fms})
             continue
-        for name in names:
-            if saved is not None:
+        if saved is not None:
+            for name in names:
                 fm, note = saved.restore(name, spec, dsets[name], config)
                 notes.append(note)
                 log(f"note: {note}")
-            else:
-                log(f"fitting {spec.name} on {name} ({len(dsets[name][1])} days)")
-                fm = fit_asset(name, spec, dsets[name], config.horizons)
-            fitted[(name, spec.name)] = fm
+                fitted[(name, spec.name)] = fm
     fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)

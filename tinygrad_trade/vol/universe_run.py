@@ -17,7 +17,7 @@ from typing import Optional
 
 from ..log import messenger
 from .comparison import universe_summary
-from .pipeline import (BENCHMARK, ForecastConfig, _check_models_exist, _first_forecast, _json_clean,
+from .pipeline import (BENCHMARK, ForecastConfig, _check_models_exist, _executor, _first_forecast, _json_clean,
                        build_asset_dataset, compute_metrics, model_specs)
 from .universe import is_pooled, run_universe
 
@@ -94,17 +94,10 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
     log(f"walk-forward: {len(specs)} model(s) on {len(datasets)} assets, {days} asset-days, "
         f"refit every {config.refit_every}")
     t1 = time.perf_counter()
-    own = None
-    if executor is None and config.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        executor = own = ProcessPoolExecutor(config.workers)
-    try:
+    with _executor(executor, config) as ex:   # --scheduler (Dask) / --workers, as for one asset
         walks = run_universe(datasets, specs, start=starts, stop=stops, refit_every=config.refit_every,
-                             window=config.window, seed=config.seed, executor=executor, progress=not config.quiet,
+                             window=config.window, seed=config.seed, executor=ex, progress=not config.quiet,
                              assets_of=config.model_assets or None)
-    finally:
-        if own is not None:
-            own.shutdown()
     t_wf = time.perf_counter() - t1
     metrics = universe_metrics(datasets, walks, config)
     seconds = {}
