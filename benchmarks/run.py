@@ -32,10 +32,11 @@ BENCHMARKS = [  # key, module, section title
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
     ("ops", "op_coverage", "Op coverage against the peers' op tests"),
+    ("layers", "crosscheck_torch_layers", "nn layers checked against PyTorch"),
     ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
-# (PyTorch is also the reference of the "torch" and "ops" sections)
+# (PyTorch is also the reference of the "torch", "ops" and "layers" sections)
 COMMAND = "python benchmarks/run.py"
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tinygrad_trade.testing.strategies import arrays, budget, floats, reals
 from tinygrad_trade import Tensor, Value, grad
+from tinygrad_trade import functions as fn
 from tinygrad_trade.graph import toposort
 
 TOL = dict(rtol=1e-12, atol=1e-12)
@@ -125,3 +126,77 @@ def test_matmul_against_value_dot_products(data):
     total.backward()
     np.testing.assert_allclose(xt.grad, [[v.grad for v in row] for row in Xv], **TOL)
     np.testing.assert_allclose(wt.grad, [[v.grad for v in row] for row in Wv], **TOL)
+
+
+# --- elementwise functions: Value (tinygrad_trade.functions) against Tensor (tinygrad_trade.ops) ------
+_UNIT, _POS = (-0.9, 0.9), (0.1, 4.0)
+FUNCTIONS = {  # name: (call on either engine, domain)
+    **{n: ((lambda n: lambda v: getattr(v, n)())(n), d) for n, d in [
+        ("exp", (-3, 3)), ("expm1", (-3, 3)), ("log", _POS), ("log1p", (-0.9, 4)), ("log2", _POS),
+        ("log10", _POS), ("sqrt", _POS), ("sin", (-3, 3)), ("cos", (-3, 3)), ("tan", (-1.3, 1.3)),
+        ("arcsin", _UNIT), ("arccos", _UNIT), ("arctan", (-3, 3)), ("sinh", (-3, 3)), ("cosh", (-3, 3)),
+        ("tanh", (-3, 3)), ("arcsinh", (-3, 3)), ("arccosh", (1.1, 5)), ("arctanh", _UNIT), ("erf", (-3, 3)),
+        ("erfc", (-3, 3)), ("normal_cdf", (-3, 3)), ("normal_logpdf", (-3, 3)), ("sigmoid", (-6, 6)),
+        ("logsigmoid", (-6, 6)), ("softplus", (-6, 6)), ("silu", (-3, 3)), ("selu", (-3, 3)),
+        ("softsign", (-3, 3)), ("mish", (-3, 3)), ("gelu", (-3, 3)), ("relu", (-3, 3)), ("abs", (-3, 3)),
+        ("sign", (-3, 3)), ("floor", (-3, 3)), ("ceil", (-3, 3)), ("round", (-3, 3)), ("trunc", (-3, 3)),
+        ("tanhshrink", (-3, 3)), ("hardswish", (-4, 4)), ("relu6", (-1, 7))]},
+    "gelu_tanh": (lambda v: v.gelu(approximate="tanh"), (-3, 3)),
+    "leaky_relu": (lambda v: v.leaky_relu(0.2), (-3, 3)),
+    "elu": (lambda v: v.elu(0.7), (-3, 3)),
+    "celu": (lambda v: v.celu(1.5), (-3, 3)),
+    "hardtanh": (lambda v: v.hardtanh(-0.5, 2.0), (-3, 3)),
+    "softplus_beta": (lambda v: v.softplus(beta=2.5), (-3, 3)),
+    "normal_logpdf_scaled": (lambda v: v.normal_logpdf(0.3, 1.7), (-3, 3)),
+}
+BINARY_FUNCTIONS = ["logaddexp", "hypot", "arctan2", "mod", "fmod"]
+
+
+def _grid(lo, hi, n=7):
+    """Points spread over (lo, hi), none at a kink of the tested functions (0, integers, halves, bounds)."""
+    return np.linspace(lo, hi, n + 2)[1:-1] + 0.0123
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_functions_agree_between_engines(name):
+    f, (lo, hi) = FUNCTIONS[name]
+    xs = _grid(lo, hi)
+    t = Tensor(xs, requires_grad=True)
+    gt = grad(f(t).sum(), t, create_graph=True)
+    ht = grad(gt.sum(), t)
+    for i, x in enumerate(xs):
+        v = Value(x)
+        y = f(v)
+        assert y.data == pytest.approx(f(t).data[i], rel=1e-13, abs=1e-15)
+        gv = grad(y, v, create_graph=True)
+        assert gv.data == pytest.approx(gt.data[i], rel=1e-12, abs=1e-14)
+        assert grad(gv, v) == pytest.approx(ht[i], rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", BINARY_FUNCTIONS)
+def test_binary_functions_agree_between_engines(name):
+    a = np.array([-2.7, -0.6, 0.45, 1.9, 3.3])
+    b = np.array([1.3, -0.7, 2.2, -1.45, 0.8])
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    out = getattr(ta, name)(tb)
+    gta, gtb = grad(out.sum(), [ta, tb])
+    for i in range(len(a)):
+        va, vb = Value(a[i]), Value(b[i])
+        y = getattr(va, name)(vb)
+        assert y.data == pytest.approx(out.data[i], rel=1e-13, abs=1e-15)
+        assert grad(y, [va, vb]) == pytest.approx([gta[i], gtb[i]], rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(set(fn.UNARY) - {"gelu_tanh"}))
+def test_one_value_rule_also_serves_the_tensor_engine(name):
+    """A rule of tinygrad_trade.functions applied to a Tensor (its numpy forward, its partials as the vjp)
+    gives the Tensor engine's own values, gradients and second derivatives."""
+    rule = fn.UNARY[name]
+    lo, hi = FUNCTIONS[name][1]
+    x = Tensor(_grid(lo, hi), requires_grad=True)
+    shared = Tensor._make(rule.array(x.data), (x,), rule)
+    own = getattr(x, name)()
+    np.testing.assert_allclose(shared.data, own.data, rtol=1e-13, atol=1e-15)
+    g_shared, g_own = (grad(y.sum(), x, create_graph=True) for y in (shared, own))
+    np.testing.assert_allclose(g_shared.data, g_own.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad(g_shared.sum(), x), grad(g_own.sum(), x), rtol=1e-10, atol=1e-12)

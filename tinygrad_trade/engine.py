@@ -1,95 +1,75 @@
 """`Value`: a scalar that records the computation graph, micrograd-style.
 
-Each operation below is one row: its forward (on floats) and its vector-Jacobian rule
-``vjp(g, y, *xs)``, side by side. The rule receives plain floats during an ordinary backward
-sweep and `Value` nodes when ``create_graph=True``, so it is written with arithmetic and the two
-dispatch helpers ``_sigmoid`` / ``_log`` that work on both. The sweep itself lives in
-:mod:`tinygrad_trade.graph`, shared with the Tensor engine.
+A node stores, besides its value, its *local partial derivatives*: the floats ``dy/dx_i``, one
+per input, evaluated by the op's ``partials`` rule when the node is made. A plain ``backward()``
+is then a loop of multiply-adds over the graph (see :mod:`tinygrad_trade.graph`, shared with the
+Tensor engine), with no rule calls. Under ``create_graph=True`` the same rule is evaluated again
+on `Value` nodes, so the gradients it returns can be differentiated again.
 
-Conventions at kinks: ``relu'(0) = 0`` and ``abs'(0) = 0`` (the subgradient PyTorch uses).
+Arithmetic is below (each op's rule in the table just above the class, its forward in the
+method). Every other function (exp, log, trig, hyperbolic, erf and the normal distribution,
+activations, rounding) is a rule of :mod:`tinygrad_trade.functions`, written once for both
+engines; the methods here only apply it.
+
+Floats behave as numpy's: overflow gives ``inf`` (``Value(1e308) ** 2``, ``exp(1000)``), NaN
+propagates (``Value(nan).relu()`` is NaN), and inputs outside a function's domain raise
+``ValueError`` naming the function and the value. Conventions at kinks are listed in
+:mod:`tinygrad_trade.functions` (``relu'(0) = abs'(0) = 0``, as PyTorch).
 """
 from __future__ import annotations
 
 import math
 
+from . import functions as ew
 from .graph import Op, _GradMode, backprop
 
 __all__ = ["Value"]
 
-
-# --- numerically careful float kernels ---------------------------------------------------
-
-def _sigmoid_f(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+_new = object.__new__
 
 
-def _softplus_f(x: float) -> float:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def _exp_f(x: float) -> float:
+def _pow_f(x: float, c: float) -> float:
+    """``x ** c`` on floats, ``+-inf`` on overflow (as numpy) instead of OverflowError."""
     try:
-        return math.exp(x)
-    except OverflowError:  # as numpy: exp of a huge number is inf, not an exception
-        return math.inf
+        return x ** c
+    except OverflowError:
+        return -math.inf if (x < 0.0 and c % 2.0 == 1.0) else math.inf
 
 
-def _sigmoid(x):
-    return x.sigmoid() if isinstance(x, Value) else _sigmoid_f(x)
-
-
-def _log(x):
-    return x.log() if isinstance(x, Value) else math.log(x)
-
-
-def _step(x) -> float:
-    """1.0 where x > 0 else 0.0: a constant, also inside create_graph sweeps."""
-    return 1.0 if (x.data if isinstance(x, Value) else x) > 0.0 else 0.0
-
-
-def _sign(x) -> float:
-    d = x.data if isinstance(x, Value) else x
-    return 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
+def _pow(x, c):
+    return _pow_f(x, c) if x.__class__ is float else x ** c
 
 
 def _domain(op: str, why: str, x) -> ValueError:
     return ValueError(f"{op}: {why}, got {x!r}")
 
 
-# --- the op table: name and vjp(g, y, *xs); forwards are in the methods below ---------------
-ADD = Op("+", lambda g, y, a, b: (g, g))
-SUB = Op("-", lambda g, y, a, b: (g, -g))
-MUL = Op("*", lambda g, y, a, b: (g * b, g * a))
-DIV = Op("/", lambda g, y, a, b: (g / b, -g * y / b))
-NEG = Op("neg", lambda g, y, x: (-g,))
-POWV = Op("**", lambda g, y, a, b: (g * b * a ** (b - 1.0), g * y * _log(a)))
-EXP = Op("exp", lambda g, y, x: (g * y,))
-LOG = Op("log", lambda g, y, x: (g / x,))
-TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
-SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
-RELU = Op("relu", lambda g, y, x: (g * _step(x),))
-SOFTPLUS = Op("softplus", lambda g, y, x: (g * _sigmoid(x),))
-SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
-ABS = Op("abs", lambda g, y, x: (g * _sign(x),))
+# --- arithmetic: name and partials(y, a, b); forwards are in the methods below ----------------
+ADD = Op("+", partials=(1.0, 1.0))
+SUB = Op("-", partials=(1.0, -1.0))
+MUL = Op("*", partials=lambda y, a, b: (b, a))
+DIV = Op("/", partials=lambda y, a, b: (1.0 / b, -y / b))
+NEG = Op("neg", partials=(-1.0,))
+POWV = Op("**", partials=lambda y, a, b: (b * _pow(a, b - 1.0), y * ew.log(a)))
+_ADD_D, _SUB_D = ADD.partials, SUB.partials
+_POW_OPS: dict = {}
 
 
 def _pow_op(c: float) -> Op:
     """x ** c for a constant c (the exponent is not a graph input)."""
-    e = 0.0 if c == 0.0 else c - 1.0  # x ** 0 has derivative 0, also at x = 0 where x ** -1 fails
-    return Op(f"**{c:g}", lambda g, y, x: (g * c * x ** e,))
-
-
-_new = object.__new__
+    op = _POW_OPS.get(c)
+    if op is None:
+        e = 0.0 if c == 0.0 else c - 1.0  # x ** 0 has derivative 0, also at x = 0 where x ** -1 fails
+        op = Op(f"**{c:g}", partials=lambda y, x: (c * _pow(x, e),))
+        if len(_POW_OPS) < 1024:
+            _POW_OPS[c] = op
+    return op
 
 
 class Value:
     """A float that remembers how it was computed, so gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g")
+    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g", "_d", "_n")
 
     def __init__(self, data, label: str = ""):
         if isinstance(data, Value):
@@ -103,12 +83,29 @@ class Value:
         self._prev = ()
         self._op = None
         self._g = None
+        self._d = ()
+        self._n = 0
 
-    # -- arithmetic ----------------------------------------------------------------------
+    # -- arithmetic (the three hottest ops build their node inline) --------------------------
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return _make(self.data + other.data, (self, other), ADD)
+        v = _new(Value)
+        v.data = self.data + other.data
+        v.grad = 0.0
+        v.label = ""
+        v._g = None
+        if _GradMode.enabled:
+            v._prev = (self, other)
+            v._op = ADD
+            v._d = _ADD_D
+            da, db = self._n, other._n
+            v._n = (da if da > db else db) + 1
+        else:
+            v._prev = v._d = ()
+            v._op = None
+            v._n = 0
+        return v
 
     def __radd__(self, other):
         return _const(other) + self
@@ -116,7 +113,22 @@ class Value:
     def __sub__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return _make(self.data - other.data, (self, other), SUB)
+        v = _new(Value)
+        v.data = self.data - other.data
+        v.grad = 0.0
+        v.label = ""
+        v._g = None
+        if _GradMode.enabled:
+            v._prev = (self, other)
+            v._op = SUB
+            v._d = _SUB_D
+            da, db = self._n, other._n
+            v._n = (da if da > db else db) + 1
+        else:
+            v._prev = v._d = ()
+            v._op = None
+            v._n = 0
+        return v
 
     def __rsub__(self, other):
         return _const(other) - self
@@ -124,7 +136,23 @@ class Value:
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _const(other)
-        return _make(self.data * other.data, (self, other), MUL)
+        v = _new(Value)
+        a, b = self.data, other.data
+        v.data = a * b
+        v.grad = 0.0
+        v.label = ""
+        v._g = None
+        if _GradMode.enabled:
+            v._prev = (self, other)
+            v._op = MUL
+            v._d = (b, a)  # MUL.partials(y, a, b), inlined: this is the hottest line of the engine
+            da, db = self._n, other._n
+            v._n = (da if da > db else db) + 1
+        else:
+            v._prev = v._d = ()
+            v._op = None
+            v._n = 0
+        return v
 
     def __rmul__(self, other):
         return _const(other) * self
@@ -134,20 +162,20 @@ class Value:
             other = _const(other)
         if other.data == 0.0:
             raise ZeroDivisionError(f"/: division by zero ({self.data!r} / 0.0)")
-        return _make(self.data / other.data, (self, other), DIV)
+        return _node(self.data / other.data, (self, other), DIV, self.data, other.data)
 
     def __rtruediv__(self, other):
         return _const(other) / self
 
     def __neg__(self):
-        return _make(-self.data, (self,), NEG)
+        return _node(-self.data, (self,), NEG, self.data)
 
     def __pow__(self, other):
         x = self.data
         if isinstance(other, Value):
-            if not x > 0.0:
+            if x <= 0.0:
                 raise _domain("**", "Value ** Value needs a positive base (d/d exponent is y*log(base))", x)
-            return _make(x ** other.data, (self, other), POWV)
+            return _node(_pow_f(x, other.data), (self, other), POWV, x, other.data)
         c = float(other)
         if x == 0.0 and c < 0.0:
             raise _domain("**", f"0 ** {c:g} is undefined (division by zero)", x)
@@ -155,7 +183,7 @@ class Value:
             raise _domain("**", f"a negative base to the non-integer power {c:g} is not real", x)
         if x == 0.0 and 0.0 < c < 1.0 and _GradMode.enabled:
             raise _domain("**", f"the derivative of x ** {c:g} at x = 0 is infinite", x)
-        return _make(x ** c, (self,), _pow_op(c))
+        return _node(_pow_f(x, c), (self,), _pow_op(c), x)
 
     def __rpow__(self, other):
         c = float(other)
@@ -163,36 +191,105 @@ class Value:
             raise _domain("**", "number ** Value needs a positive base", c)
         return (self * math.log(c)).exp()
 
-    # -- elementary functions -------------------------------------------------------------
-    def exp(self):
-        return _make(_exp_f(self.data), (self,), EXP)
+    def mod(self, other):
+        """``self % other`` with the sign of ``other`` (Python's and numpy's ``%``, torch's remainder)."""
+        return _binary(self, other, ew.MOD)
 
-    def log(self):
-        if not self.data > 0.0:
-            raise _domain("log", "input must be positive", self.data)
-        return _make(math.log(self.data), (self,), LOG)
+    def fmod(self, other):
+        """C's fmod: the remainder with the sign of ``self``."""
+        return _binary(self, other, ew.FMOD)
 
-    def tanh(self):
-        return _make(math.tanh(self.data), (self,), TANH)
+    def floordiv(self, other):
+        return _binary(self, other, ew.FLOORDIV)
 
-    def sigmoid(self):
-        return _make(_sigmoid_f(self.data), (self,), SIGMOID)
+    def __rmod__(self, other):
+        return _binary(_const(other), self, ew.MOD)
 
-    def relu(self):
-        return _make(self.data if self.data > 0.0 else 0.0, (self,), RELU)
+    def __rfloordiv__(self, other):
+        return _binary(_const(other), self, ew.FLOORDIV)
 
-    def softplus(self):
-        return _make(_softplus_f(self.data), (self,), SOFTPLUS)
+    __mod__ = remainder = mod
+    __floordiv__ = floordiv
 
-    def sqrt(self):
-        if not self.data > 0.0:
-            raise _domain("sqrt", "input must be positive (the derivative at 0 is infinite)", self.data)
-        return _make(math.sqrt(self.data), (self,), SQRT)
+    # -- elementwise functions: the rules are in tinygrad_trade.functions ------------------
+    # exponentials and logarithms
+    def exp(self): return _unary(self, ew.EXP)
+    def expm1(self): return _unary(self, ew.EXPM1)
+    def log(self): return _unary(self, ew.LOG)
+    def log1p(self): return _unary(self, ew.LOG1P)
+    def log2(self): return _unary(self, ew.LOG2)
+    def log10(self): return _unary(self, ew.LOG10)
+    def sqrt(self): return _unary(self, ew.SQRT)
+    # trigonometric
+    def sin(self): return _unary(self, ew.SIN)
+    def cos(self): return _unary(self, ew.COS)
+    def tan(self): return _unary(self, ew.TAN)
+    def arcsin(self): return _unary(self, ew.ARCSIN)
+    def arccos(self): return _unary(self, ew.ARCCOS)
+    def arctan(self): return _unary(self, ew.ARCTAN)
+    # hyperbolic
+    def sinh(self): return _unary(self, ew.SINH)
+    def cosh(self): return _unary(self, ew.COSH)
+    def tanh(self): return _unary(self, ew.TANH)
+    def arcsinh(self): return _unary(self, ew.ARCSINH)
+    def arccosh(self): return _unary(self, ew.ARCCOSH)
+    def arctanh(self): return _unary(self, ew.ARCTANH)
+    asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh  # torch's names
+    # the error function and the standard normal distribution
+    def erf(self): return _unary(self, ew.ERF)
+    def erfc(self): return _unary(self, ew.ERFC)
+    def normal_cdf(self): return _unary(self, ew.NORMAL_CDF)
 
-    def abs(self):
-        return _make(abs(self.data), (self,), ABS)
+    def normal_logpdf(self, mean=0.0, std=1.0):
+        """log density of N(mean, std**2) at self; ``mean`` and ``std`` may be Values (std > 0)."""
+        if mean.__class__ is not Value and std.__class__ is not Value and mean == 0.0 and std == 1.0:
+            return _unary(self, ew.NORMAL_LOGPDF)
+        if _const(std).data <= 0.0:
+            raise _domain("normal_logpdf", "std must be positive", _const(std).data)
+        return ((self - mean) / std).normal_logpdf() - _const(std).log()
+
+    # activations
+    def sigmoid(self): return _unary(self, ew.SIGMOID)
+    def logsigmoid(self): return _unary(self, ew.LOGSIGMOID)
+    def softplus(self, beta=1.0): return _unary(self, ew.softplus_beta(beta))
+    def relu(self): return _unary(self, ew.RELU)
+    def leaky_relu(self, negative_slope=0.01): return _unary(self, ew.leaky_relu(negative_slope))
+    def elu(self, alpha=1.0): return _unary(self, ew.elu(alpha))
+    def selu(self): return _unary(self, ew.SELU)
+    def silu(self): return _unary(self, ew.SILU)
+    def gelu(self, approximate="none"): return _unary(self, ew.gelu(approximate))
+    swish = silu
+    def softsign(self): return _unary(self, ew.SOFTSIGN)
+    def mish(self): return _unary(self, ew.MISH)
+    def hardtanh(self, min_val=-1.0, max_val=1.0): return _unary(self, ew.hardtanh(min_val, max_val))
+    def relu6(self): return self.hardtanh(0.0, 6.0)
+    def celu(self, alpha=1.0): return (self * (1.0 / alpha)).elu() * alpha
+    def hardsigmoid(self): return (self * (1.0 / 6.0) + 0.5).hardtanh(0.0, 1.0)
+    def hardswish(self): return self * self.hardsigmoid()
+    def tanhshrink(self): return self - self.tanh()
+    # piecewise constant (zero gradient) and abs
+    def sign(self): return _unary(self, ew.SIGN)
+    def floor(self): return _unary(self, ew.FLOOR)
+    def ceil(self): return _unary(self, ew.CEIL)
+    def trunc(self): return _unary(self, ew.TRUNC)
+    def abs(self): return _unary(self, ew.ABS)
+    # binary
+    def logaddexp(self, other): return _binary(self, other, ew.LOGADDEXP)
+    def hypot(self, other): return _binary(self, other, ew.HYPOT)
+    def arctan2(self, other): return _binary(self, other, ew.ARCTAN2)
+    atan2 = arctan2
+
+    def round(self, ndigits=None):
+        """Round half to even (as numpy), with zero gradient; ``ndigits`` is not supported."""
+        if ndigits is not None:
+            raise TypeError("round: Value.round() takes no ndigits; use (x * 10 ** n).round() / 10 ** n")
+        return _unary(self, ew.ROUND)
 
     __abs__ = abs
+    __floor__ = floor
+    __ceil__ = ceil
+    __trunc__ = trunc
+    __round__ = round
 
     # -- gradients ------------------------------------------------------------------------
     def backward(self):
@@ -205,12 +302,15 @@ class Value:
 
     # hooks used by the shared machinery (graph.py)
     def _vjp(self, g, create_graph):
-        prev = self._prev
+        op = self._op
         if create_graph:
-            return self._op.vjp(g, self, *prev)
-        if len(prev) == 2:
-            return self._op.vjp(g, self.data, prev[0].data, prev[1].data)
-        return self._op.vjp(g, self.data, prev[0].data)
+            if op.partials is None:
+                return op.vjp(g, self, *self._prev)
+            return [_times(g, d) for d in op.local(self, *self._prev)]
+        d = self._d
+        if d is not None:
+            return [g * x for x in d]
+        return op.vjp(g, self.data, *[p.data for p in self._prev])
 
     def _accumulate(self, g):
         self.grad += g
@@ -243,8 +343,18 @@ class Value:
         return mimebundle(self, include, exclude)
 
 
-def _make(data: float, prev: tuple, op: Op) -> Value:
-    """A new node; its history is kept only while gradients are being recorded."""
+def _times(g, d):
+    """``g * d`` under create_graph, skipping the node when the partial is the constant 0 or 1."""
+    if d.__class__ is float:
+        if d == 0.0:
+            return None
+        if d == 1.0:
+            return g
+    return g * d
+
+
+def _node(data: float, prev: tuple, op: Op, *xs: float) -> Value:
+    """A new node with its partials evaluated at (data, xs); history kept only while recording."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
@@ -253,10 +363,59 @@ def _make(data: float, prev: tuple, op: Op) -> Value:
     if _GradMode.enabled:
         v._prev = prev
         v._op = op
+        p = op.partials
+        v._d = p if p.__class__ is tuple else p(data, *xs)
+        v._n = max([q._n for q in prev]) + 1
     else:
-        v._prev = ()
+        v._prev = v._d = ()
         v._op = None
+        v._n = 0
     return v
+
+
+def _make(data: float, prev: tuple, op: Op) -> Value:
+    """A node for any Op: with ``partials`` as usual; with only a ``vjp``, that runs in the sweep."""
+    if op.partials is not None:
+        return _node(data, prev, op, *[p.data for p in prev])
+    v = _node(data, prev, NEG)
+    if _GradMode.enabled:
+        v._op, v._d = op, None
+    return v
+
+
+def _unary(x: Value, op) -> Value:
+    xd = x.data
+    if op.bad is not None and (op.bad(xd) or (op.edge is not None and _GradMode.enabled and op.edge(xd))):
+        raise _domain(op.name, op.why, xd)
+    v = _new(Value)  # _node(op.scalar(xd), (x,), op, xd), inlined: activations are hot too
+    v.data = y = op.scalar(xd)
+    v.grad = 0.0
+    v.label = ""
+    v._g = None
+    if _GradMode.enabled:
+        v._prev = (x,)
+        v._op = op
+        p = op.partials
+        v._d = p if p.__class__ is tuple else p(y, xd)
+        v._n = x._n + 1
+    else:
+        v._prev = v._d = ()
+        v._op = None
+        v._n = 0
+    return v
+
+
+def _binary(a: Value, b, op) -> Value:
+    if b.__class__ is not Value:
+        b = _const(b)
+    ad, bd = a.data, b.data
+    if op.bad is not None and op.bad(ad, bd):
+        if op.why == "division by zero":  # as Python's and Value's own ``/``
+            raise ZeroDivisionError(f"{op.name}: division by zero ({ad!r}, {bd!r})")
+        raise _domain(op.name, op.why, (ad, bd))
+    if op.edge is not None and _GradMode.enabled and op.edge(ad, bd):
+        raise _domain(op.name, "the gradient is undefined there", (ad, bd))
+    return _node(op.scalar(ad, bd), (a, b), op, ad, bd)
 
 
 def _const(x) -> Value:
@@ -269,7 +428,8 @@ def _const(x) -> Value:
         raise TypeError(f"cannot combine a Value with {type(x).__name__} {x!r}") from None
     v.grad = 0.0
     v.label = ""
-    v._prev = ()
+    v._prev = v._d = ()
     v._op = None
     v._g = None
+    v._n = 0
     return v

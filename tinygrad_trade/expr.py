@@ -26,6 +26,8 @@ message.
 """
 from __future__ import annotations
 
+import math
+
 import operator
 import re
 
@@ -215,14 +217,20 @@ class _Parser:
     def apply(self, fn, args, s, e):
         if self.leaves is None:
             return None
+        folded = all(isinstance(a, float) for a in args)  # no names: fold to a number
         try:
-            if all(isinstance(a, float) for a in args):  # no names: fold to a number
+            if folded:
                 with no_grad():
-                    return fn(Value(args[0]), *args[1:]).data
-            out = fn(*args)
+                    out = fn(Value(args[0]), *args[1:])
+            else:
+                out = fn(*args)
         except (ValueError, ZeroDivisionError, OverflowError) as err:
             why = "the result is too large" if isinstance(err, OverflowError) else err
             raise ExprDomainError(f"{self.text[s:e].strip()}: {why}") from None
+        if math.isinf(out.data) and all(math.isfinite(float(a)) for a in args):  # Value overflows to inf
+            raise ExprDomainError(f"{self.text[s:e].strip()}: the result is too large")
+        if folded:
+            return out.data
         if self.labels and not out.label and all(out is not a for a in args):
             out.label = self.text[s:e].strip()
         return out

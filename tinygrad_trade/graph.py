@@ -13,6 +13,11 @@ gradient ``g`` of its output (``None`` for an input that needs none). Everything
 topological order, the sweep in reverse order and the accumulation into ``.grad``, lives here,
 once, for both engines.
 
+A scalar node may also carry ``_d``, its local partial derivatives as floats (one per input),
+computed when the node was made, and ``_n``, its depth (0 for a leaf, else one more than its
+deepest input). A plain ``backward()`` from such a node needs no rule calls: it collects the
+nodes, orders them by depth, and runs a loop of multiply-adds (:func:`_sweep_local`).
+
 With ``create_graph=True`` the sweep runs on graph-recording nodes instead of raw floats or
 arrays, so the gradients it returns are themselves differentiable: that is all higher-order
 gradients need.
@@ -20,25 +25,45 @@ gradients need.
 from __future__ import annotations
 
 import gc
+import operator
 from contextlib import contextmanager
 
 __all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad"]
 
+_depth = operator.attrgetter("_n")  # a scalar node's depth: 0 for a leaf, 1 + its deepest input's
+
+
 
 class Op:
-    """An operation: a name (for pictures and errors) and its vector-Jacobian product.
+    """An operation: a name (for pictures and errors) and its derivative rule, in one of two forms.
 
-    ``vjp(g, y, *xs, **kw)`` receives the gradient ``g`` of the output, the output ``y`` and the
+    ``vjp(g, y, *xs)`` receives the gradient ``g`` of the output, the output ``y`` and the
     inputs ``xs`` and returns one gradient per input. In a plain sweep these are floats or numpy
     arrays; with ``create_graph`` they are graph nodes, so a rule must only use operations both
     support (arithmetic, ``@``, ``sum``, ``reshape``, and the engine's dispatch helpers).
+
+    ``partials(y, *xs)`` returns the local partial derivatives ``dy/dx_i``, one per input, for
+    elementwise ops: the engine evaluates it on floats when the node is made and on graph nodes
+    under ``create_graph``. A tuple of constants may stand in for the function (``+``: ``(1, 1)``).
+    An Op given only ``partials`` gets the matching ``vjp`` (``g * dy/dx_i``) for free.
     """
 
-    __slots__ = ("name", "vjp")
+    __slots__ = ("name", "vjp", "partials")
 
-    def __init__(self, name, vjp):
+    def __init__(self, name, vjp=None, partials=None):
+        if vjp is None and partials is None:
+            raise TypeError(f"Op {name!r} needs a vjp or partials rule")
         self.name = name
-        self.vjp = vjp
+        self.partials = partials
+        self.vjp = vjp if vjp is not None else self._vjp_from_partials
+
+    def local(self, y, *xs) -> tuple:
+        """The partial derivatives at (y, xs): the constants, or the rule evaluated there."""
+        p = self.partials
+        return p if p.__class__ is tuple else p(y, *xs)
+
+    def _vjp_from_partials(self, g, y, *xs):
+        return tuple(None if d is None else g * d for d in self.local(y, *xs))
 
     def __repr__(self):
         return f"Op({self.name!r})"
@@ -112,6 +137,9 @@ def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_ste
     gc_enabled = gc.isenabled()
     gc.disable()  # the sweep makes no cycles; collecting while it walks millions of nodes is waste
     try:
+        if (accumulate and not create_graph and not keep and on_step is None
+                and getattr(root, "_d", None) is not None):
+            return _sweep_local(root, seed)
         return _sweep(root, seed, create_graph, accumulate, {id(k) for k in keep}, on_step)
     finally:
         if gc_enabled:
@@ -122,23 +150,105 @@ def _sweep(root, seed, create_graph, accumulate, keep_ids, on_step):
     mark = object()
     order = toposort(root, mark)
     root._g = seed
-    for node in reversed(order):
-        g = node._g
-        node._g = None
-        if g is mark:
-            continue
-        if accumulate:
-            node._accumulate(g)
-        prev = node._prev
-        if prev:
-            for p, pg in zip(prev, node._vjp(g, create_graph)):
-                if pg is not None:
-                    p._g = pg if p._g is mark else p._g + pg
-        if on_step is not None:
-            on_step(node, order)
-        if keep_ids and id(node) in keep_ids:
-            node._g = g
+    try:
+        for node in reversed(order):
+            g = node._g
+            node._g = None
+            if g is mark:
+                continue
+            if accumulate:
+                node._accumulate(g)
+            prev = node._prev
+            if prev:
+                for p, pg in zip(prev, node._vjp(g, create_graph)):
+                    if pg is not None:
+                        p._g = pg if p._g is mark else p._g + pg
+            if on_step is not None:
+                on_step(node, order)
+            if keep_ids and id(node) in keep_ids:
+                node._g = g
+    except BaseException:
+        _clear(order)  # a node left marked would look "visited" to the next sweep
+        raise
     return order
+
+
+def _sweep_local(root, seed):
+    """``backward()`` for scalar nodes whose local partials ``_d`` are floats: multiply-adds only.
+
+    A node's depth ``_n`` (0 for a leaf, else 1 + its deepest input's) is a topological order,
+    so nodes are filed by depth (or sorted by it, for graphs deeper than they are wide) and swept
+    deepest first. ``_g`` is None outside a sweep; here it becomes 0.0 when a node is first
+    reached, then sums ``g * dy/dnode`` over the node's users. Leaves (depth 0) only collect.
+    """
+    levels = _by_depth(root)
+    leaves = levels.pop()
+    root._g = seed
+    try:
+        for level in levels:
+            for node in level:
+                g = node._g
+                node._g = None
+                node.grad += g
+                prev = node._prev
+                d = node._d
+                if d is None:  # an op with only a vjp rule
+                    for p, pg in zip(prev, node._vjp(g, False)):
+                        if pg is not None:
+                            p._g += pg
+                elif len(prev) == 2:
+                    a, b = prev
+                    da, db = d
+                    a._g += g * da
+                    b._g += g * db
+                else:
+                    for p, dp in zip(prev, d):
+                        p._g += g * dp
+        for node in leaves:
+            node.grad += node._g
+            node._g = None
+    except BaseException:
+        for level in levels:
+            _clear(level)
+        _clear(leaves)
+        raise
+    return None
+
+
+_WIDE = 4096  # deeper graphs (long chains) are sorted instead: one list per level would be waste
+
+
+def _by_depth(root) -> list:
+    """Every node reachable from ``root`` once, as lists from the deepest level down, leaves last."""
+    root._g = 0.0
+    depth = root._n
+    if depth <= _WIDE:
+        levels = [[] for _ in range(depth + 1)]
+        levels[depth].append(root)
+        for k in range(depth, 0, -1):
+            for node in levels[k]:
+                for p in node._prev:
+                    if p._g is None:
+                        p._g = 0.0
+                        levels[p._n].append(p)
+        levels.reverse()
+        return levels
+    inner, leaves = [root], []
+    for node in inner:  # breadth first (the list grows as we go), then sorted by depth
+        for p in node._prev:
+            if p._g is None:
+                p._g = 0.0
+                if p._prev:
+                    inner.append(p)
+                else:
+                    leaves.append(p)
+    inner.sort(key=_depth, reverse=True)
+    return [inner, leaves]
+
+
+def _clear(nodes):
+    for n in nodes:
+        n._g = None
 
 
 def grad(y, xs, create_graph=False, grad_output=None):

@@ -1,12 +1,21 @@
 """Neural networks.
 
     from tinygrad_trade.nn import Module, Linear, MLP, Sequential, GRU, Dropout   # on Tensor
+    from tinygrad_trade.nn import LayerNorm, RMSNorm, BatchNorm1d                 # normalization.py
+    from tinygrad_trade.nn import LSTMCell, LSTM                                  # recurrent.py
+    from tinygrad_trade.nn import Embedding, Conv1d                               # sequence.py
+    from tinygrad_trade.nn import MultiheadAttention                              # attention.py
     from tinygrad_trade.nn import losses                # mse, mae, huber, qlike, gaussian_nll
     from tinygrad_trade.nn.scalar import Neuron, Layer, MLP                        # on Value
 """
 from . import losses, scalar
+from .attention import MultiheadAttention
 from .modules import (GRU, MLP, CheckpointError, Dropout, Linear, Module, ReLU, Sequential, Sigmoid,
                       Tanh)
+from .normalization import BatchNorm1d, LayerNorm, RMSNorm
+from .recurrent import LSTM, LSTMCell
+from .sequence import Conv1d, Embedding
 
 __all__ = ["Module", "Linear", "MLP", "Sequential", "GRU", "Dropout", "ReLU", "Tanh", "Sigmoid",
-           "CheckpointError", "losses", "scalar"]
+           "LayerNorm", "RMSNorm", "BatchNorm1d", "LSTMCell", "LSTM", "Embedding", "Conv1d",
+           "MultiheadAttention", "CheckpointError", "losses", "scalar"]

@@ -9,27 +9,19 @@ Layout: ``Linear.weight`` has shape ``(in_features, out_features)`` and the laye
 ``x @ weight + bias`` (PyTorch stores the transpose). Initialisation: see
 :mod:`tinygrad_trade.nn.init`.
 
-Checkpoints are ``.npz`` files mapping parameter names to arrays. ``save`` writes a temporary
-file in the same directory and renames it over the target (``os.replace``), so a crash never
-leaves a half-written checkpoint; ``load`` never unpickles (``allow_pickle=False``) and refuses
-a file whose names or shapes differ from the model's, before changing anything.
+Checkpoints are ``.npz`` files mapping parameter names to arrays, written atomically and read
+without trusting anything in the file: see :mod:`tinygrad_trade.nn.checkpoint`.
 """
 from __future__ import annotations
-
-import os
-import secrets
 
 import numpy as np
 
 from ..tensor import Tensor
+from .checkpoint import CheckpointError, load_arrays, save
 from .init import as_rng, check_activation, default_init, init_weight
 
 __all__ = ["Module", "Linear", "MLP", "Sequential", "GRU", "Dropout", "ReLU", "Tanh", "Sigmoid",
            "CheckpointError"]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or state dict that does not fit the model (one line naming the parameter)."""
 
 
 def _as_tensor(x) -> Tensor:
@@ -40,6 +32,7 @@ class Module:
     """Base class of the Tensor modules. Subclasses set attributes and write ``forward``."""
 
     training = True  # class default, so subclasses need not call super().__init__()
+    _buffers: tuple = ()  # attributes holding state that is saved with the parameters but not trained
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -83,6 +76,16 @@ class Module:
     def parameters(self) -> list:
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "") -> list:
+        """``[(dotted name, Tensor), ...]`` of the non-trained state (BatchNorm's running statistics)."""
+        out = [(prefix + n, getattr(self, n)) for n in self._buffers if isinstance(getattr(self, n, None), Tensor)]
+        for name, m in self.named_children():
+            out.extend(m.named_buffers(f"{prefix}{name}."))
+        return out
+
+    def _state_items(self) -> list:
+        return self.named_parameters() + self.named_buffers()
+
     def modules(self) -> list:
         """This module and all modules below it, depth first."""
         out = [self]
@@ -107,13 +110,14 @@ class Module:
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """``{name: copy of the parameter's array}`` in ``named_parameters()`` order."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """``{name: copy of the array}`` for every parameter (in ``named_parameters()`` order), then
+        every buffer."""
+        return {name: p.data.copy() for name, p in self._state_items()}
 
     def load_state_dict(self, state: dict, _where: str = "load_state_dict"):
         """Copy arrays into the parameters. Names and shapes must match exactly; on a mismatch
         nothing is changed and :class:`CheckpointError` names the first offending parameter."""
-        params = self.named_parameters()
+        params = self._state_items()
         names = [n for n, _ in params]
         for n in names:
             if n not in state:
@@ -133,42 +137,13 @@ class Module:
 
     def save(self, path):
         """Write the parameters to the ``.npz`` file ``path`` (exactly that name), atomically."""
-        path = os.fspath(path)
-        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"  # same directory, so os.replace is atomic
-        try:
-            with open(tmp, "xb") as f:
-                np.savez(f, **self.state_dict())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        save(self.state_dict(), path)
 
     def load(self, path):
-        """Load parameters saved by :meth:`save`. Never unpickles; refuses mismatched files."""
-        path = os.fspath(path)
-        try:
-            f = np.load(path, allow_pickle=False)
-        except ValueError as e:
-            if "pickle" in str(e):
-                raise CheckpointError(f"{path}: refusing to load pickled data; "
-                                      "a checkpoint holds plain numeric arrays only") from None
-            raise CheckpointError(f"{path}: not a .npz checkpoint ({e})") from None
-        except Exception as e:
-            raise CheckpointError(f"{path}: not a .npz checkpoint ({type(e).__name__}: {e})") from None
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path}: not a .npz checkpoint (a single .npy array)")
-        with f:
-            state = {}
-            for name in f.files:
-                try:
-                    state[name] = f[name]
-                except ValueError:
-                    raise CheckpointError(f"{path}: refusing to load pickled (object) array {name!r}; "
-                                          "a checkpoint holds plain numeric arrays only") from None
-        self.load_state_dict(state, _where=path)
+        """Load parameters saved by :meth:`save`. Never unpickles; refuses a file that does not fit
+        the model (names, shapes, sizes, corruption, NaN) before reading its data or changing anything."""
+        expected = {name: p.data for name, p in self._state_items()}
+        self.load_state_dict(load_arrays(path, expected), _where=str(path))
 
     def __repr__(self):
         kids = self.named_children()
