@@ -276,3 +276,16 @@ def test_several_files_and_a_pooled_panel(sp500, tmp_path):
     back = run_predict(PredictConfig(csv=(a, b), load=str(tmp_path / "m"), out=None, quiet=True))
     cols = ["variance", "position", "var_5", "es_1"]
     assert np.array_equal(t[cols].to_numpy(), back.table[cols].to_numpy())
+
+
+def test_malformed_manifest_fields(saved, files, tmp_path, capsys):
+    f = copy_folder(saved / "models", tmp_path / "g1")
+    man = json.loads((f / "manifest.json").read_text())
+    del man["assets"]["spx"]["rows"]
+    (f / "manifest.json").write_text(json.dumps(man))
+    expect_error(capsys, tmp_path, ["predict", "--csv", files["base"], "--load", str(f)], "manifest.json", "'rows'")
+    f = copy_folder(saved / "models", tmp_path / "g2")
+    man = json.loads((f / "manifest.json").read_text())
+    man["models"][1]["fits"]["1"] = 7
+    (f / "manifest.json").write_text(json.dumps(man))
+    expect_error(capsys, tmp_path, ["predict", "--csv", files["base"], "--load", str(f)], "manifest.json", "malformed")

@@ -194,6 +194,14 @@ def open_folder(path) -> "SavedFolder":
             _need(m, key, kind, mpath)
         if "1" not in m["fits"]:
             raise ValueError(f"{mpath}: model {name!r} has no one-day fit")
+        if m["asset"] not in assets:
+            raise ValueError(f"{mpath}: model {name!r} is saved for an asset {m['asset']!r} the manifest does not list")
+        for h, f in m["fits"].items():
+            if not (str(h).isdigit() and isinstance(f, str) and isinstance(m["meta"].get(h), dict)):
+                raise ValueError(f"{mpath}: malformed fit {h!r} of model {name!r}")
+    for asset, info in assets.items():
+        for key, kind in (("file", str), ("rows", int), ("first_date", str), ("last_date", str)):
+            _need(info, key, kind, f"{mpath} (asset {asset!r})")
     arrays = {}
     for name, digest in files.items():
         fpath = os.path.join(path, name)
