@@ -80,13 +80,14 @@ def _images(browser) -> list:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from tinygrad_trade.vol.pipeline import ForecastConfig, draw_backprop_graph, run_forecast
+    from tinygrad_trade.vol.pipeline import ForecastConfig, draw_backprop_graph, prepare_out, run_forecast
 
     out = tmp_path_factory.mktemp("report")
-    draw_backprop_graph(out / "backprop_graph.svg")
     extra = {"sections": [("Backprop graph of a small net", "![backprop graph](backprop_graph.svg)")]}
-    res = run_forecast(ForecastConfig(out=str(out), start="2017-01-01", models=("ewma", "har", "garch"),
-                                      refit_every=126, quiet=True), report_extra=extra)
+    with prepare_out(out) as staged:   # files go in together at the end (vol.outdir)
+        draw_backprop_graph(staged.path("backprop_graph.svg"))
+        res = run_forecast(ForecastConfig(out=str(out), start="2017-01-01", models=("ewma", "har", "garch"),
+                                          refit_every=126, quiet=True), report_extra=extra, out_dir=staged)
     return out / "report.html", res
 
 

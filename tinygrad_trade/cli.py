@@ -6,7 +6,10 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import shutil
 import sys
 
 from .log import say
@@ -42,7 +45,8 @@ def _graph_parser(sub):
     p.add_argument("--walkthrough", metavar="FILE.html", help="also write an HTML step-through of the backward pass")
     p.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="layout direction (default LR)")
     p.add_argument("--max-nodes", type=int, default=None, metavar="N",
-                   help="draw at most N nodes, cutting the rest with a marker (default 100)")
+                   help="draw at most N nodes, cutting the rest with a marker (default 100, at most 2000; "
+                        "a picture gets 60 s and 2 GB to render)")
     p.set_defaults(func=_cmd_graph)
     return p
 
@@ -50,11 +54,17 @@ def _graph_parser(sub):
 def _cmd_graph(args):
     from .expr import ExprError, parse, parse_bindings
     from .viz import DEFAULT_MAX_NODES, RendererUnavailable, example_neuron, render, walkthrough
+    from .viz.limits import MAX_DRAW_NODES, RenderLimitError, bounded
 
     if args.bindings and args.expr is None:
         raise UsageError("--set gives values to the names of --expr; there is no --expr")
-    if args.max_nodes is not None and args.max_nodes < 1:
-        raise UsageError(f"--max-nodes must be at least 1, got {args.max_nodes}")
+    if args.max_nodes is not None and not 1 <= args.max_nodes <= MAX_DRAW_NODES:
+        raise UsageError(f"--max-nodes must be between 1 and {MAX_DRAW_NODES}, got {args.max_nodes} "
+                         f"(larger pictures take Graphviz far too long to lay out)")
+    fmt = (args.format or os.path.splitext(args.out or "")[1].lstrip(".") or "svg").lower()
+    if fmt not in ("svg", "png", "dot", "gv") and shutil.which("dot") is None:
+        raise UsageError(f"--out {args.out or 'graph.' + fmt}: {fmt} needs the Graphviz program dot, which is "
+                         f"not installed; write .svg, .png or .dot instead")
     if args.expr is None:
         root = example_neuron()
     else:
@@ -72,6 +82,10 @@ def _cmd_graph(args):
                 if name in values:
                     raise UsageError(f"--set: {name} is given twice")
                 values[name] = x
+        unused = [n for n in values if n not in expr.names]
+        if unused:
+            raise UsageError(f"--set: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by "
+                             f"--expr {args.expr!r} (a misspelt name?)")
         missing = [n for n in expr.names if n not in values]
         if missing:
             raise UsageError(f"--expr uses {', '.join(missing)} with no value: add --set "
@@ -80,16 +94,25 @@ def _cmd_graph(args):
             root = expr.evaluate(values)
         except ExprError as e:
             raise UsageError(f"--expr: {e}") from None
-    root.backward()
+    try:
+        root.backward()
+    except (OverflowError, FloatingPointError):
+        raise UsageError("--expr: a gradient is too large for a float (overflow); "
+                         "try values of smaller magnitude") from None
     written = []
     if args.out is not None or args.format is not None or args.walkthrough is None:
-        written.append(render(root, args.out or "graph.svg", args.format, rankdir=args.rankdir,
-                              max_nodes=args.max_nodes or DEFAULT_MAX_NODES))
+        out = args.out or "graph.svg"
+        try:
+            written.append(bounded(render, root, out, args.format, rankdir=args.rankdir,
+                                   max_nodes=args.max_nodes or DEFAULT_MAX_NODES, what=f"--out {out}"))
+        except RenderLimitError as e:
+            raise UsageError(str(e)) from None
     if args.walkthrough is not None:
         try:
-            written.append(walkthrough(root, args.walkthrough, rankdir=args.rankdir))
-        except RendererUnavailable as e:
-            raise UsageError(f"--walkthrough: {e}") from None
+            written.append(bounded(walkthrough, root, args.walkthrough, rankdir=args.rankdir,
+                                   what=f"--walkthrough {args.walkthrough}"))
+        except (RendererUnavailable, RenderLimitError) as e:
+            raise UsageError(f"--walkthrough: {e}" if isinstance(e, RendererUnavailable) else str(e)) from None
     for path in written:
         print(path)
     return 0
@@ -99,12 +122,13 @@ def _cmd_graph(args):
 def _garch_parser(sub):
     p = sub.add_parser("garch", help="fit GARCH(1,1) or GJR-GARCH by maximum likelihood",
                        description="Fit GARCH(1,1) or GJR-GARCH(1,1,1) with normal errors by maximum likelihood "
-                                   "to daily %% log returns (arch's conventions) and print the estimates with "
+                                   "to daily % log returns (arch's conventions) and print the estimates with "
                                    "classic and robust standard errors.")
     p.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
     p.add_argument("--mean", choices=("constant", "zero"), default="constant", help="mean model (default constant)")
     p.add_argument("--vol", choices=("garch", "gjr"), default="garch", help="variance model (default garch)")
     p.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
+    _max_file_option(p)
     p.set_defaults(func=_cmd_garch)
     return p
 
@@ -113,14 +137,19 @@ def _cmd_garch(args):
     import json
     import warnings
 
-    from .vol import data, features
+    from .vol import checks, data, features
     from .vol.models.garch import fit_garch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the stale-open note: GARCH uses closes only
         df = data.load_prices(args.csv) if args.csv else data.load_sp500()
+    for finding in checks.findings(df):
+        say(f"warning: {finding}", logging.WARNING)
     returns = features.log_returns(df).to_numpy()[1:]
-    res = fit_garch(returns, vol=args.vol, mean=args.mean)
+    try:
+        res = fit_garch(returns, vol=args.vol, mean=args.mean)
+    except ValueError as e:   # too few returns, ...: name the file
+        raise UsageError(f"{args.csv or data.SP500_FILE} ({len(df)} rows): {e}") from None
     if not args.json:
         print(res.summary())
         return 0
@@ -131,6 +160,29 @@ def _cmd_garch(args):
     out["robust_std_err"] = {n: float(res.robust_std_err[n]) for n in names}
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _max_file_option(p):
+    p.add_argument("--max-file-mb", default=None, metavar="MB",
+                   help="largest input file read, in MB after unpacking (default 512)")
+
+
+@contextlib.contextmanager
+def _file_limit(args):
+    """``--max-file-mb`` for the duration of one command (the loaders read ``vol.data.MAX_FILE_MB``)."""
+    text = getattr(args, "max_file_mb", None)
+    if text is None:
+        yield
+        return
+    mb = _float_text("--max-file-mb", text)
+    if not mb > 0:
+        raise UsageError(f"--max-file-mb must be positive, got {text!r}")
+    from .vol import data
+    old, data.MAX_FILE_MB = data.MAX_FILE_MB, mb
+    try:
+        yield
+    finally:
+        data.MAX_FILE_MB = old
 
 
 # --- forecast and demo (issue: walk-forward evaluation) -------------------------------------
@@ -181,6 +233,8 @@ def _common_options(p, out_default):
     p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
                    help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+    p.add_argument("--force", action="store_true", help="write into an --out folder that holds files this "
+                   "tool did not write (only the report's own files are replaced; nothing else is removed)")
 
 
 def _forecast_parser(sub):
@@ -198,6 +252,7 @@ def _forecast_parser(sub):
     src.add_argument("--universe", choices=("embedded",),
                      help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
     p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
+    _max_file_option(p)
     p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
     p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
     p.add_argument("--refit-every", default="21", metavar="K", help="refit every K forecasts (default 21)")
@@ -240,7 +295,7 @@ def _forecast_config(args):
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
         scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        quiet=args.quiet,
+        quiet=args.quiet, force=args.force,
     )
 
 
@@ -282,7 +337,8 @@ def _cmd_demo(args):
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
-                   return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler)
+                   return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler,
+                   force=args.force)
     print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
@@ -370,12 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        say(_unrecognized(args, argv, extra), logging.ERROR)
+        return EXIT_BAD_INPUT
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return int(args.func(args) or 0)
+        with _file_limit(args):
+            return int(args.func(args) or 0)
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
         return EXIT_BAD_INPUT
@@ -384,11 +445,29 @@ def main(argv=None) -> int:
         if not isinstance(e, WalkForwardError):
             raise
         # a model failed on a task (one line naming asset, model and block), wherever it ran
-        print(f"tinygrad-trade {args.command}: error: {e}", file=sys.stderr)
+        say(f"tinygrad-trade {args.command}: error: {e}; check the data for long stretches of unchanging "
+            f"prices", logging.ERROR)
         return 1
     except KeyboardInterrupt:
         say("interrupted", logging.WARNING)
         return 130
+
+
+def _unrecognized(args, argv, extra) -> str:
+    """One line for stray arguments; ``--models har, garch`` (a space after a comma) gets a hint."""
+    where = f"tinygrad-trade {args.command}" if getattr(args, "command", None) else "tinygrad-trade"
+    msg = f"{where}: error: unrecognized argument{'s' if len(extra) > 1 else ''} {' '.join(extra)}"
+    at = argv.index(extra[0]) if extra[0] in argv else -1
+    if at >= 2 and argv[at - 1].endswith(","):
+        option, head = argv[at - 2], argv[at - 1]
+        rest = []
+        for word in argv[at:]:
+            if word.startswith("-"):
+                break
+            rest.append(word)
+        msg += (f"; a list takes no spaces after its commas: write {option} {head}{','.join(rest)} "
+                f"or quote it: {option} \"{head} {' '.join(rest)}\"")
+    return msg + " (see --help)"
 
 
 if __name__ == "__main__":

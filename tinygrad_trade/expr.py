@@ -75,7 +75,7 @@ class ExprDomainError(ExprError):
 
 
 # --- tokens ---------------------------------------------------------------------------------
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"   # one way to split the digits: linear time
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUMBER})|(?P<name>{_NAME})|(?P<op>\*\*|[-+*/(),]))")
 
@@ -184,7 +184,7 @@ class _Parser:
         if kind == "num":
             x = float(word)
             if x == float("inf"):
-                raise ExprSyntaxError(f"number {word} is too large")
+                raise ExprSyntaxError(f"number {word if len(word) <= 30 else word[:27] + '...'} is too large")
             return x, s, e
         if kind == "(":
             v, _, _ = self.expr()
@@ -277,7 +277,8 @@ def evaluate(text: str, values=None, *, labels: bool = True) -> Value:
     return parse(text).evaluate(values, labels=labels)
 
 
-_BINDING = re.compile(rf"\s*({_NAME})\s*=\s*([+-]?{_NUMBER})\s*")
+_NAME_RE = re.compile(_NAME)
+_SIGNED_NUMBER = re.compile(rf"[+-]?{_NUMBER}")
 
 
 def parse_bindings(text: str) -> dict[str, float]:
@@ -286,16 +287,17 @@ def parse_bindings(text: str) -> dict[str, float]:
     for item in text.split(","):
         if not item.strip():
             continue
-        m = _BINDING.fullmatch(item)
-        if m is None:
-            raise ExprSyntaxError(f"expected NAME=NUMBER, got {item.strip()!r}")
-        name, num = m.groups()
+        name, eq, num = (part.strip() for part in item.partition("="))
+        if not eq or not _NAME_RE.fullmatch(name) or not _SIGNED_NUMBER.fullmatch(num):
+            shown = item.strip()
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ExprSyntaxError(f"expected NAME=NUMBER, got {shown!r}")
         if name in FUNCTIONS:
             raise ExprSyntaxError(f"{name} is a function and cannot be given a value")
         if name in out:
             raise ExprSyntaxError(f"{name} is given twice")
         x = float(num)
         if x in (float("inf"), float("-inf")):
-            raise ExprSyntaxError(f"{name}={num} is too large")
+            raise ExprSyntaxError(f"{name}={num if len(num) <= 30 else num[:27] + '...'} is too large for a float")
         out[name] = x
     return out

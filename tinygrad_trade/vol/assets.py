@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from . import checks
 from . import data as vdata
 from .data import DataError
 
@@ -95,7 +96,8 @@ def load_universe(paths) -> dict:
     """``{asset: price frame}`` from one or more price files (see the module docstring).
 
     Raises :class:`DataError` for an unreadable or bad file (an empty file included), two assets with the same
-    name, or a mix of close-only and OHLC assets. One stale-open warning per affected asset is issued.
+    name, or a mix of close-only and OHLC assets. Each asset's warnings (stale opens, the data checks of
+    :mod:`~tinygrad_trade.vol.checks`) are issued once.
     """
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not paths:
@@ -103,19 +105,17 @@ def load_universe(paths) -> dict:
     frames, origin = {}, {}
     for path in paths:
         file = os.fspath(path)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            got = _frames_of_file(path)
+        got = _frames_of_file(path)
         for name, df in got.items():
             if name in frames:
                 raise DataError(f"{file}: duplicate asset name {name!r} (also in {origin[name]}); "
                                 "rename one of the files")
             frames[name], origin[name] = df, file
-            vdata._stale_warning(df, f"{file} ({name})" if len(got) > 1 else file)
-        for w in caught:   # other warnings of the loaders (e.g. split-like jumps) reach the caller once
-            if "stale opens" not in str(w.message):
-                warnings.warn(w.message, w.category, stacklevel=2)
     _check_universe(frames, origin)
+    for name, df in frames.items():   # the loaders' warnings, once per asset
+        vdata._stale_warning(df, origin[name] if df.attrs.get("source") == os.path.basename(origin[name])
+                             else f"{origin[name]} ({name})")
+        checks.warn(checks.findings(df))
     return frames
 
 

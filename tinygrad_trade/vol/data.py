@@ -13,15 +13,18 @@ and the column. The rules are listed in docs/data.md.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
+import stat
 import warnings
+import zlib
 from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from . import checks
 
 SP500_FILE = "sp500_daily_1999_2018.csv"
 SP500_RV_FILE = "sp500_rv5min_1997_2013.csv"
@@ -41,6 +44,8 @@ REQUIRED_PRICES = ("open", "high", "low", "close")
 RANGE_COLUMNS = ("open", "high", "low")   # a close-only file (Date, Close[, Adj Close]) has none of them
 DELIMITERS = (",", ";", "\t")
 _MISSING_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "-"}
+MAX_FILE_MB = 512     # largest input file read (after gunzip); the CLI's --max-file-mb raises it
+_PRICE_LAYOUT = "a header row like Date,Open,High,Low,Close[,Adj Close,Volume] (yfinance and Stooq exports work)"
 _TZ_SUFFIX = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$")
 
 
@@ -114,21 +119,55 @@ def _stale_mask(values, dates) -> _StaleMask:
 # --------------------------------------------------------------------------- reading
 
 
+def _limit() -> int:
+    return int(MAX_FILE_MB * 2**20)
+
+
+def _too_large(file: str) -> DataError:
+    return DataError(f"{file}: larger than the {MAX_FILE_MB:g} MB limit for input files "
+                     f"(a daily price file is well under 1 MB); raise it with --max-file-mb if it is right")
+
+
 def _read_file(path) -> bytes:
+    """The file's bytes, at most :data:`MAX_FILE_MB` (``/dev/zero`` and huge files are refused)."""
+    file = os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            mode = os.fstat(fh.fileno()).st_mode
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise DataError(f"{file}: a device, not a data file")
+            if stat.S_ISREG(mode) and os.fstat(fh.fileno()).st_size > _limit():
+                raise _too_large(file)
+            data = fh.read(_limit() + 1)   # a pipe: read no more than the limit
     except OSError as exc:
-        raise DataError(f"{os.fspath(path)}: cannot read file ({exc.strerror or exc})") from None
+        raise DataError(f"{file}: cannot read file ({exc.strerror or exc})") from None
+    if len(data) > _limit():
+        raise _too_large(file)
+    return data
+
+
+def _gunzip(data: bytes, file: str) -> bytes:
+    """gzip data unpacked, at most :data:`MAX_FILE_MB` (a small bomb is refused before it is read)."""
+    out, limit = [], _limit()
+    try:
+        while data:
+            z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            size = sum(len(b) for b in out)
+            out.append(z.decompress(data, limit + 1 - size))
+            if sum(len(b) for b in out) > limit or z.unconsumed_tail:
+                raise _too_large(file + " (unpacked)")
+            if not z.eof:
+                raise zlib.error("truncated data")
+            data = z.unused_data   # concatenated gzip members
+    except zlib.error as exc:
+        raise _error(file, f"corrupt gzip data ({exc})") from None
+    return b"".join(out)
 
 
 def _decode(data: bytes, file: str) -> str:
     """Bytes -> text; gzip is unpacked; NUL bytes or invalid UTF-8 are errors."""
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise _error(file, f"corrupt gzip data ({exc})") from None
+        data = _gunzip(data, file)
     try:
         if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with byte-order mark
             return data.decode("utf-16")
@@ -171,7 +210,28 @@ def _read_table(text: str, file: str) -> tuple[list[str], pd.DataFrame]:
     return header, body
 
 
-def _find(header: list[str], keys: tuple[str, ...], file: str, label: str, required: bool = True):
+def _layout(header: list[str], body: pd.DataFrame, file: str) -> tuple[list[str], pd.DataFrame]:
+    """Known layouts beyond one header row, as one header row:
+
+    * yfinance's current CSV (three header rows ``Price,Close,...`` / ``Ticker,AAPL,...`` /
+      ``Date,,...``): the first and third rows give the header, one ticker per file;
+    * a date column with an empty header cell (``df.to_csv()`` of an unnamed index): named Date.
+    """
+    if (header and _key(header[0]) == "price" and len(body) >= 2 and _key(body.iat[0, 0]) == "ticker"
+            and _key(body.iat[1, 0]) in DATE_ALIASES and not "".join(body.iloc[1, 1:])):
+        tickers = list(dict.fromkeys(t for t in body.iloc[0, 1:] if t))
+        if len(tickers) > 1:
+            raise _error(file, f"several tickers in one yfinance file ({', '.join(tickers[:5])}); "
+                               f"save one ticker per file", row="header")
+        header = [body.iat[1, 0]] + header[1:]
+        body = body.iloc[2:].reset_index(drop=True)
+    if header and header[0] == "" and not any(_key(h) in DATE_ALIASES for h in header):
+        header = ["Date"] + header[1:]
+    return header, body
+
+
+def _find(header: list[str], keys: tuple[str, ...], file: str, label: str, required: bool = True,
+          expected: str = _PRICE_LAYOUT):
     """Position of the first header name matching one of `keys` (by priority)."""
     header_keys = [_key(name) for name in header]
     for key in keys:
@@ -183,7 +243,8 @@ def _find(header: list[str], keys: tuple[str, ...], file: str, label: str, requi
             return hits[0]
     if required:
         shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-        raise _error(file, f"missing required column (header: {shown})", row="header", column=label)
+        raise _error(file, f"missing required column (header: {shown}); expected {expected}",
+                     row="header", column=label)
     return None
 
 
@@ -209,6 +270,11 @@ def _parse_dates(text: pd.Series, file: str, column: str) -> pd.DatetimeIndex:
         raise _error(file, what, row=i + 1, column=column)
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
+    far = np.flatnonzero(((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)).to_numpy())
+    if far.size:
+        i = far[0]
+        raise _error(file, f"date {_show(text.iloc[i])} is out of range (years 1678 to 2261 only)",
+                     row=i + 1, column=column)
     return pd.DatetimeIndex(dates, name="date").as_unit("ns")
 
 
@@ -360,33 +426,18 @@ def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: st
     """Checked, adjusted price frame from parsed columns (``rows``: file row of each position)."""
     df = pd.DataFrame(columns, index=dates)
     _check_prices(df, names, file, rows)
+    # on the raw prices: vol.checks refuses impossible data and flags the suspicious (an unadjusted split in a
+    # file without Adj Close among them); stale opens too, since adjusting perturbs Open == previous Close
+    df.attrs["data_checks"] = checks.check_prices(df, file)
     df.attrs["source"] = source
-    # stale opens are found on the raw prices: adjusting would perturb an exact Open == previous Close
     stale = detect_stale_opens(df) if "open" in df else np.zeros(len(df), dtype=bool)
     df.attrs["stale_open"] = _stale_mask(stale, df.index)
     df.attrs["close_only"] = "open" not in df
-    if "adj_close" not in df:
-        _check_split_like_jumps(df, file)
     return adjust_prices(df)
 
 
-def _check_split_like_jumps(df: pd.DataFrame, file: str) -> None:
-    """Warn about closes that jump by a split-like ratio in a file without Adj Close.
-
-    The check itself lives in ``vol.checks`` (data sanity checks); this is the loader's call into it, and it
-    does nothing when that module is not installed.
-    """
-    try:
-        from . import checks
-    except ImportError:
-        return
-    warn = getattr(checks, "warn_split_like_jumps", None)
-    if warn is not None:
-        warn(df, file)
-
-
 def _prices_from_bytes(data: bytes, file: str, source: str) -> pd.DataFrame:
-    header, body = _read_table(_decode(data, file), file)
+    header, body = _layout(*_read_table(_decode(data, file), file), file)
     date_at = _find(header, DATE_ALIASES, file, "date")
     found = _price_columns(header, file)
     names = {name: header[i] for name, i in found.items()}
@@ -412,11 +463,14 @@ def load_prices(path) -> pd.DataFrame:
     ``open, high, low, close`` (+ ``adj_close``, ``volume`` when present);
     ``attrs["source"]`` is the file name and ``attrs["stale_open"]`` the read-only boolean
     array of :func:`detect_stale_opens` (one warning is issued when it flags any day).
-    Raises :class:`DataError` for any problem in the file.
+    Raises :class:`DataError` for any problem in the file. :mod:`~tinygrad_trade.vol.checks` then
+    refuses impossible data and flags suspicious stretches (``attrs["data_checks"]``, one
+    ``DataWarning`` each).
     """
     file = os.fspath(path)
     df = _prices_from_bytes(_read_file(path), file, os.path.basename(file))
     _stale_warning(df, file)
+    checks.warn(checks.findings(df))
     return df
 
 
@@ -438,9 +492,10 @@ def load_sp500() -> pd.DataFrame:
 
 
 def _realized_from_bytes(data: bytes, file: str, source: str, column: str) -> pd.DataFrame:
-    header, body = _read_table(_decode(data, file), file)
-    date_at = _find(header, DATE_ALIASES, file, "date")
-    rv_at = _find(header, (_key(column),), file, column)
+    header, body = _layout(*_read_table(_decode(data, file), file), file)
+    expected = f"a header row like Date,{column} (realized variance in daily %^2)"
+    date_at = _find(header, DATE_ALIASES, file, "date", expected=expected)
+    rv_at = _find(header, (_key(column),), file, column, expected=expected)
     dates = _parse_dates(body[date_at], file, header[date_at])
     _check_order(dates, file, header[date_at])
     rv = _parse_numbers(body[rv_at], dates, file, header[rv_at])
@@ -459,6 +514,7 @@ def _realized_from_bytes(data: bytes, file: str, source: str, column: str) -> pd
             raise _error(file, f"duplicate column name {name!r}", row="header", column=name)
         columns[out] = _parse_numbers(body[at], dates, file, name)
     df = pd.DataFrame(columns, index=dates)
+    df.attrs["data_checks"] = checks.check_realized(df, file, header[rv_at])
     df.attrs["source"] = source
     return df
 
@@ -471,10 +527,13 @@ def load_realized(path, column: str = "RV") -> pd.DataFrame:
     by ``date`` with that column as ``rv`` followed by the file's other numeric columns,
     lower-cased (a column of text only is ignored; a column with some numbers must be all
     numbers; if ``column`` is not the file's ``RV``, that one is kept as ``rv_orig``).
-    ``attrs["source"]`` is the file name. Raises :class:`DataError` for any problem.
+    ``attrs["source"]`` is the file name. Raises :class:`DataError` for any problem; the checks of
+    :mod:`~tinygrad_trade.vol.checks` run as for :func:`load_prices`.
     """
     file = os.fspath(path)
-    return _realized_from_bytes(_read_file(path), file, os.path.basename(file), column)
+    df = _realized_from_bytes(_read_file(path), file, os.path.basename(file), column)
+    checks.warn(checks.findings(df))
+    return df
 
 
 def load_sp500_rv() -> pd.DataFrame:

@@ -92,23 +92,29 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
 
 
 def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-             quiet: bool = False, return_accounting: str = "simple", echo=None, scheduler: Optional[str] = None):
+             quiet: bool = False, return_accounting: str = "simple", echo=None, scheduler: Optional[str] = None,
+             force: bool = False):
     """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
 
     ``echo`` receives the GARCH summary (stdout in the CLI). Returns the results of ``run_forecast`` (a
-    ``UniverseResults``); ``res.paths`` also lists ``"graph"`` when the SVG was drawn.
+    ``UniverseResults``); ``res.paths`` also lists ``"graph"`` when the SVG was drawn. ``force``: write into
+    a folder holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter()
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting, scheduler)
     cfg = validate(cfg)
-    prepare_out(cfg.out)
+    with prepare_out(cfg.out, force) as out_dir:
+        return _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0)
+
+
+def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0):
     log = messenger(quiet)
     log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
     summary = garch_summary()
     if echo is not None:
         echo(summary)
         echo("")
-    graph = draw_backprop_graph(os.path.join(cfg.out, GRAPH_FILE), seed=seed)
+    graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
     sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
                         "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
                         + summary + "\n```")]
@@ -119,8 +125,8 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500 and three stocks"
                       + (" (quick)" if quick else ""),
              "sections_before": sections_before, "sections": sections}
-    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0)
-    res.paths["graph"] = graph
+    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir)
+    res.paths["graph"] = out_dir.final(graph)
     return res
 
 

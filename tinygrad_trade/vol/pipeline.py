@@ -17,6 +17,7 @@ same ``metrics.json``, with any number of workers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import time
@@ -26,13 +27,14 @@ from typing import Optional
 
 import numpy as np
 
-from ..log import messenger
+from ..log import messenger, say
 from . import data as vdata
 from .backtest import backtest_table
 from .base import Dataset
 from .dataset import PRICE_TARGETS, build_dataset, build_rv_dataset
 from .cluster import check_scheduler, open_executor
 from .evaluation import dm_table, evaluate
+from .outdir import OutputDir, output_dir
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
 __all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "available_models",
@@ -81,9 +83,11 @@ class ForecastConfig:
     quiet: bool = False                  # no progress bars
     model_options: dict = field(default_factory=dict)   # name -> extra options for get_model
     model_assets: dict = field(default_factory=dict)    # name -> the assets it runs on in a universe (default all)
+    force: bool = False                  # write into an --out folder holding files the tool did not write
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        d.pop("force")                   # how the files are written, not what they hold
         d["models"] = None if self.models is None else list(self.models)
         paths = _csv_list(self.csv)
         d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
@@ -100,6 +104,7 @@ class ForecastResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+    data_checks: list = field(default_factory=list)   # vol.checks.Finding of the data file
 
     def _repr_html_(self):  # the evaluation as a table in Jupyter
         from .html_tables import forecast_html
@@ -229,26 +234,20 @@ def validate(config: ForecastConfig) -> ForecastConfig:
                                costs_bps=tuple(float(c) for c in config.costs_bps))
 
 
-def prepare_out(out) -> str:
-    """Create the output directory (or fail with a one-line ``ValueError``) before any long work."""
-    path = os.fspath(out)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"--out {path}: exists and is not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--out {path}: cannot create the directory ({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {path}: the directory is not writable")
-    return path
+def prepare_out(out, force: bool = False, inputs=()):
+    """Check the output folder and take its lock before any long work (one-line ``OutputError``, a
+    ``ValueError``); a context manager that stages the files and moves them in at the end
+    (:func:`tinygrad_trade.vol.outdir.output_dir`)."""
+    return output_dir(out, force=force, inputs=[i for i in inputs if i])
 
 
 # ------------------------------------------------------------------------------------ data
-def load_frames(config: ForecastConfig) -> dict:
+def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict:
     """The configured price data as ``{asset: frame}`` (one asset unless a universe was asked for).
 
-    Warnings of the loaders (stale opens) are silenced; realized-variance files go through
-    :func:`load_dataset`. Every asset needs a year of history and some forecast days."""
+    Warnings of the loaders (stale opens, data checks) are silenced; the data checks' findings are appended to
+    ``findings`` when given. Realized-variance files go through :func:`load_dataset`. Every asset needs a year
+    of history and some forecast days."""
     from .assets import load_embedded_universe, load_universe
 
     with warnings.catch_warnings():
@@ -261,6 +260,8 @@ def load_frames(config: ForecastConfig) -> dict:
             frames = {vdata.SP500_FILE: vdata.load_sp500()}
     need = MIN_HISTORY + MIN_FORECASTS + config.horizon
     for df in frames.values():
+        if findings is not None:
+            findings.extend(df.attrs.get("data_checks", ()))
         vdata.require_rows(df, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                                      f"forecasts, horizon {config.horizon})")
     return frames
@@ -295,17 +296,20 @@ def build_asset_dataset(df, config: ForecastConfig) -> Dataset:
     return build_dataset(df, target=config.target or "r2", horizon=config.horizon)
 
 
-def load_dataset(config: ForecastConfig) -> Dataset:
-    """The configured data as a Dataset (one asset: the first of a universe)."""
+def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
+    """The configured data as a Dataset (one asset: the first of a universe); warnings of the loaders are
+    silenced and the data checks' findings appended to ``findings`` when given."""
     if config.rv:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = vdata.load_realized(config.rv, config.rv_column)
+        if findings is not None:
+            findings.extend(df.attrs.get("data_checks", ()))
         vdata.require_rows(df, MIN_HISTORY + MIN_FORECASTS + config.horizon,
                            f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                            f"forecasts, horizon {config.horizon})")
         return build_rv_dataset(df, horizon=config.horizon)
-    return build_asset_dataset(next(iter(load_frames(config).values())), config)
+    return build_asset_dataset(next(iter(load_frames(config, findings).values())), config)
 
 
 def _first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[int, int]:
@@ -442,7 +446,8 @@ def _executor(executor, config: ForecastConfig):
 
 
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
-                 notes: Optional[list] = None, t0: Optional[float] = None) -> ForecastResults:
+                 notes: Optional[list] = None, t0: Optional[float] = None,
+                 out_dir: Optional[OutputDir] = None) -> ForecastResults:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
@@ -450,26 +455,34 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     ``config.workers`` (a process pool when > 1). ``log``: a callable
     for one-line progress notes (default: stderr unless ``config.quiet``). ``report_extra``: extra
     report.md sections (see :func:`tinygrad_trade.vol.report.write_report`); ``notes``: remarks for the
-    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md).
+    report; ``t0``: ``time.perf_counter()`` at the start of the job (for the run time in report.md);
+    ``out_dir``: an open :class:`~tinygrad_trade.vol.outdir.OutputDir` to write into (the caller
+    commits it); by default ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = messenger(config.quiet)
+    asked = config
     defaulted = config.models is None
     config, skipped = resolve_models(config)
     config = validate(config)
-    if config.out is not None:
-        prepare_out(config.out)
+    if config.out is not None and out_dir is None:
+        with prepare_out(config.out, config.force, (*_csv_list(config.csv), config.rv)) as out:
+            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out)
     notes = list(notes or []) + skipped
+    found, frames = [], None
     if config.rv:
-        ds = load_dataset(config)
+        ds = load_dataset(config, found)
     else:
-        frames = load_frames(config)
+        frames = load_frames(config, found)
         config = check_close_only(frames, config, defaulted, notes)
-        if len(frames) > 1:
-            from .universe_run import run_universe_forecast
-            return run_universe_forecast(config, frames, executor=executor, log=log, report_extra=report_extra,
-                                         notes=notes, t0=t0)
+    for f in found:
+        say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
+    if frames is not None and len(frames) > 1:
+        from .universe_run import run_universe_forecast
+        return run_universe_forecast(config, frames, executor=executor, log=log, report_extra=report_extra,
+                                     notes=notes, t0=t0, out_dir=out_dir, data_checks=found)
+    if frames is not None:
         ds = build_asset_dataset(next(iter(frames.values())), config)
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
@@ -490,11 +503,12 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     metrics = compute_metrics(ds, wf, config)
     res = ForecastResults(config=config, dataset=ds, walk=wf, metrics=metrics,
                           timings={"data": t_data, "walk_forward": t_wf, "models": dict(wf.seconds)},
-                          notes=notes)
-    if config.out is not None:
+                          notes=notes, data_checks=found)
+    if out_dir is not None:
         from .report import write_report
         res.timings["total"] = time.perf_counter() - t0
-        res.paths = write_report(res, config.out, report_extra)
+        staged = write_report(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
 

@@ -417,9 +417,10 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     res = PredictResults(config=config, table=table, fitted=fitted,
                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
     if config.out is not None:
-        from .pipeline import prepare_out
-        prepare_out(config.out)
-        res.paths.update(_write_table(table, config.out, config.json))
+        from .outdir import output_dir   # staged, moved in at the end; other files left alone
+        with output_dir(config.out, inputs=config.csv) as staged:
+            written = _write_table(table, staged.dir, config.json)
+            res.paths.update({k: staged.final(p) for k, p in written.items()})
     if config.save is not None:
         from .persistence import save_models
         res.paths["saved"] = save_models(config.save, fitted, res.frames, config)

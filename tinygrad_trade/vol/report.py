@@ -335,6 +335,16 @@ def degenerate_warnings(walk, window) -> list:
     return out
 
 
+def data_checks_section(found) -> list:
+    """report.md lines of the data checks (:mod:`~tinygrad_trade.vol.checks`); none for ``None``."""
+    if found is None:
+        return []
+    if not found:
+        return ["## Data checks", "", "No suspicious stretches found (units changes, unadjusted splits, "
+                "one-day spikes, gaps of more than a month, realized-variance units).", ""]
+    return ["## Data checks", "", "These may make the numbers below wrong:", ""] + [f"- {f}" for f in found] + [""]
+
+
 def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     """The text of report.md (``plots``: key -> file name in the same directory)."""
     extra = extra or {}
@@ -354,6 +364,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
         L.append(f"> Note: {note}")
     if results.notes:
         L.append("")
+    L += data_checks_section(getattr(results, "data_checks", None))
     for title, body in extra.get("sections_before", []):
         L += [f"## {title}", "", body, ""]
 

@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from .report import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
-                     degenerate_warnings, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
+                     data_checks_section, degenerate_warnings, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
 from .report_html import write_report_html
 from .risk_report import risk_markdown
 
@@ -207,6 +207,7 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
         L.append(f"> Note: {note}")
     if results.notes:
         L.append("")
+    L += data_checks_section(getattr(results, "data_checks", None))
     for title, body in extra.get("sections_before", []):
         L += [f"## {title}", "", body, ""]
 

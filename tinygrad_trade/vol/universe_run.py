@@ -33,6 +33,7 @@ class UniverseResults:
     timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
     notes: list
     paths: dict = field(default_factory=dict)
+    data_checks: list = field(default_factory=list)   # vol.checks.Finding of the data files
 
     @property
     def assets(self) -> list:
@@ -74,10 +75,12 @@ def _starts(datasets: dict, config: ForecastConfig, notes: list, pooled: bool) -
 
 def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, log=None,
                           report_extra: Optional[dict] = None, notes: Optional[list] = None,
-                          t0: Optional[float] = None) -> UniverseResults:
-    """Build, walk forward, score and (if ``config.out``) write the report of a universe run.
+                          t0: Optional[float] = None, out_dir=None, data_checks=None) -> UniverseResults:
+    """Build, walk forward, score and (into ``out_dir``, when given) write the report of a universe run.
 
-    ``config`` is validated and ``frames`` (``{asset: price frame}``) loaded by the caller (``run_forecast``).
+    ``config`` is validated, ``frames`` (``{asset: price frame}``) loaded and ``out_dir`` (an open
+    :class:`~tinygrad_trade.vol.outdir.OutputDir`) opened by the caller (``run_forecast``); ``data_checks``: the
+    findings of :mod:`~tinygrad_trade.vol.checks` on the files, for the report.
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
@@ -106,11 +109,13 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
             seconds[label] = max(seconds.get(label, 0.0), sec) if _shared(wf, label) else \
                 seconds.get(label, 0.0) + sec
     res = UniverseResults(config=config, datasets=datasets, walks=walks, metrics=metrics,
-                          timings={"data": t_data, "walk_forward": t_wf, "models": seconds}, notes=notes)
-    if config.out is not None:
+                          timings={"data": t_data, "walk_forward": t_wf, "models": seconds}, notes=notes,
+                          data_checks=list(data_checks or []))
+    if out_dir is not None:
         from .report_universe import write_universe_report
         res.timings["total"] = time.perf_counter() - t0
-        res.paths = write_universe_report(res, config.out, report_extra)
+        staged = write_universe_report(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
 
