@@ -118,3 +118,13 @@ def test_close_only_files(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "model 'har' needs the columns Open, High, Low" in err and "C.csv" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_unadjusted_split_without_adj_close_is_warned_with_its_date(tmp_path):
+    from tinygrad_trade.vol.checks import DataWarning
+
+    raw = synthetic_prices(300)
+    raw.iloc[150:, :] /= 2.0     # a 2:1 split the file does not adjust for, and no Adj Close column
+    f = _write(tmp_path / "S.csv", raw)
+    with pytest.warns(DataWarning, match=raw.index[150].strftime("%Y-%m-%d")):
+        load_universe([f, _write(tmp_path / "T.csv", synthetic_prices(300, seed=5))])
