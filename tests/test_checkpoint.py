@@ -155,3 +155,31 @@ def test_saving_into_a_missing_folder_names_the_users_path(tmp_path):
     msg = _one_line(e)
     assert str(target) in msg and ".tmp" not in msg
     assert not (tmp_path / "no").exists()
+
+
+def test_a_save_really_killed_midway_leaves_nothing_after_the_next_save(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    path = tmp_path / "model.npz"
+    script = (
+        "import time, numpy as np\n"
+        "from tinygrad_trade.nn import MLP\n"
+        "def slow(f, **arrays):\n"
+        "    f.write(b'half a checkpoint'); f.flush(); time.sleep(60)\n"
+        "np.savez = slow\n"
+        f"MLP([2, 2], rng=0).save({str(path)!r})\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(n.endswith(".tmp") for n in os.listdir(tmp_path)):
+            assert proc.poll() is None and time.monotonic() < deadline, "the save never started"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]  # the killed save's leftover
+    MLP([2, 2], rng=1).save(path)
+    assert os.listdir(tmp_path) == ["model.npz"]

@@ -242,8 +242,12 @@ def test_bad_data_and_options(saved, files, tmp_path, capsys, sp500):
     other.mkdir()
     (other / "mine.txt").write_text("keep")
     expect_error(capsys, tmp_path, ["predict", "--csv", files["base"], "--models", "ewma", "--save", str(other)],
-                 "other files")
+                 "--save", "did not write")
     assert (other / "mine.txt").read_text() == "keep"
+    rc, _, err = run(capsys, "predict", "--csv", files["base"], "--models", "ewma", "--save", str(other), "--force",
+                     "--out", str(tmp_path / "forced"), "--quiet")
+    assert rc == 0, err
+    assert (other / "mine.txt").read_text() == "keep" and (other / "manifest.json").exists()
 
 
 def test_round_trip_in_memory(files, tmp_path):

@@ -33,3 +33,10 @@ def test_missing_picture_is_a_note_and_a_warning(tmp_path, caplog):
     assert '<span class="missing">[picture not available: nope.png]</span>' in page
     assert 'src="https://example.com/x.png"' in page  # a URL is the author's choice, left as written
     assert any("nope.png" in r.getMessage() for r in caplog.records)
+
+
+def test_a_list_right_under_a_paragraph_is_a_list(tmp_path):
+    page = markdown_to_html("Goal for the models:\n- `mlp`: not met\n- `gru`: met\n\n```\nx\n- not a list\n```\n",
+                            str(tmp_path))
+    assert "<ul>\n<li><code>mlp</code>: not met</li>\n<li><code>gru</code>: met</li>\n</ul>" in page
+    assert "<code>x\n- not a list\n</code>" in page

@@ -365,6 +365,8 @@ def _predict_parser(sub):
     p.add_argument("--out", metavar="DIR", default="tinygrad-trade-predict",
                    help="output directory (default tinygrad-trade-predict)")
     p.add_argument("--json", action="store_true", help="also write DIR/predictions.json")
+    p.add_argument("--force", action="store_true", help="write into --out / --save folders that hold files this "
+                   "tool did not write (only its own files are replaced)")
     p.add_argument("--risk-method", choices=("fhs", "normal"), default="fhs",
                    help="VaR/ES by filtered historical simulation (default) or normal quantiles")
     p.add_argument("--refit-every", default="21", metavar="K",
@@ -399,7 +401,7 @@ def _predict_config(args):
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet,
+        seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet, force=args.force,
         workers=_int_text("--workers", args.workers), scheduler=args.scheduler)
 
 

@@ -11,8 +11,9 @@ one ``data__ASSET.npz`` per asset with a 64-bit hash of every row of the data us
                  "meta": {"1": {...}}, "fitted_through"}],
      "files": {FILE: sha256 of its bytes}}
 
-The folder is written into a temporary sibling and renamed into place, so a reader sees the old
-folder or the new one, never half of one. Loading checks everything before anything is used or
+``predict --save`` writes the folder through :mod:`tinygrad_trade.vol.outdir` (staged beside it and
+moved into place at the end, so a failed run leaves the old folder whole; a folder holding files the
+tool did not write is refused without ``--force``). Loading checks everything before anything is used or
 written: the manifest (format and version, known model names), every file's SHA-256 (a truncated or
 edited file is refused), that no array is an object array, and that the new data file repeats the
 saved rows exactly up to the saved last date (else the first differing date is named). Every problem
@@ -24,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import zipfile
 
 import numpy as np
@@ -33,8 +33,7 @@ import pandas as pd
 from .. import __version__
 from .base import StateError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "check_target", "save_models", "open_folder",
-           "SavedFolder"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "save_models", "open_folder", "SavedFolder"]
 
 FORMAT = "tinygrad-trade-models"
 FORMAT_VERSION = 1
@@ -59,87 +58,54 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
-def _is_our_folder(path: str) -> bool:
-    try:
-        with open(os.path.join(path, MANIFEST), encoding="utf-8") as fh:
-            return json.load(fh).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def check_target(path) -> str:
-    """Refuse a ``--save`` folder that exists and is not an earlier model folder (one-line ValueError)."""
-    path = os.fspath(path)
-    if os.path.exists(path):
-        if not os.path.isdir(path):
-            raise ValueError(f"--save {path}: exists and is not a folder")
-        if os.listdir(path) and not _is_our_folder(path):
-            raise ValueError(f"--save {path}: the folder holds other files; give a new or empty folder")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise ValueError(f"--save {path}: cannot write in {parent}")
-    return path
-
-
 def _clean_options(options: dict) -> dict:
     return {k: v for k, v in options.items() if k != "progress"}
 
 
-def save_models(path, fitted: list, frames: dict, config) -> str:
-    """Write every fitted model (list of ``vol.predict.FittedModel``) and the data hashes into ``path``."""
-    path = check_target(path)
-    tmp = f"{os.path.abspath(path)}.tmp-{os.getpid()}"
-    if os.path.exists(tmp):
-        shutil.rmtree(tmp)
-    os.makedirs(tmp)       # (and any missing parent)
-    try:
-        files, assets, models = {}, {}, []
-        for asset, df in frames.items():
-            name = f"data__{_safe(asset)}.npz"
-            hashes = row_hashes(df)
-            np.savez(os.path.join(tmp, name), row_hash=hashes,
-                     dates=df.index.values.astype("datetime64[D]").astype(np.int64))
-            assets[asset] = {"data_file": str(df.attrs.get("source", "")), "first_date": str(df.index[0].date()),
-                             "last_date": str(df.index[-1].date()), "rows": int(len(df)),
-                             "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
-        done = {}
-        for fm in fitted:
-            fits, meta = {}, {}
-            pooled = bool(getattr(type(fm.fits[1]), "pooled", False))
-            for h, model in sorted(fm.fits.items()):
-                if id(model) in done:          # one fit for every horizon (or every asset of a panel)
-                    fits[str(h)], meta[str(h)] = done[id(model)]
-                    continue
-                arrays, m = model.get_state()
-                owner = "panel" if pooled else _safe(fm.asset)
-                name = f"{owner}__{_safe(fm.name)}__h{h}.npz"
-                np.savez(os.path.join(tmp, name), **arrays)
-                fits[str(h)], meta[str(h)] = name, m
-                done[id(model)] = (name, m)
-            models.append({"asset": fm.asset, "model": fm.name, "options": _clean_options(fm.options),
-                           "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)), "pooled": pooled,
-                           "fits": fits, "meta": meta, "fitted_through": fm.fitted_through})
-        for name in sorted(os.listdir(tmp)):
-            files[name] = _sha256(os.path.join(tmp, name))
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
-                    "created_by": "tinygrad-trade predict", "horizons": list(config.horizons),
-                    "risk_method": config.risk_method, "assets": assets, "models": models, "files": files}
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        if os.path.exists(path):                 # an earlier model folder (check_target made sure)
-            old = f"{os.path.abspath(path)}.old-{os.getpid()}"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+def save_models(folder, fitted: list, frames: dict, config) -> str:
+    """Write every fitted model (list of ``vol.predict.FittedModel``) and the data hashes into ``folder``.
+
+    ``predict --save`` passes the staging folder of :func:`tinygrad_trade.vol.outdir.output_dir`, which
+    moves the files into place only once all of them are written (and refuses a folder holding other
+    files); the manifest is written last.
+    """
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    files, assets, models = {}, {}, []
+    for asset, df in frames.items():
+        name = f"data__{_safe(asset)}.npz"
+        hashes = row_hashes(df)
+        np.savez(os.path.join(folder, name), row_hash=hashes,
+                 dates=df.index.values.astype("datetime64[D]").astype(np.int64))
+        files[name] = _sha256(os.path.join(folder, name))
+        assets[asset] = {"data_file": str(df.attrs.get("source", "")), "first_date": str(df.index[0].date()),
+                         "last_date": str(df.index[-1].date()), "rows": int(len(df)),
+                         "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
+    done = {}
+    for fm in fitted:
+        fits, meta = {}, {}
+        pooled = bool(getattr(type(fm.fits[1]), "pooled", False))
+        for h, model in sorted(fm.fits.items()):
+            if id(model) in done:          # one fit for every horizon (or every asset of a panel)
+                fits[str(h)], meta[str(h)] = done[id(model)]
+                continue
+            arrays, m = model.get_state()
+            owner = "panel" if pooled else _safe(fm.asset)
+            name = f"{owner}__{_safe(fm.name)}__h{h}.npz"
+            np.savez(os.path.join(folder, name), **arrays)
+            files[name] = _sha256(os.path.join(folder, name))
+            fits[str(h)], meta[str(h)] = name, m
+            done[id(model)] = (name, m)
+        models.append({"asset": fm.asset, "model": fm.name, "options": _clean_options(fm.options),
+                       "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)), "pooled": pooled,
+                       "fits": fits, "meta": meta, "fitted_through": fm.fitted_through})
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
+                "created_by": "tinygrad-trade predict", "horizons": list(config.horizons),
+                "risk_method": config.risk_method, "assets": assets, "models": models, "files": files}
+    with open(os.path.join(folder, MANIFEST), "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    return folder
 
 
 # ------------------------------------------------------------------------------------ loading

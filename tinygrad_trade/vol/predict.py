@@ -27,6 +27,7 @@ reported in ``notes`` and in the ``refit`` column.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -41,6 +42,7 @@ import pandas as pd
 from . import data as vdata
 from .base import Dataset
 from .dataset import build_dataset
+from .outdir import output_dir
 from .risk import METHODS, level_key, quantile_var_es, normal_var_es
 
 __all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
@@ -74,6 +76,7 @@ class PredictConfig:
     seed: int = 0
     epochs: Optional[int] = None
     quiet: bool = False
+    force: bool = False                  # write --out / --save into folders holding files the tool did not write
     model_options: dict = field(default_factory=dict)
     workers: int = 1                     # local processes for the fits (results do not depend on it)
     scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
@@ -320,35 +323,18 @@ def format_table(table: pd.DataFrame) -> str:
     return show.to_string(index=False)
 
 
-def _check_out(path) -> None:
-    """Fail early (one line) when ``--out`` cannot be created; it is created only when the results are ready."""
-    path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"--out {path}: exists and is not a directory")
-    parent = path
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {path}: {parent} is not writable")
-
-
-def _write_table(table: pd.DataFrame, out: str, as_json: bool) -> dict:
+def _write_table(table: pd.DataFrame, folder: str, as_json: bool) -> dict:
+    """``predictions.csv`` (and ``predictions.json``) in ``folder`` (the staging folder of ``--out``)."""
     import json
 
     from .pipeline import _json_clean
-    paths = {}
-    csv_path = os.path.join(out, "predictions.csv")
-    tmp = csv_path + ".tmp"
-    table.to_csv(tmp, index=False)        # shortest round-trip repr: the exact float64 values
-    os.replace(tmp, csv_path)
-    paths["predictions"] = csv_path
+    paths = {"predictions": os.path.join(folder, "predictions.csv")}
+    table.to_csv(paths["predictions"], index=False)        # shortest round-trip repr: the exact float64 values
     if as_json:
-        js = os.path.join(out, "predictions.json")
-        with open(js + ".tmp", "w", encoding="utf-8") as fh:
+        paths["predictions_json"] = os.path.join(folder, "predictions.json")
+        with open(paths["predictions_json"], "w", encoding="utf-8") as fh:
             json.dump(_json_clean(table.to_dict(orient="records")), fh, indent=2, allow_nan=False)
             fh.write("\n")
-        os.replace(js + ".tmp", js)
-        paths["predictions_json"] = js
     return paths
 
 
@@ -356,7 +342,9 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     """Load, (re)fit or restore, predict, and write ``predictions.csv`` (+ ``.json``) and the saved models.
 
     Nothing is written when an input is bad: the saved folder, the data and every option are checked
-    before any output (``ValueError`` with one line otherwise).
+    first (``ValueError`` with one line otherwise); ``--out`` and ``--save`` go through
+    :func:`tinygrad_trade.vol.outdir.output_dir` (checked and locked before the fits, staged, moved into
+    place only when everything succeeded; a folder holding other files needs ``force``).
     """
     if log is None:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -373,11 +361,26 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     dsets = {name: _datasets(df, config.horizons) for name, df in assets}
     if saved is not None:
         saved.check_data(assets)
-    if config.save is not None:
-        from .persistence import check_target
-        check_target(config.save)
-    if config.out is not None:
-        _check_out(config.out)
+    with contextlib.ExitStack() as stack:      # output folders: checked and locked now, written at the end
+        out_dir = save_dir = None
+        if config.out is not None:
+            out_dir = stack.enter_context(output_dir(config.out, force=config.force, inputs=config.csv))
+        if config.save is not None:
+            save_dir = stack.enter_context(output_dir(config.save, force=config.force, inputs=config.csv,
+                                                      option="--save"))
+        res = _fit_and_predict(config, assets, dsets, saved, notes, log)
+        if out_dir is not None:
+            written = _write_table(res.table, out_dir.dir, config.json)
+            res.paths.update({k: out_dir.final(p) for k, p in written.items()})
+        if save_dir is not None:
+            from .persistence import save_models
+            save_models(save_dir.dir, res.fitted, res.frames, config)
+            res.paths["saved"] = os.fspath(config.save)
+    return res
+
+
+def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, notes: list, log) -> PredictResults:
+    """Fit (or restore) every model and build the predictions table."""
 
     fitted = {}
     specs = _specs(config)
@@ -414,14 +417,5 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
-    res = PredictResults(config=config, table=table, fitted=fitted,
-                         datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)
-    if config.out is not None:
-        from .outdir import output_dir   # staged, moved in at the end; other files left alone
-        with output_dir(config.out, inputs=config.csv) as staged:
-            written = _write_table(table, staged.dir, config.json)
-            res.paths.update({k: staged.final(p) for k, p in written.items()})
-    if config.save is not None:
-        from .persistence import save_models
-        res.paths["saved"] = save_models(config.save, fitted, res.frames, config)
-    return res
+    return PredictResults(config=config, table=table, fitted=fitted,
+                          datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)

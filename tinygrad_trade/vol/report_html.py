@@ -37,8 +37,9 @@ th { background: #f3f4f6; }
 pre { background: #f9fafb; border: 1px solid #e5e7eb; padding: .8em; overflow-x: auto; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .92em; }
 blockquote { border-left: 4px solid #fbbf24; margin: .6em 0; padding: .2em .8em; background: #fffbeb; }
-img, svg { max-width: 100%; height: auto; }
-figure { margin: 1em 0; } figcaption { color: #4b5563; font-size: .9em; }
+img { max-width: 100%; height: auto; }
+figure { margin: 1em 0; overflow-x: auto; } figure svg { max-width: none; }  /* graphs keep their size */
+figcaption { color: #4b5563; font-size: .9em; }
 .missing { color: #b91c1c; }
 """
 
@@ -89,8 +90,19 @@ def _embed(tag: str, folder: str) -> str:
     return f'<span class="missing">[picture not embedded: {html.escape(src)}]</span>'
 
 
+_LIST_AFTER_TEXT = re.compile(r"^([^\s|>#-][^\n]*)\n([-*+] |\d+\. )", re.M)
+
+
+def _lists_need_no_blank_line(text: str) -> str:
+    """A list right under a paragraph line is a list (as on GitHub), not part of the paragraph as
+    Python-Markdown reads it: put the blank line in, outside fenced code."""
+    parts = re.split(r"(^```.*?^```[ \t]*$)", text, flags=re.M | re.S)
+    return "".join(p if p.startswith("```") else _LIST_AFTER_TEXT.sub(r"\1\n\n\2", p) for p in parts)
+
+
 def markdown_to_html(text: str, folder: str = ".", title: Optional[str] = None) -> str:
     """A complete HTML page from report Markdown, its pictures (relative to ``folder``) embedded."""
+    text = _lists_need_no_blank_line(text)
     body = markdown.markdown(text, extensions=["tables", "fenced_code"], output_format="html")
     body = _IMG.sub(lambda m: _embed(m.group(0), folder), body)
     body = re.sub(r"<p>\s*(<figure>.*?</figure>)\s*</p>", r"\1", body, flags=re.S)  # no figure inside <p>
