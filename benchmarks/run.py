@@ -32,11 +32,9 @@ BENCHMARKS = [  # key, module, section title
     ("garch", "bench_garch", "GARCH fit vs arch"),
     ("torch", "crosscheck_torch", "Gradients and optimizers checked against PyTorch"),
     ("ops", "op_coverage", "Op coverage against the peers' op tests"),
-<<<<<<< HEAD
-    ("dask", "bench_dask", "Scaling out on Dask"),     # minutes; bench_dask.py --write refreshes it alone
-=======
     ("layers", "crosscheck_torch_layers", "nn layers checked against PyTorch"),
->>>>>>> main
+    ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
+    ("dask", "bench_dask", "Scaling out on Dask"),     # minutes; bench_dask.py --write refreshes it alone
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 # (PyTorch is also the reference of the "torch", "ops" and "layers" sections)

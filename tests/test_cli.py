@@ -28,30 +28,40 @@ def _embedded_csv(tmp_path, name):
 
 # ---------------------------------------------------------------------------------- demo
 def test_demo_quick_writes_every_file(tmp_path, capsys):
+    from tinygrad_trade.vol.report_universe import UNIVERSE_PLOT_FILES
+
     out = tmp_path / "demo"
     rc, stdout, err = _run(capsys, "demo", "--quick", "--out", str(out), "--quiet")
     assert rc == 0, err
     assert err == ""   # --quiet: nothing on stderr
-    for name in ("metrics.json", "forecasts.csv", "report.md", PLOT_FILES["forecast_vs_realized"],
-                 PLOT_FILES["cum_qlike_vs_har"], PLOT_FILES["equity_curves"], "backprop_graph.svg"):
+    for name in ("metrics.json", "forecasts.csv", "report.md", UNIVERSE_PLOT_FILES["qlike_gain_heatmap"],
+                 UNIVERSE_PLOT_FILES["cum_qlike_by_asset"], UNIVERSE_PLOT_FILES["equity_by_asset"],
+                 "backprop_graph.svg"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "backprop_graph.svg").read_text().lstrip().startswith("<?xml")
     m = json.loads((out / "metrics.json").read_text())
-    assert set(m) == {"models", "dm_vs_har", "backtest", "risk", "config"}
-    models = available_models()
-    assert list(m["models"]) == list(models) and {"ewma", "garch", "gjr", "har"} <= set(models)
-    assert m["config"]["first_forecast"] == "2016-01-04" and m["config"]["refit_every"] == 63
-    if set(models) & {"mlp", "gru"}:
-        assert (out / PLOT_FILES["training_loss"]).exists()
+    assert set(m) == {"assets", "summary"} and list(m["assets"]) == ["SP500", "AAPL", "GOOG", "IBM"]
+    from tinygrad_trade.vol.demo import demo_config
+    models = demo_config(quick=True)[0].models          # the defaults, plus the pooled model
+    assert set(available_models()) <= set(models)
+    nets = [k for k in models if k in ("mlp", "gru")]
+    sp = m["assets"]["SP500"]
+    assert set(sp) >= {"models", "dm_vs_har", "backtest", "risk", "config"}
+    assert list(sp["models"]) == list(models) and {"ewma", "garch", "gjr", "har"} <= set(models)
+    assert sp["config"]["first_forecast"] == "2012-07-02" and sp["config"]["refit_every"] == 126
+    assert m["assets"]["IBM"]["config"]["last_forecast"] == "2013-03-01"
+    assert not set(nets) & set(m["assets"]["IBM"]["models"])      # the nets run on the index only
+    if nets:
+        assert (out / UNIVERSE_PLOT_FILES["training_loss"]).exists()
     header = (out / "forecasts.csv").read_text().splitlines()[0]
-    assert header == ",".join(["date", "target", *models])
+    assert header == ",".join(["asset", "date", "target", *models])
     report = (out / "report.md").read_text()
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
         assert (out / link).exists(), link
-    assert "backprop_graph.svg" in report and "GARCH(1,1)" in report
-    # stdout: the GARCH summary, the results table and the report's path
+    assert "backprop_graph.svg" in report and "GARCH(1,1)" in report and "### AAPL" in report
+    # stdout: the GARCH summary, the results tables and the report's path
     assert "log-likelihood" in stdout and "omega" in stdout
-    assert "QLIKE" in stdout and "buy_and_hold" in stdout
+    assert "QLIKE" in stdout and "buy_and_hold" in stdout and "AAPL" in stdout
     assert stdout.rstrip().splitlines()[-1] == f"report: {out / 'report.md'}"
 
 

@@ -152,8 +152,22 @@ def test_adj_close_used_for_returns(tmp_path):
     text = HEADER + "2019-01-02,10,11,9,10,5,1\n2019-01-03,10.5,12,10,11,6,1\n"
     df = quiet_load(write(tmp_path, text))
     assert log_returns(df).iloc[1] == pytest.approx(100 * np.log(6 / 5))
-    no_adj = df.drop(columns="adj_close")
-    assert log_returns(no_adj).iloc[1] == pytest.approx(100 * np.log(11 / 10))
+    raw = pd.DataFrame({"close": [10.0, 11.0]}, index=df.index)   # without Adj Close the close is used
+    assert log_returns(raw).iloc[1] == pytest.approx(100 * np.log(11 / 10))
+
+
+def test_ohlc_adjusted_by_adj_close_over_close(tmp_path):
+    """A 2:1 split: the raw close halves, Adj Close does not; after loading the whole bar is adjusted."""
+    text = HEADER + "2019-01-02,100,104,98,102,51,1\n2019-01-03,51.5,52,50,51,51,1\n"
+    df = quiet_load(write(tmp_path, text))
+    np.testing.assert_allclose(df["close"], [51.0, 51.0])
+    np.testing.assert_allclose(df.iloc[0][["open", "high", "low"]], [50.0, 52.0, 49.0])
+    np.testing.assert_allclose(df.iloc[1][["open", "high", "low"]], [51.5, 52.0, 50.0])
+    assert df.attrs["adjusted"] is True
+    from tinygrad_trade.vol.features import garman_klass, parkinson
+    # the overnight gap no longer shows the split: Open_t / Close_{t-1} is about 1, not 1/2
+    assert df["open"].iloc[1] / df["close"].iloc[0] == pytest.approx(51.5 / 51)
+    assert np.isfinite(parkinson(df)).all() and np.isfinite(garman_klass(df)).all()
 
 
 def test_other_date_formats_crlf_bom_and_gzip(tmp_path):

@@ -150,7 +150,10 @@ MODULES = [
     "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
     "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.cluster",
     "tinygrad_trade.vol.sweep", "tinygrad_trade.vol.pipeline",
-    "tinygrad_trade.vol.report", "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
+    "tinygrad_trade.vol.report", "tinygrad_trade.vol.assets", "tinygrad_trade.vol.universe",
+    "tinygrad_trade.vol.comparison", "tinygrad_trade.vol.universe_run", "tinygrad_trade.vol.report_universe",
+    "tinygrad_trade.vol.demo",
+    "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
     "tinygrad_trade.vol.predict", "tinygrad_trade.vol.persistence", "tinygrad_trade.vol.api",
 ]
 # Documented once they exist (being written alongside the docs).

@@ -244,8 +244,13 @@ def _forecast_parser(sub):
                                    "data up to the previous close. Writes DIR/metrics.json, DIR/forecasts.csv, "
                                    "DIR/report.md and PNG plots.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
+    src.add_argument("--csv", metavar="FILE", nargs="+",
+                     help="daily price CSV(s) (default: the embedded S&P 500, 1999-2018); several files, or one "
+                          "file with a Ticker/Symbol/Asset column, make a universe (an asset per file stem or "
+                          "ticker); Date,Close[,Adj Close] files work with ewma, garch, gjr, har_r2")
     src.add_argument("--rv", metavar="FILE", help="daily realized-variance CSV (target rv)")
+    src.add_argument("--universe", choices=("embedded",),
+                     help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
     p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
     _max_file_option(p)
     p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
@@ -278,7 +283,8 @@ def _forecast_config(args):
             raise UsageError("--models needs at least one model name")
     costs = [_float_text("--cost-bps", c) for c in _list_text(args.cost_bps)]
     return ForecastConfig(
-        csv=args.csv, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
+        csv=None if not args.csv else args.csv[0] if len(args.csv) == 1 else tuple(args.csv),
+        universe=args.universe, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
         window=None if args.window is None else _int_text("--window", args.window),
         refit_every=_int_text("--refit-every", args.refit_every),
         horizon=_int_text("--horizon", args.horizon),
@@ -295,36 +301,45 @@ def _forecast_config(args):
 
 def _cmd_forecast(args):
     from .vol.pipeline import run_forecast
-    from .vol.report import results_table
 
     res = run_forecast(_forecast_config(args))
-    print(results_table(res.metrics))
+    print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
 
 
+def _results_text(metrics):
+    """The results table(s) for stdout: one per asset of a universe run."""
+    from .vol.report import results_table
+
+    if "assets" not in metrics:
+        return results_table(metrics)
+    return "\n\n".join(results_table(m) for m in metrics["assets"].values())
+
+
 def _demo_parser(sub):
-    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the embedded S&P 500",
-                       description="On the embedded S&P 500: a full-sample GARCH(1,1) fit, the walk-forward "
-                                   "forecasts of every model from 2008 with metrics, Diebold-Mariano tests and the "
-                                   "volatility-targeting backtest, the backprop graph of a small net, and a report.")
+    p = sub.add_parser("demo", help="the main job: GARCH, walk-forward forecasts, backtest and report on the "
+                                    "embedded S&P 500 and three stocks",
+                       description="On the embedded universe (S&P 500 1999-2018; AAPL, GOOG, IBM 2000-2013): a "
+                                   "full-sample GARCH(1,1) fit on the index, the walk-forward forecasts of every model "
+                                   "from 2008 (the neural nets on the index only) with per-asset metrics, "
+                                   "Diebold-Mariano tests, a comparison across assets and the volatility-targeting "
+                                   "backtest, the backprop graph of a small net, and a report.")
     p.add_argument("--quick", action="store_true",
-                   help="a small run for tests: forecasts from 2016, refit every 63, fewer epochs")
+                   help="a small run for tests: forecasts from mid-2012, refit every 126, fewer epochs")
     _common_options(p, "tinygrad-trade-report")
     p.set_defaults(func=_cmd_demo)
     return _one_line_errors(p)
 
 
 def _cmd_demo(args):
-    from .vol.pipeline import run_demo
+    from .vol.demo import run_demo
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
                    return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler,
                    force=args.force)
-    from .vol.report import results_table
-
-    print(results_table(res.metrics))
+    print(_results_text(res.metrics))
     print(f"report: {res.paths['report']}")
     return 0
 

@@ -108,7 +108,8 @@ def check_prices(df: pd.DataFrame, file: str, today=None) -> list:
     out = []
     n = len(c)
     ratio = c[1:] / c[:-1]                    # ratio[i]: day i+1 against day i
-    hl = np.log(df["high"].to_numpy(float) / df["low"].to_numpy(float))
+    hl = (np.log(df["high"].to_numpy(float) / df["low"].to_numpy(float)) if "high" in df
+          else np.zeros(n))                   # a close-only file: no range to tell a split from a crash
     seen = set()
     for i in np.flatnonzero((ratio >= 1.4) | (ratio <= 1 / 1.4)):
         t = i + 1

@@ -41,6 +41,7 @@ PRICE_COLUMNS = {  # output column -> accepted header keys, in priority order
     "volume": ("volume",),
 }
 REQUIRED_PRICES = ("open", "high", "low", "close")
+RANGE_COLUMNS = ("open", "high", "low")   # a close-only file (Date, Close[, Adj Close]) has none of them
 DELIMITERS = (",", ";", "\t")
 _MISSING_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "-"}
 MAX_FILE_MB = 512     # largest input file read (after gunzip); the CLI's --max-file-mb raises it
@@ -277,20 +278,22 @@ def _parse_dates(text: pd.Series, file: str, column: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(dates, name="date").as_unit("ns")
 
 
-def _check_order(dates: pd.DatetimeIndex, file: str, column: str) -> None:
+def _check_order(dates: pd.DatetimeIndex, file: str, column: str, rows=None) -> None:
+    """Strictly increasing dates; ``rows[i]`` is the file row of position i (default i + 1)."""
+    row = (lambda i: i + 1) if rows is None else (lambda i: int(rows[i]))
     later = dates[1:]
     earlier = dates[:-1]
     bad = np.flatnonzero(np.asarray(later <= earlier))
     if not bad.size:
         return
-    i = bad[0] + 1  # position of the offending row; the previous row is row i
+    i = bad[0] + 1  # position of the offending row; the previous row is at position i - 1
     if dates[i] == dates[i - 1]:
-        what = f"duplicate date (same as row {i})"
+        what = f"duplicate date (same as row {row(i - 1)})"
     else:
-        what = f"dates not increasing ({_day(dates[i])} comes after {_day(dates[i - 1])} in row {i})"
+        what = f"dates not increasing ({_day(dates[i])} comes after {_day(dates[i - 1])} in row {row(i - 1)})"
         if np.all(np.asarray(later < earlier)):
             what += "; the file is newest-first, sort it oldest-first"
-    raise _error(file, what, row=i + 1, date=dates[i], column=column)
+    raise _error(file, what, row=row(i), date=dates[i], column=column)
 
 
 def _parse_numbers(text: pd.Series, dates: pd.DatetimeIndex, file: str, column: str) -> np.ndarray:
@@ -317,11 +320,12 @@ def _first(bad: np.ndarray):
     return found[0] if found.size else None
 
 
-def _check_prices(df: pd.DataFrame, names: dict[str, str], file: str) -> None:
-    """Positive prices, non-negative volume, Low <= Open, Close <= High."""
+def _check_prices(df: pd.DataFrame, names: dict[str, str], file: str, rows=None) -> None:
+    """Positive prices, non-negative volume, Low <= Open, Close <= High (``rows``: as in _check_order)."""
 
     def fail(i, column, what):
-        raise _error(file, what, row=i + 1, date=df.index[i], column=names[column])
+        raise _error(file, what, row=i + 1 if rows is None else int(rows[i]), date=df.index[i],
+                     column=names[column])
 
     for column in ("open", "high", "low", "close", "adj_close"):
         if column in df:
@@ -333,6 +337,8 @@ def _check_prices(df: pd.DataFrame, names: dict[str, str], file: str) -> None:
         i = _first(df["volume"].to_numpy() < 0)
         if i is not None:
             fail(i, "volume", f"negative volume {float(df['volume'].iloc[i])}")
+    if "open" not in df:
+        return  # a close-only file
     o, h, l, c = (df[k].to_numpy() for k in ("open", "high", "low", "close"))
     i = _first(h < l)
     if i is not None:
@@ -374,6 +380,8 @@ def detect_stale_opens(df: pd.DataFrame, tol: float = 1e-9, window: int = 250,
 
 
 def _stale_warning(df: pd.DataFrame, file: str) -> None:
+    if "stale_open" not in df.attrs:
+        return
     mask = np.asarray(df.attrs["stale_open"])
     n = int(mask.sum())
     if n == 0:
@@ -387,29 +395,66 @@ def _stale_warning(df: pd.DataFrame, file: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
+def _price_columns(header: list[str], file: str) -> dict:
+    """Output column -> position in the header. OHLC, or a close-only file (Date, Close[, Adj Close])."""
+    close_only = _find(header, PRICE_COLUMNS["close"], file, "close") is not None and all(
+        _find(header, PRICE_COLUMNS[k], file, k, required=False) is None for k in RANGE_COLUMNS)
+    found = {name: _find(header, keys, file, name, required=name in REQUIRED_PRICES and not close_only)
+             for name, keys in PRICE_COLUMNS.items()}
+    return {name: i for name, i in found.items() if i is not None}
+
+
+def adjust_prices(df: pd.DataFrame) -> pd.DataFrame:
+    """Scale Open, High, Low and Close by ``Adj Close / Close`` (in place) when the frame has both.
+
+    Vendors often leave OHLC unadjusted for splits (the close halves on a 2:1 split day) while Adj Close is
+    adjusted; after this the whole bar is on the adjusted scale, so overnight returns and ranges carry no
+    split jumps. ``attrs["adjusted"]`` records whether anything was scaled.
+    """
+    if "adj_close" in df and "close" in df:
+        factor = df["adj_close"].to_numpy() / df["close"].to_numpy()
+        for column in ("open", "high", "low", "close"):
+            if column in df:
+                df[column] = df[column].to_numpy() * factor
+        df.attrs["adjusted"] = bool(np.any(factor != 1.0))
+    else:
+        df.attrs["adjusted"] = False
+    return df
+
+
+def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: str, rows=None) -> pd.DataFrame:
+    """Checked, adjusted price frame from parsed columns (``rows``: file row of each position)."""
+    df = pd.DataFrame(columns, index=dates)
+    _check_prices(df, names, file, rows)
+    # on the raw prices: vol.checks refuses impossible data and flags the suspicious (an unadjusted split in a
+    # file without Adj Close among them); stale opens too, since adjusting perturbs Open == previous Close
+    df.attrs["data_checks"] = checks.check_prices(df, file)
+    df.attrs["source"] = source
+    stale = detect_stale_opens(df) if "open" in df else np.zeros(len(df), dtype=bool)
+    df.attrs["stale_open"] = _stale_mask(stale, df.index)
+    df.attrs["close_only"] = "open" not in df
+    return adjust_prices(df)
+
+
 def _prices_from_bytes(data: bytes, file: str, source: str) -> pd.DataFrame:
     header, body = _layout(*_read_table(_decode(data, file), file), file)
     date_at = _find(header, DATE_ALIASES, file, "date")
-    found = {name: _find(header, keys, file, name, required=name in REQUIRED_PRICES)
-             for name, keys in PRICE_COLUMNS.items()}
-    found = {name: i for name, i in found.items() if i is not None}
+    found = _price_columns(header, file)
     names = {name: header[i] for name, i in found.items()}
     dates = _parse_dates(body[date_at], file, header[date_at])
     _check_order(dates, file, header[date_at])
     columns = {name: _parse_numbers(body[i], dates, file, names[name]) for name, i in found.items()}
-    df = pd.DataFrame(columns, index=dates)
-    _check_prices(df, names, file)
-    df.attrs["data_checks"] = checks.check_prices(df, file)   # refuses impossible data, flags the suspicious
-    df.attrs["source"] = source
-    df.attrs["stale_open"] = _stale_mask(detect_stale_opens(df), df.index)
-    return df
+    return _frame_from_columns(columns, dates, names, file, source)
 
 
 def load_prices(path) -> pd.DataFrame:
     """Read and validate a CSV file of daily prices (optionally gzipped).
 
     Needs a date column (``date``, ``datetime``, ``timestamp`` or ``time``) and Open, High,
-    Low, Close; Adj Close and Volume are optional, other columns are ignored. Names match
+    Low, Close, or only Close (a close-only file: ``attrs["close_only"]`` is true and only
+    close-based models apply); Adj Close and Volume are optional, other columns are ignored.
+    When Adj Close is present, Open/High/Low/Close are scaled by Adj Close / Close
+    (:func:`adjust_prices`: split-unadjusted bars become adjusted). Names match
     case-insensitively ignoring spaces and punctuation (``Adj Close`` = ``adj_close`` =
     ``adj. close``). The delimiter (comma, semicolon or tab) is the one found most often
     in the header line.

@@ -88,7 +88,8 @@ def build_dataset(df: pd.DataFrame, target: str = "r2", horizon: int = 1,
     ``target`` names the daily variance proxy that defines ``y`` (``"r2"``: squared % log
     close-to-close return, the default; ``"parkinson"``, ``"gk"``, ``"rs"``, ``"yz"``), and
     ``ds.target[t]`` is its mean over days ``t..t+horizon-1``. ``ds.proxies`` holds ``"r2"``,
-    ``"parkinson"`` (and every name in ``proxies``) plus the target's proxy. ``source``
+    ``"parkinson"`` (and every name in ``proxies``) plus the target's proxy; a close-only frame
+    (no Open/High/Low, target ``"r2"``) gets ``"r2"`` only. ``source``
     defaults to ``df.attrs["source"]``. Raises ``ValueError`` for an unknown target or
     missing columns.
     """
@@ -97,10 +98,16 @@ def build_dataset(df: pd.DataFrame, target: str = "r2", horizon: int = 1,
     if target not in PRICE_TARGETS:
         raise ValueError(f"unknown target {target!r} for price data (choose from {', '.join(PRICE_TARGETS)})")
     h = _check_horizon(horizon)
-    missing = [c for c in ("high", "low", "close") if c not in df]
-    if missing:
-        raise ValueError(f"price frame lacks column(s) {', '.join(missing)}")
-    names = list(dict.fromkeys([*DEFAULT_PRICE_PROXIES, *proxies, target]))
+    if "close" not in df:
+        raise ValueError("price frame lacks column(s) close")
+    missing = [c for c in ("high", "low") if c not in df]
+    if missing and "open" not in df and target == "r2":
+        names = ["r2"]   # a close-only frame: squared returns only (models needing ranges refuse it)
+    elif missing:
+        raise ValueError(f"price frame lacks column(s) {', '.join(missing)}"
+                         + (f" (target {target!r} needs Open/High/Low)" if "open" not in df else ""))
+    else:
+        names = list(dict.fromkeys([*DEFAULT_PRICE_PROXIES, *proxies, target]))
     prox = {name: _proxy(df, name) for name in names}
     returns = _log_returns(df)
     daily = prox[target]

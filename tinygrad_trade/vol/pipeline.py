@@ -37,9 +37,9 @@ from .evaluation import dm_table, evaluate
 from .outdir import OutputDir, output_dir
 from .walkforward import ModelSpec, WalkForwardResult, first_index, forecast_stop, walk_forward
 
-__all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "run_demo", "demo_config", "available_models",
-           "resolve_models", "validate", "prepare_out",
-           "garch_summary", "draw_backprop_graph", "load_dataset", "model_specs",
+__all__ = ["ForecastConfig", "ForecastResults", "run_forecast", "available_models",
+           "resolve_models", "validate", "prepare_out", "load_dataset", "load_frames", "check_close_only",
+           "build_asset_dataset", "model_specs", "compute_metrics", "CLOSE_MODELS", "UNIVERSES",
            "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS", "RETURN_MODELS", "KNOWN_MODELS",
            "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
@@ -48,6 +48,8 @@ NEURAL_MODELS = ("mlp", "gru")
 KNOWN_MODELS = CLASSICAL_MODELS + NEURAL_MODELS
 DEFAULT_MODELS = ("ewma", "garch", "gjr", "har", "mlp", "gru")
 RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2")   # need daily returns: not for realized-variance files
+CLOSE_MODELS = ("ewma", "garch", "gjr", "har_r2")    # need closes only: the models a close-only file supports
+UNIVERSES = ("embedded",)
 BENCHMARK = "har"
 MIN_HISTORY = 252     # days of data before the first forecast (the first fit needs a year)
 MIN_FORECASTS = 22    # forecast days needed for the metrics to mean anything
@@ -58,7 +60,8 @@ MIN_WINDOW = 63       # shortest rolling window (--window)
 class ForecastConfig:
     """Every option of ``tinygrad-trade forecast`` (the CLI flags have the same names)."""
 
-    csv: Optional[str] = None            # daily price CSV; with neither csv nor rv: the embedded S&P 500
+    csv: Optional[object] = None         # daily price CSV, or several (a universe); none: the embedded S&P 500
+    universe: Optional[str] = None       # "embedded": the S&P 500 + AAPL, GOOG, IBM
     rv: Optional[str] = None             # realized-variance CSV (target "rv")
     rv_column: str = "RV"
     out: Optional[str] = "tinygrad-trade-report"   # None: write nothing
@@ -79,12 +82,15 @@ class ForecastConfig:
     dm_lags: int = 5
     quiet: bool = False                  # no progress bars
     model_options: dict = field(default_factory=dict)   # name -> extra options for get_model
+    model_assets: dict = field(default_factory=dict)    # name -> the assets it runs on in a universe (default all)
     force: bool = False                  # write into an --out folder holding files the tool did not write
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d.pop("force")                   # how the files are written, not what they hold
         d["models"] = None if self.models is None else list(self.models)
+        paths = _csv_list(self.csv)
+        d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
         d["costs_bps"] = [float(c) for c in self.costs_bps]
         return d
 
@@ -106,6 +112,15 @@ class ForecastResults:
 
 
 # ------------------------------------------------------------------------------------ validation
+def _csv_list(csv) -> list:
+    """``--csv`` as a list of paths (one path or several)."""
+    if csv is None:
+        return []
+    if isinstance(csv, (str, os.PathLike)):
+        return [os.fspath(csv)]
+    return [os.fspath(c) for c in csv]
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -158,6 +173,13 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     """Check every option (one-line ``ValueError``); returns the config with the target filled in."""
     if config.csv and config.rv:
         raise ValueError("give either a price file (--csv) or a realized-variance file (--rv), not both")
+    if config.universe is not None:
+        if config.universe not in UNIVERSES:
+            raise ValueError(f"unknown --universe {config.universe!r} (choose from {', '.join(UNIVERSES)})")
+        if config.csv or config.rv:
+            raise ValueError("give either --universe or data files (--csv / --rv), not both")
+    if config.csv is not None and not _csv_list(config.csv):
+        raise ValueError("--csv needs at least one file")
     _positive_int(config.refit_every, "--refit-every")
     _positive_int(config.horizon, "--horizon")
     if config.window is not None:
@@ -220,25 +242,74 @@ def prepare_out(out, force: bool = False, inputs=()):
 
 
 # ------------------------------------------------------------------------------------ data
-def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
-    """The configured data as a Dataset (warnings of the loaders, e.g. stale opens, are silenced;
-    the data checks' findings are appended to ``findings`` when given)."""
+def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict:
+    """The configured price data as ``{asset: frame}`` (one asset unless a universe was asked for).
+
+    Warnings of the loaders (stale opens, data checks) are silenced; the data checks' findings are appended to
+    ``findings`` when given. Realized-variance files go through :func:`load_dataset`. Every asset needs a year
+    of history and some forecast days."""
+    from .assets import load_embedded_universe, load_universe
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if config.rv:
-            df = vdata.load_realized(config.rv, config.rv_column)
+        if config.universe == "embedded":
+            frames = load_embedded_universe()
         elif config.csv:
-            df = vdata.load_prices(config.csv)
+            frames = load_universe(_csv_list(config.csv))
         else:
-            df = vdata.load_sp500()
+            frames = {vdata.SP500_FILE: vdata.load_sp500()}
+    need = MIN_HISTORY + MIN_FORECASTS + config.horizon
+    for df in frames.values():
         if findings is not None:
             findings.extend(df.attrs.get("data_checks", ()))
-        need = MIN_HISTORY + MIN_FORECASTS + config.horizon
         vdata.require_rows(df, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
                                      f"forecasts, horizon {config.horizon})")
-        if config.rv:
-            return build_rv_dataset(df, horizon=config.horizon)
-        return build_dataset(df, target=config.target or "r2", horizon=config.horizon)
+    return frames
+
+
+def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, notes: list) -> ForecastConfig:
+    """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
+
+    Default models are narrowed to those (with a note); an explicit range-based model is a one-line error
+    naming the model and the missing columns."""
+    from .assets import is_close_only
+
+    close_only = [name for name, df in frames.items() if is_close_only(df)]
+    if not close_only:
+        return config
+    df = frames[close_only[0]]
+    file = df.attrs.get("source") or close_only[0]
+    if (config.target or "r2") != "r2":
+        raise ValueError(f"--target {config.target} needs Open, High, Low, which {file} lacks (close-only file)")
+    bad = [m for m in config.models if m not in CLOSE_MODELS]
+    if bad and not defaulted:
+        raise ValueError(f"model {bad[0]!r} needs the columns Open, High, Low, which {file} lacks "
+                         f"(a close-only file supports {', '.join(CLOSE_MODELS)})")
+    if bad:
+        notes.append(f"{file} has closes only: {', '.join(bad)} skipped (they need Open, High, Low)")
+        config = dataclasses.replace(config, models=tuple(m for m in config.models if m in CLOSE_MODELS))
+    return config
+
+
+def build_asset_dataset(df, config: ForecastConfig) -> Dataset:
+    """The Dataset of one asset's price frame under the configured target and horizon."""
+    return build_dataset(df, target=config.target or "r2", horizon=config.horizon)
+
+
+def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
+    """The configured data as a Dataset (one asset: the first of a universe); warnings of the loaders are
+    silenced and the data checks' findings appended to ``findings`` when given."""
+    if config.rv:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = vdata.load_realized(config.rv, config.rv_column)
+        if findings is not None:
+            findings.extend(df.attrs.get("data_checks", ()))
+        vdata.require_rows(df, MIN_HISTORY + MIN_FORECASTS + config.horizon,
+                           f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
+                           f"forecasts, horizon {config.horizon})")
+        return build_rv_dataset(df, horizon=config.horizon)
+    return build_asset_dataset(next(iter(load_frames(config, findings).values())), config)
 
 
 def _first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[int, int]:
@@ -326,6 +397,9 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     for name, m in models.items():
         if BENCHMARK in models and name != BENCHMARK:
             m["qlike_vs_har_pct"] = 100.0 * (models[BENCHMARK]["qlike"] - m["qlike"]) / abs(models[BENCHMARK]["qlike"])
+    hits = getattr(wf, "floor_hits", None) or {}
+    for name, m in models.items():
+        m.setdefault("floor_hits", int(hits.get(name, 0)))
     dm = dm_table(y, wf.forecasts, benchmark=BENCHMARK, lags=config.dm_lags)
     if np.all(np.isfinite(wf.returns)):
         bt = backtest_table(wf.returns, wf.forecasts, target_vol=config.target_vol,
@@ -388,16 +462,28 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
         log = messenger(config.quiet)
+    asked = config
+    defaulted = config.models is None
     config, skipped = resolve_models(config)
     config = validate(config)
     if config.out is not None and out_dir is None:
-        with prepare_out(config.out, config.force, (config.csv, config.rv)) as out:
-            return run_forecast(config, executor, log, report_extra, list(notes or []) + skipped, t0, out_dir=out)
+        with prepare_out(config.out, config.force, (*_csv_list(config.csv), config.rv)) as out:
+            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out)
     notes = list(notes or []) + skipped
-    found = []
-    ds = load_dataset(config, found)
+    found, frames = [], None
+    if config.rv:
+        ds = load_dataset(config, found)
+    else:
+        frames = load_frames(config, found)
+        config = check_close_only(frames, config, defaulted, notes)
     for f in found:
         say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
+    if frames is not None and len(frames) > 1:
+        from .universe_run import run_universe_forecast
+        return run_universe_forecast(config, frames, executor=executor, log=log, report_extra=report_extra,
+                                     notes=notes, t0=t0, out_dir=out_dir, data_checks=found)
+    if frames is not None:
+        ds = build_asset_dataset(next(iter(frames.values())), config)
     first, stop = _first_forecast(ds, config, notes)
     specs = model_specs(config)
     _check_models_exist(specs)
@@ -428,99 +514,13 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
 
 
 # ------------------------------------------------------------------------------------ the demo
-DEMO_QUICK = {"start": "2016-01-01", "refit_every": 63}
+_DEMO_NAMES = ("run_demo", "demo_config", "garch_summary", "draw_backprop_graph", "GRAPH_FILE", "DEMO_QUICK",
+               "DEMO_EXTRA")
 
 
-def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-                quiet: bool = False, return_accounting: str = "simple", scheduler: Optional[str] = None) -> tuple:
-    """The demo's :class:`ForecastConfig` (Protocol A on the embedded S&P 500) and its notes.
-
-    Every default model the registry provides runs (a missing one is noted, not an error).
-    ``quick``: forecasts from 2016, refit every 63 and the nets' ``quick`` option (fewer epochs and members).
-    """
-    cfg, notes = resolve_models(ForecastConfig(out=out, seed=seed, workers=workers, quiet=quiet,
-                                               return_accounting=return_accounting, scheduler=scheduler))
-    models = cfg.models
-    if quick:
-        cfg = dataclasses.replace(cfg, **DEMO_QUICK,
-                                  model_options={m: {"quick": True} for m in models if m in NEURAL_MODELS})
-    return cfg, notes
-
-
-def garch_summary(df=None, vol: str = "garch") -> str:
-    """Full-sample GARCH(1,1) fit (constant mean, normal) on the % log returns; its summary() text."""
-    from .models.garch import fit_garch
-
-    if df is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = vdata.load_sp500()
-    ds = build_dataset(df)
-    return fit_garch(ds.returns[1:], vol=vol).summary()
-
-
-def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
-    """SVG of the backprop graph of a 2-2-1 tanh MLP (``nn.scalar``) on one sample after backward.
-
-    Returns the path written (a ``.dot`` file instead when no Graphviz renderer is available).
-    """
-    from ..nn.scalar import MLP
-    from ..viz import render
-
-    from ..engine import Value
-
-    net = MLP(2, [2, 1], activation="tanh", rng=seed)
-    for i, layer in enumerate(net.layers, start=1):        # name every parameter: w1[j,k], b1[j], ...
-        for j, neuron in enumerate(layer.neurons):
-            for k, w in enumerate(neuron.w):
-                w.label = f"w{i}[{j},{k}]"
-            neuron.b.label = f"b{i}[{j}]"
-    x = [Value(0.5, label="x0"), Value(-1.5, label="x1")]
-    pred = net(x)
-    pred.label = "prediction"
-    loss = (pred - Value(0.25, label="target")) ** 2
-    loss.label = "loss"
-    loss.backward()
-    out = render(loss, os.fspath(path))   # without any Graphviz renderer this writes a .dot file instead
-    return os.fspath(out) if isinstance(out, (str, os.PathLike)) else os.fspath(path)
-
-
-def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, workers: int = 1,
-             quiet: bool = False, return_accounting: str = "simple", echo=None,
-             scheduler: Optional[str] = None, force: bool = False) -> ForecastResults:
-    """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
-
-    ``echo`` receives the GARCH summary (stdout in the CLI). Returns the :class:`ForecastResults`;
-    ``res.paths`` also lists ``"graph"`` when the SVG was drawn. ``force``: write into a folder
-    holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
-    """
-    t0 = time.perf_counter()
-    cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting, scheduler)
-    cfg = validate(cfg)
-    with prepare_out(cfg.out, force) as out_dir:
-        return _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0)
-
-
-def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0) -> ForecastResults:
-    log = messenger(quiet)
-    log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
-    summary = garch_summary()
-    if echo is not None:
-        echo(summary)
-        echo("")
-    graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
-    sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
-                        "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
-                        + summary + "\n```")]
-    name = os.path.basename(graph)
-    link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
-    sections = [("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
-                 "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n" + link)]
-    extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500" + (" (quick)" if quick else ""),
-             "sections_before": sections_before, "sections": sections}
-    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir)
-    res.paths["graph"] = out_dir.final(graph)
-    return res
-
-
-GRAPH_FILE = "backprop_graph.svg"
+def __getattr__(name):
+    """The demo job lives in :mod:`tinygrad_trade.vol.demo`; its names stay importable from here."""
+    if name in _DEMO_NAMES:
+        from . import demo
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

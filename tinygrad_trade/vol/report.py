@@ -29,7 +29,8 @@ from .report_html import write_report_html
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
            "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
-           "is_protocol_a", "reference_rows"]
+           "is_protocol_a", "reference_rows", "readable_log_axis", "backtest_assumptions", "floor_hits",
+           "degenerate_warnings"]
 
 PLOT_FILES = {
     "forecast_vs_realized": "forecast_vs_realized.png",
@@ -43,7 +44,6 @@ PLOT_FILES = {
 REFERENCE_QLIKE = {"ewma": 0.9167, "garch": 0.8761, "gjr": 0.8286, "har_r2": 0.9251, "har": 0.8211}
 REFERENCE_FILE = "sp500_daily_1999_2018.csv"
 REFERENCE_TOL_PCT = 1.0
-GOAL_PCT = 2.0        # the neural models' goal: beat HAR by at least 2% QLIKE
 PERIODS = 252
 
 
@@ -54,11 +54,41 @@ def _figure(nrows=1, ncols=1, **kw):
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
+def _axes(ax, **kw):
+    """``(figure, ax)``: the caller's axes, or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    return _figure(**kw)
+
+
 def _save(fig, path) -> str:
     """Lay out and write as PNG; returns the path."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return os.fspath(path)
+
+
+def _finish(fig, path):
+    """Save when a path is given; every plot function returns its Figure (or None when it has nothing to show)."""
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def readable_log_axis(ax, axis: str = "y") -> None:
+    """Label a log axis at plain levels (0.8, 0.9, 1, 1.1 ... or 0.5, 1, 2, 5 ...) instead of powers of ten.
+
+    Call it after plotting: within a factor of 10 the ticks are evenly spaced round numbers, beyond that
+    1-2-5 steps per decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 10:
+        target.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        target.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 # ------------------------------------------------------------------------------------ files
@@ -86,11 +116,11 @@ def _ranked(metrics: dict) -> list:
     return sorted(metrics["models"], key=lambda m: metrics["models"][m]["qlike"])
 
 
-def plot_forecasts(walk, metrics: dict, path, best: int = 3) -> str:
-    """Annualised forecast vol of the ``best`` models (by QLIKE) against the realized target."""
+def plot_forecasts(walk, metrics: dict, path=None, best: int = 3, ax=None):
+    """Annualised forecast vol of the ``best`` models (by QLIKE) against the realized target; the Figure."""
     names = _ranked(metrics)[:best]
     x = _dates(walk)
-    fig, ax = _figure()
+    fig, ax = _axes(ax)
     ann = lambda v: np.sqrt(PERIODS * np.maximum(v, 0.0))
     y = np.asarray(walk.target, dtype=float)
     ax.plot(x, ann(y), color="0.75", lw=0.5, label="realized (target)")
@@ -101,39 +131,42 @@ def plot_forecasts(walk, metrics: dict, path, best: int = 3) -> str:
         ax.plot(x, ann(walk.forecasts[name]), lw=1.1, label=f"{name} (QLIKE {metrics['models'][name]['qlike']:.4f})")
     ax.set_yscale("log")
     ax.set_ylabel("annualised volatility, %")
+    readable_log_axis(ax)
     ax.set_title("Forecast against realized volatility (best models by QLIKE)")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _finish(fig, path)
 
 
-def plot_cum_qlike(walk, path, benchmark: str = "har") -> Optional[str]:
-    """Cumulative QLIKE loss difference (model - benchmark): falling lines beat the benchmark."""
+def plot_cum_qlike(walk, path=None, benchmark: str = "har", ax=None, title: Optional[str] = None):
+    """Cumulative QLIKE loss difference (model - benchmark): falling lines beat the benchmark; the Figure
+    (None without the benchmark or another model)."""
     if benchmark not in walk.forecasts or len(walk.forecasts) < 2:
         return None
     y = walk.target
     base = qlike_loss(y, walk.forecasts[benchmark])
     x = _dates(walk)
-    fig, ax = _figure()
+    fig, ax = _axes(ax)
     for name, f in walk.forecasts.items():
         if name != benchmark:
             ax.plot(x, np.cumsum(qlike_loss(y, f) - base), lw=1.1, label=name)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_ylabel(f"cumulative QLIKE(model) - QLIKE({benchmark})")
-    ax.set_title(f"Cumulative QLIKE difference against {benchmark.upper()} (below 0: better than {benchmark})")
+    ax.set_title(title or f"Cumulative QLIKE difference against {benchmark} (below 0: better than {benchmark})")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _finish(fig, path)
 
 
-def plot_equity(walk, config, path) -> Optional[str]:
-    """Equity curves of vol targeting (every model, at the middle cost level) and buy-and-hold."""
+def plot_equity(walk, config, path=None, ax=None):
+    """Equity curves of vol targeting (every model, at the middle cost level) and buy-and-hold, on a log axis
+    labelled at plain wealth levels; the Figure (None without daily returns)."""
     if not np.all(np.isfinite(walk.returns)):
         return None
     costs = sorted(float(c) for c in config.costs_bps)
     cost = costs[len(costs) // 2]
     x = np.concatenate(([walk.dates[0] - np.timedelta64(1, "D")], walk.dates)).astype("datetime64[D]").astype("O")
-    fig, ax = _figure()
+    fig, ax = _axes(ax)
     bh = buy_and_hold(walk.returns, return_kind=config.return_accounting)
     ax.plot(x, bh.equity, color="k", lw=1.2, label=f"buy and hold (Sharpe {bh.sharpe:.2f})")
     for name, f in walk.forecasts.items():
@@ -141,15 +174,13 @@ def plot_equity(walk, config, path) -> Optional[str]:
                                  cost_bps=cost, return_kind=config.return_accounting)
         ax.plot(x, bt.equity, lw=1.0, label=f"{name} (Sharpe {bt.sharpe:.2f})")
     ax.set_yscale("log")
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("wealth (start = 1)")
+    readable_log_axis(ax)
+    ax.set_ylabel("wealth (start = 1, log scale)")
     ax.set_title(f"Volatility targeting {config.target_vol:g}% (cap {config.max_leverage:g}x, "
                  f"{cost:g} bp per unit turnover, {config.return_accounting} returns)")
     ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    ax.grid(alpha=0.3, which="major")
+    return _finish(fig, path)
 
 
 def _curves(hist) -> tuple:
@@ -160,13 +191,18 @@ def _curves(hist) -> tuple:
     return tr, va
 
 
-def plot_losses(histories: dict, path) -> Optional[str]:
+def plot_losses(histories: dict, path=None, ax=None):
     """Training curves of the nets: per net, the first fit's train/validation loss per epoch (left) and,
-    over the refits, each fit's last training loss and best validation loss (right)."""
+    over the refits, each fit's last training loss and best validation loss (right); the Figure (None when no
+    model has a training history). ``ax``: an array of (nets, 2) axes to draw on."""
     nets = {k: v for k, v in histories.items() if v and any(_curves(h)[0] for h in v)}
     if not nets:
         return None
-    fig, axes = _figure(len(nets), 2, figsize=(11, 3.6 * len(nets)), squeeze=False)
+    if ax is not None:
+        axes = np.asarray(ax, dtype=object).reshape(len(nets), 2)
+        fig = axes[0, 0].figure
+    else:
+        fig, axes = _figure(len(nets), 2, figsize=(11, 3.6 * len(nets)), squeeze=False)
     for (ax0, ax1), (name, hists) in zip(axes, nets.items()):
         tr, va = _curves(hists[0])
         ax0.plot(np.arange(1, len(tr) + 1), tr, color="tab:blue", lw=1.2, label="train")
@@ -189,7 +225,7 @@ def plot_losses(histories: dict, path) -> Optional[str]:
         ax1.set_ylabel("loss")
         ax1.grid(alpha=0.3)
         ax1.legend(fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, path)
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -262,28 +298,41 @@ def reference_rows(metrics: dict) -> list:
     return rows
 
 
-def _neural_goal(metrics: dict) -> str:
-    nets = [n for n in metrics["models"] if n in ("mlp", "gru")]
-    if "har" not in metrics["models"]:
-        return ("The goal for the neural models is to beat `har` by at least 2% QLIKE; `har` was not run, "
-                "so it is not assessed here.")
-    if not nets:
-        return ("The goal for the neural models is to beat `har` by at least 2% QLIKE; no neural model ran "
-                "in this run.")
-    cfg = metrics["config"]
-    lines = [f"Goal for the neural models: beat `har` by at least {GOAL_PCT:g}% QLIKE, without tuning on "
-             f"the test years ({cfg['first_forecast']} to {cfg['last_forecast']} here)."]
-    for n in nets:
-        g = metrics["models"][n]["qlike_vs_har_pct"]
-        dm = metrics["dm_vs_har"].get(n, {}).get("qlike", {})
-        verdict = "**met**" if g >= GOAL_PCT else ("**not met** (it beats har, by less than the goal)" if g > 0
-                                                    else "**not met** (it does not beat har)")
-        lines.append(f"- `{n}`: QLIKE {metrics['models'][n]['qlike']:.4f} vs har "
-                     f"{metrics['models']['har']['qlike']:.4f}, a gain of {g:+.2f}%: goal {verdict} on "
-                     f"{cfg['data']['file']} (DM t = {_f(dm.get('stat'), '.2f')}, p = {_f(dm.get('pvalue'), '.3f')}).")
-    lines.append("- Other indices: this run used one data file only; the goal on other indices is "
-                 "assessed only by running `tinygrad-trade forecast --csv FILE` on them.")
-    return "\n".join(lines)
+def backtest_assumptions(cfg: dict) -> str:
+    """The backtest's assumptions in one paragraph (for report.md)."""
+    return (f"Position w_t = min(target vol / forecast vol_t, {cfg['max_leverage']:g}) with a target of "
+            f"{cfg['target_vol']:g}% a year, set at the close of day t-1 from that day's forecast and held over "
+            "day t (rebalanced daily). Assumptions: the risk-free rate is zero (Sharpe = annualised mean over "
+            "annualised volatility of the daily strategy returns); uninvested cash earns nothing and leverage "
+            f"(up to {cfg['max_leverage']:g}x) is financed at no cost; trading costs are the stated basis points "
+            "times the traded weight |w_t - w_{t-1}| (the first day pays for entering), with no spread, "
+            "slippage or market impact beyond that; no taxes or dividends beyond those in the adjusted prices. "
+            f"Returns use `{cfg['return_accounting']}` accounting: `simple` compounds exact simple returns; "
+            "log accounting (`--return-accounting log`) sums log returns, the convention of published reference figures, "
+            "and gives lower Sharpe ratios (no variance drag in `simple`).")
+
+
+def floor_hits(walk) -> dict:
+    """Forecasts raised to a model's floor, per model label (``walk.floor_hits`` when the walk-forward
+    records it; empty otherwise)."""
+    return dict(getattr(walk, "floor_hits", None) or {})
+
+
+DEGENERATE_SHARE = 0.01   # a model floored on at least 1% of the days is called degenerate
+
+
+def degenerate_warnings(walk, window) -> list:
+    """Warnings for models floored on many days (typically HAR refitted on a short rolling ``--window``)."""
+    hits = floor_hits(walk)
+    n = max(len(walk.index), 1)
+    out = []
+    for name, k in hits.items():
+        if k and k >= DEGENERATE_SHARE * n:
+            why = (f" with a rolling window of {window} days: short windows leave its fit unstable; "
+                   "try a longer --window or the expanding window") if window is not None else ""
+            out.append(f"`{name}` hit its forecast floor on {k} of {n} days ({100.0 * k / n:.1f}%){why}. "
+                       "Its scores on those days reflect the floor, not the model.")
+    return out
 
 
 def data_checks_section(found) -> list:
@@ -321,12 +370,20 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
 
     L += ["## Forecast accuracy", "",
           "QLIKE = mean(y/f + ln f) (lower is better); MSE in %^4; Mincer-Zarnowitz regression y = a + b f "
-          "(unbiased: a = 0, b = 1). Gain vs har = (QLIKE_har - QLIKE_model) / QLIKE_har.", "",
+          "(unbiased: a = 0, b = 1). The gain vs har is a ratio, (QLIKE_har - QLIKE_model) / QLIKE_har in %: "
+          "positive means lower loss than har.", "",
           _md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
+    hits = floor_hits(results.walk)
+    if hits:
+        L += ["Forecasts raised to the model's floor (a safeguard against absurdly small forecasts): "
+              + ", ".join(f"`{k}` {v}" for k, v in hits.items()) + ".", ""]
+    for w in degenerate_warnings(results.walk, cfg["window"]):
+        L += [f"> Warning: {w}", ""]
     if is_protocol_a(m) and reference_rows(m):
         L += ["### Against the reference figures", "",
-              "This run follows Protocol A of the data README (2,769 days); the classical models must land "
-              f"within {REFERENCE_TOL_PCT:g}% of the reference QLIKE.", "",
+              "This run uses the protocol of independently computed reference figures (the S&P 500, 2,769 days "
+              "of 2008-2018, refit every 21 days, expanding window), so your classical models can be checked "
+              f"against them; a difference within {REFERENCE_TOL_PCT:g}% is a match.", "",
               _md_table(["model", "QLIKE", "reference", "difference", f"within {REFERENCE_TOL_PCT:g}%"],
                         reference_rows(m)), ""]
     if m["dm_vs_har"]:
@@ -334,9 +391,9 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
                  _f(d["mse"]["pvalue"], ".3f")] for n, d in m["dm_vs_har"].items()]
         L += ["### Diebold-Mariano tests against har", "",
               f"Newey-West standard errors, {cfg['dm_lags']} lags; a negative statistic means the model has "
-              "the lower loss.", "",
+              "the lower loss; p is the two-sided p-value (below 0.05: the difference is unlikely to be "
+              "chance at the 5% level).", "",
               _md_table(["model", "QLIKE t", "QLIKE p", "MSE t", "MSE p"], rows), ""]
-    L += ["### Neural models: the goal", "", _neural_goal(m), ""]
     if "forecast_vs_realized" in plots:
         L += [f"![forecast against realized]({plots['forecast_vs_realized']})", ""]
     if "cum_qlike_vs_har" in plots:
@@ -345,12 +402,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     bt = m["backtest"]
     L += ["## Volatility-targeting backtest", ""]
     if bt:
-        L += [f"Position w_t = min(target_vol / forecast_vol_t, {cfg['max_leverage']:g}), target "
-              f"{cfg['target_vol']:g}% a year, rebalanced daily, costs per unit of turnover; "
-              f"`{cfg['return_accounting']}` return accounting. "
-              "Note: the reference backtest figures (in the docs and the data README) use log accounting; "
-              "with `--return-accounting log` the library reproduces them. Simple accounting, the default, is "
-              "the economically exact one (its Sharpe ratios are higher: no variance drag).", ""]
+        L += [backtest_assumptions(cfg), ""]
         rows = []
         bh = bt["buy_and_hold"]
         rows.append(["buy_and_hold", "-", _f(bh["ann_return"], ".2f"), _f(bh["ann_vol"], ".2f"), _f(bh["sharpe"], ".2f"),
@@ -405,7 +457,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     }
     for key, make in makers.items():
         p = os.path.join(out, PLOT_FILES[key])
-        if make(p):
+        if make(p) is not None:
             plots[key] = PLOT_FILES[key]
             paths[key] = p
         elif os.path.exists(p):

@@ -67,6 +67,7 @@ class UniversePlan:
     blocks: dict                       # asset -> [(a, b)] per-asset refit blocks
     calendar: list                     # [D_k] (datetime64[D]) the pooled refit dates
     pooled_blocks: list                # per calendar block k: {asset: (end, begin, a, b)} for every asset
+    runs_on: dict                      # label -> the assets the model forecasts (default: every forecast asset)
     refit_every: int
     window: Optional[int]
     seed: int
@@ -116,12 +117,13 @@ def calendar_blocks(datasets: Mapping[str, Dataset], spans: Mapping[str, tuple],
 
 
 def plan_universe(datasets: Mapping[str, Dataset], models, start=None, stop=None, refit_every: int = 21,
-                  window=None, seed: int = 0) -> UniversePlan:
+                  window=None, seed: int = 0, assets_of: Optional[Mapping] = None) -> UniversePlan:
     """Check the inputs and lay out every asset's forecast days and both refit schedules.
 
     ``start`` / ``stop``: as in :func:`~tinygrad_trade.vol.walkforward.walk_forward` (index or date), or a
-    mapping ``asset -> start`` to give each asset its own first day. Raises ``ValueError`` for no assets, no
-    models, duplicate labels, a bad window or a run with no forecast day at all.
+    mapping ``asset -> start`` to give each asset its own first day. ``assets_of``: model label -> the assets
+    it runs on (a per-asset model only; default every asset). Raises ``ValueError`` for no assets, no models,
+    duplicate labels, a bad window, an unknown asset or a run with no forecast day at all.
     """
     if not datasets:
         raise ValueError("no assets to run")
@@ -143,9 +145,22 @@ def plan_universe(datasets: Mapping[str, Dataset], models, start=None, stop=None
     if not spans:
         raise ValueError("no asset has a forecast day in the requested period")
     built = {s.key: s.build() for s in specs}
+    pooled = {k: is_pooled(m) for k, m in built.items()}
+    runs_on = {}
+    for label in labels:
+        wanted = (assets_of or {}).get(label)
+        if wanted is None:
+            runs_on[label] = list(spans)
+            continue
+        unknown = [a for a in wanted if a not in datasets]
+        if unknown:
+            raise ValueError(f"model {label!r} is restricted to unknown asset {unknown[0]!r}")
+        if pooled[label]:
+            raise ValueError(f"model {label!r} is pooled: it trains on every asset and cannot be restricted")
+        runs_on[label] = [a for a in spans if a in set(wanted)]
     calendar, pblocks = calendar_blocks(datasets, spans, refit_every, window)
     return UniversePlan(
-        specs=specs, pooled={k: is_pooled(m) for k, m in built.items()},
+        specs=specs, pooled=pooled, runs_on=runs_on,
         sequential={k: _is_sequential(m) for k, m in built.items()}, spans=spans,
         blocks={n: make_blocks(f, s, refit_every) for n, (f, s) in spans.items()},
         calendar=calendar, pooled_blocks=pblocks, refit_every=int(refit_every),
@@ -231,7 +246,7 @@ def universe_tasks(datasets: Mapping[str, Dataset], plan: UniversePlan, chunk: O
                 tasks.append(UniverseTask(spec, dict(datasets), numbered[i:i + size], None, seq,
                                           plan.window, plan.seed, len(numbered[i:i + size])))
             continue
-        for name in plan.assets:
+        for name in plan.runs_on[label]:
             numbered = [(k, a, b) for k, (a, b) in enumerate(plan.blocks[name])]
             size = len(numbered) if (seq or chunk is None) else max(1, int(chunk))
             for i in range(0, len(numbered), size):
@@ -266,6 +281,8 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
         index = np.arange(first, stop)
         forecasts = {}
         for label in labels:
+            if name not in plan.runs_on[label]:
+                continue
             got = parts[name][label]
             f = np.concatenate([got[k] for k in sorted(got)]) if got else np.array([])
             if f.size != index.size:
@@ -281,25 +298,28 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
             config={"first": int(first), "stop": int(stop), "refit_every": plan.refit_every,
                     "window": plan.window, "seed": plan.seed, "asset": name,
                     "pooled_refit_dates": pooled_refits if any(plan.pooled.values()) else [],
-                    "models": [{"label": s.key, "name": s.name, "options": dict(s.options)} for s in plan.specs]},
-            floor_hits=floor_hits[name])
+                    "pooled_labels": [lab for lab in labels if plan.pooled[lab]],
+                    "models": [{"label": s.key, "name": s.name, "options": dict(s.options)} for s in plan.specs
+                               if name in plan.runs_on[s.key]]},
+            floor_hits={lab: h for lab, h in floor_hits[name].items() if lab in forecasts})
     return res
 
 
 def run_universe(datasets: Mapping[str, Dataset], models, start=None, refit_every: int = 21, window=None,
                  seed: int = 0, executor=None, progress: bool = False, stop=None,
-                 chunk: Optional[int] = None) -> dict:
+                 chunk: Optional[int] = None, assets_of: Optional[Mapping] = None) -> dict:
     """Walk-forward forecasts of every asset for every model: ``{asset: WalkForwardResult}``.
 
     ``models``: names, ``(name, options)`` pairs or :class:`ModelSpec` s (see the module docstring for pooled
     models). ``start`` (and ``stop``): a day index or date for every asset, or a mapping asset -> value.
     ``executor``: any ``concurrent.futures.Executor``; every task is submitted at once; ``None`` runs them here.
     Results do not depend on the executor, the number of workers or ``chunk`` (blocks per task; default: all
-    blocks in-process, about four tasks per asset and model with an executor). Training histories and seconds
-    of a pooled model are shared by all assets (it is one model).
+    blocks in-process, about four tasks per asset and model with an executor). ``assets_of``: label -> the
+    assets a per-asset model runs on (default every asset; e.g. slow nets on the index only). Training
+    histories and seconds of a pooled model are shared by all assets (it is one model).
     """
     plan = plan_universe(datasets, models, start=start, stop=stop, refit_every=refit_every, window=window,
-                         seed=seed)
+                         seed=seed, assets_of=assets_of)
     if chunk is None and executor is not None:
         longest = max(len(b) for b in plan.blocks.values())
         chunk = max(1, -(-max(longest, len(plan.calendar)) // 4))

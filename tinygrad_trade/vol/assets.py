@@ -1,0 +1,133 @@
+"""A universe of assets: several price files, one long file with an asset column, or the embedded universe.
+
+    from tinygrad_trade.vol.assets import load_universe, load_embedded_universe
+    frames = load_universe(["aapl.csv", "ibm.csv"])      # {"aapl": frame, "ibm": frame}
+    frames = load_universe(["stocks.csv"])               # a Ticker/Symbol/Asset column: {"AAPL": ..., ...}
+    frames = load_embedded_universe()                    # {"SP500": ..., "AAPL": ..., "GOOG": ..., "IBM": ...}
+
+Each frame is what :func:`tinygrad_trade.vol.data.load_prices` returns (checked, OHLC adjusted by
+Adj Close / Close). An asset is named by its file's stem, or by the value of the asset column. Assets may
+cover different dates. A universe must be consistent: asset names unique, and either every asset has
+Open/High/Low or none has (close-only files). Any problem raises :class:`~tinygrad_trade.vol.data.DataError`
+with one line naming the file (and the row, for a long file's rows: rows are counted in the whole file).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from . import checks
+from . import data as vdata
+from .data import DataError
+
+__all__ = ["ASSET_COLUMNS", "STOCKS_FILE", "SP500_ASSET", "load_universe", "load_embedded_universe",
+           "asset_name", "is_close_only"]
+
+ASSET_COLUMNS = ("ticker", "symbol", "asset")   # header keys of a long file's asset column, by priority
+STOCKS_FILE = "stocks_2000_2013.csv"
+SP500_ASSET = "SP500"
+
+
+def asset_name(path) -> str:
+    """The asset named by a file: its stem without ``.csv``/``.gz`` (``data/AAPL.csv.gz`` -> ``AAPL``)."""
+    name = os.path.basename(os.fspath(path))
+    for suffix in (".gz", ".csv", ".txt", ".tsv"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or os.path.basename(os.fspath(path))
+
+
+def is_close_only(df) -> bool:
+    """True for a frame without Open/High/Low (a close-only file)."""
+    return bool(df.attrs.get("close_only", "high" not in df))
+
+
+def _asset_column(header: list, file: str):
+    return vdata._find(header, ASSET_COLUMNS, file, "asset", required=False)
+
+
+def _long_frames(header: list, body, file: str, source: str, asset_at: int) -> dict:
+    """Split a long file into one checked frame per asset (first-appearance order)."""
+    date_at = vdata._find(header, vdata.DATE_ALIASES, file, "date")
+    found = vdata._price_columns(header, file)
+    names = {name: header[i] for name, i in found.items()}
+    assets = body[asset_at]
+    empty = np.flatnonzero((assets == "").to_numpy())
+    if empty.size:
+        raise vdata._error(file, "empty asset name", row=int(empty[0]) + 1, column=header[asset_at])
+    dates = vdata._parse_dates(body[date_at], file, header[date_at])
+    columns = {name: vdata._parse_numbers(body[i], dates, file, names[name]) for name, i in found.items()}
+    frames = {}
+    for asset in dict.fromkeys(assets):
+        pos = np.flatnonzero((assets == asset).to_numpy())
+        rows = pos + 1
+        sub_dates = dates[pos]
+        vdata._check_order(sub_dates, f"{file} ({asset})", header[date_at], rows=rows)
+        sub = {name: values[pos] for name, values in columns.items()}
+        frames[asset] = vdata._frame_from_columns(sub, sub_dates, names, f"{file} ({asset})", f"{source}:{asset}",
+                                                  rows=rows)
+    return frames
+
+
+def _frames_of_file(path) -> dict:
+    """``{asset: frame}`` of one file: a long file gives several assets, any other file one."""
+    file = os.fspath(path)
+    raw = vdata._decode(vdata._read_file(path), file)
+    header, body = vdata._read_table(raw, file)
+    asset_at = _asset_column(header, file)
+    source = os.path.basename(file)
+    if asset_at is None:
+        return {asset_name(file): vdata._prices_from_bytes(raw.encode("utf-8"), file, source)}
+    return _long_frames(header, body, file, source, asset_at)
+
+
+def _check_universe(frames: dict, origin: dict) -> None:
+    kinds = {name: is_close_only(df) for name, df in frames.items()}
+    if len(set(kinds.values())) > 1:
+        close = next(n for n, k in kinds.items() if k)
+        ohlc = next(n for n, k in kinds.items() if not k)
+        raise DataError(f"{origin[close]}: asset {close!r} is close-only but {origin[ohlc]} (asset {ohlc!r}) has "
+                        "Open/High/Low; give every asset of a universe the same columns")
+
+
+def load_universe(paths) -> dict:
+    """``{asset: price frame}`` from one or more price files (see the module docstring).
+
+    Raises :class:`DataError` for an unreadable or bad file (an empty file included), two assets with the same
+    name, or a mix of close-only and OHLC assets. Each asset's warnings (stale opens, the data checks of
+    :mod:`~tinygrad_trade.vol.checks`) are issued once.
+    """
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not paths:
+        raise DataError("no price files given")
+    frames, origin = {}, {}
+    for path in paths:
+        file = os.fspath(path)
+        got = _frames_of_file(path)
+        for name, df in got.items():
+            if name in frames:
+                raise DataError(f"{file}: duplicate asset name {name!r} (also in {origin[name]}); "
+                                "rename one of the files")
+            frames[name], origin[name] = df, file
+    _check_universe(frames, origin)
+    for name, df in frames.items():   # the loaders' warnings, once per asset
+        vdata._stale_warning(df, origin[name] if df.attrs.get("source") == os.path.basename(origin[name])
+                             else f"{origin[name]} ({name})")
+        checks.warn(checks.findings(df))
+    return frames
+
+
+def load_embedded_universe() -> dict:
+    """The embedded universe: the S&P 500 (1999-2018) and AAPL, GOOG, IBM (2000-2013), adjusted OHLC.
+
+    Stale-open warnings are not raised (they are documented in docs/data.md).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frames = {SP500_ASSET: vdata.load_sp500()}
+        raw = vdata._decode(vdata._embedded(STOCKS_FILE), STOCKS_FILE)
+        header, body = vdata._read_table(raw, STOCKS_FILE)
+        frames.update(_long_frames(header, body, STOCKS_FILE, STOCKS_FILE, _asset_column(header, STOCKS_FILE)))
+    return frames
