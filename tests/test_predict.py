@@ -293,3 +293,23 @@ def test_malformed_manifest_fields(saved, files, tmp_path, capsys):
     man["models"][1]["fits"]["1"] = 7
     (f / "manifest.json").write_text(json.dumps(man))
     expect_error(capsys, tmp_path, ["predict", "--csv", files["base"], "--load", str(f)], "manifest.json", "malformed")
+
+
+def test_embedded_universe_and_close_only_files(sp500, tmp_path, capsys):
+    rc, out, err = run(capsys, "predict", "--universe", "embedded", "--models", "ewma", "--horizon", "1",
+                       "--out", str(tmp_path / "u"), "--quiet")
+    assert rc == 0, err
+    t = pd.read_csv(tmp_path / "u" / "predictions.csv")
+    assert list(t["asset"]) == ["SP500", "AAPL", "GOOG", "IBM"]
+    assert t.loc[t["asset"] == "IBM", "as_of"].iloc[0] < t.loc[t["asset"] == "SP500", "as_of"].iloc[0]
+    os.makedirs(tmp_path / "c")
+    close = sp500[["close"]].iloc[:600].rename(columns={"close": "Close"})
+    path = write_csv(close, tmp_path / "c" / "closes.csv")
+    rc, out, err = run(capsys, "predict", "--csv", path, "--models", "garch,har_r2", "--horizon", "1",
+                       "--out", str(tmp_path / "c1"), "--quiet")
+    assert rc == 0, err
+    assert list(pd.read_csv(tmp_path / "c1" / "predictions.csv")["model"]) == ["garch", "har_r2"]
+    expect_error(capsys, tmp_path, ["predict", "--csv", path, "--models", "har"], "'har'", "Open, High, Low")
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", "--universe", "embedded", "--csv", path])
+    assert exc.value.code == 2 and "not allowed" in capsys.readouterr().err

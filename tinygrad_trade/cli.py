@@ -352,8 +352,12 @@ def _predict_parser(sub):
                                    "date (business days: weekends skipped, holidays not known), with the "
                                    "volatility-targeting position and the 1-day VaR and ES at 5%% and 1%%. Prints "
                                    "one table; writes DIR/predictions.csv (and .json with --json).")
-    p.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
-                   help="daily price CSV file(s) (default: the embedded S&P 500, 1999-2018)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
+                     help="daily price CSV file(s) (default: the embedded S&P 500, 1999-2018); several files, or "
+                          "one with a Ticker/Symbol/Asset column, give one row block per asset")
+    src.add_argument("--universe", choices=("embedded",), default=None,
+                     help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
     p.add_argument("--models", default=None, help="comma-separated models (default: forecast's defaults, or "
                                                    "every model of the --load folder)")
     p.add_argument("--horizon", default=None, metavar="LIST",
@@ -395,7 +399,8 @@ def _predict_config(args):
         if not horizons:
             raise UsageError("--horizon needs at least one positive integer")
     return PredictConfig(
-        csv=tuple(args.csv or ()), models=models, horizons=horizons, out=args.out, json=args.json,
+        csv=tuple(args.csv or ()), universe=args.universe, models=models, horizons=horizons, out=args.out,
+        json=args.json,
         save=args.save, load=args.load, risk_method=args.risk_method,
         refit_every=_int_text("--refit-every", args.refit_every),
         target_vol=_float_text("--target-vol", args.target_vol),

@@ -46,7 +46,7 @@ from .outdir import output_dir
 from .risk import METHODS, level_key, quantile_var_es, normal_var_es
 
 __all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
-           "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "asset_name", "COLUMNS", "HORIZONS", "RESID_START",
+           "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "COLUMNS", "HORIZONS", "RESID_START",
            "MIN_ROWS", "format_table"]
 
 HORIZONS = (1, 5, 22)
@@ -63,6 +63,7 @@ class PredictConfig:
     """Every option of ``tinygrad-trade predict`` (the CLI flags have the same names)."""
 
     csv: tuple = ()                      # price CSV files; none: the embedded S&P 500
+    universe: Optional[str] = None       # "embedded": the S&P 500 + AAPL, GOOG, IBM (vol.assets)
     models: Optional[tuple] = None       # None: forecast's defaults (or every model of a loaded folder)
     horizons: Optional[tuple] = None     # None: HORIZONS (or the horizons of a loaded folder)
     out: Optional[str] = "tinygrad-trade-predict"
@@ -77,6 +78,7 @@ class PredictConfig:
     epochs: Optional[int] = None
     quiet: bool = False
     force: bool = False                  # write --out / --save into folders holding files the tool did not write
+    defaulted_models: bool = False       # set by validate: the models are the defaults (close-only data narrows them)
     model_options: dict = field(default_factory=dict)
     workers: int = 1                     # local processes for the fits (results do not depend on it)
     scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
@@ -130,29 +132,28 @@ def extend_one_day(ds: Dataset) -> Dataset:
         proxies={k: np.append(v, nan1) for k, v in ds.proxies.items()})
 
 
-def asset_name(df: pd.DataFrame) -> str:
-    """The asset's name: its file name without the extensions (``prices.csv.gz`` -> ``prices``)."""
-    source = os.path.basename(str(df.attrs.get("source", "") or "data"))
-    for ext in (".gz", ".csv", ".txt"):
-        if source.lower().endswith(ext):
-            source = source[: -len(ext)]
-    return source or "data"
-
-
-def load_assets(config: PredictConfig) -> list:
-    """``[(asset, frame)]`` from ``config.csv`` (or the embedded S&P 500); names must be unique."""
+def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
+    """``([(asset, frame)], models)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
+    an asset column, ``--universe embedded``, else the embedded S&P 500) and the models it supports (a
+    close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does)."""
+    from .assets import asset_name, load_embedded_universe, load_universe
+    from .pipeline import ForecastConfig, check_close_only
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frames = [vdata.load_prices(p) for p in config.csv] if config.csv else [vdata.load_sp500()]
-    out, seen = [], {}
-    for df in frames:
-        name = asset_name(df)
-        if name in seen:
-            raise ValueError(f"two files give the asset name {name!r} ({seen[name]} and {df.attrs.get('source')})")
-        seen[name] = df.attrs.get("source")
+        if config.universe == "embedded":
+            frames = load_embedded_universe()
+        elif config.csv:
+            frames = load_universe(list(config.csv))
+        else:
+            frames = {asset_name(vdata.SP500_FILE): vdata.load_sp500()}
+    for df in frames.values():
         vdata.require_rows(df, MIN_ROWS, "predict (a year of history for every model)")
-        out.append((name, df))
-    return out
+    models = config.models
+    if models is not None:
+        fc = check_close_only(frames, ForecastConfig(models=tuple(models)), config.defaulted_models,
+                              notes if notes is not None else [])
+        models = fc.models
+    return list(frames.items()), models
 
 
 # ------------------------------------------------------------------------------------ models
@@ -301,12 +302,17 @@ def validate(config: PredictConfig) -> PredictConfig:
             raise ValueError(f"model {dup[0]!r} is listed twice in --models")
     elif config.load is None:
         models = available_models(DEFAULT_MODELS)
+    if config.universe is not None and config.universe != "embedded":
+        raise ValueError(f"unknown --universe {config.universe!r} (choose from embedded)")
+    if config.universe is not None and config.csv:
+        raise ValueError("give either --universe or --csv files, not both")
     from .cluster import check_scheduler
     _positive_int(config.workers, "--workers")
     check_scheduler(config.scheduler)
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
-    return dataclasses.replace(config, horizons=horizons, models=models)
+    return dataclasses.replace(config, horizons=horizons, models=models,
+                               defaulted_models=config.models is None and config.load is None)
 
 
 # ------------------------------------------------------------------------------------ the job
@@ -350,7 +356,10 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     config = validate(config)
     notes = []
-    assets = load_assets(config)
+    assets, models = load_assets(config, notes)
+    config = dataclasses.replace(config, models=models)
+    for note in notes:
+        log(f"note: {note}")
     saved = None
     if config.load is not None:
         from .persistence import open_folder
