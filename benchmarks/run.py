@@ -34,6 +34,7 @@ BENCHMARKS = [  # key, module, section title
     ("ops", "op_coverage", "Op coverage against the peers' op tests"),
     ("layers", "crosscheck_torch_layers", "nn layers checked against PyTorch"),
     ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
+    ("dask", "bench_dask", "Scaling out on Dask"),     # minutes; bench_dask.py --write refreshes it alone
 ]
 PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
 # (PyTorch is also the reference of the "torch", "ops" and "layers" sections)

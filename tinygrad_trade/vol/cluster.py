@@ -74,16 +74,23 @@ class DaskExecutor:
         self._executor.shutdown(wait=wait)
 
     def scatter(self, data, copies: int = 2):
-        """Send ``data`` to the cluster once; pass the returned future as a task argument.
+        """Send ``data`` to the cluster once; pass the returned future(s) as task arguments.
 
-        It is kept on ``copies`` workers (when there are that many): scattered data has no recipe to
-        recompute it, so a single copy would die with its worker and take the tasks that need it along.
+        A dict or list is scattered item by item in one round trip (``{name: future}`` / ``[future]``).
+        Each item is kept on ``copies`` workers (when there are that many): scattered data has no recipe
+        to recompute it, so a single copy would die with its worker and take the tasks that need it along.
         """
-        future = self.client.scatter(data, broadcast=False, hash=False)
+        # a list, never a dict: Dask would key a dict's items by its keys, shared by every run (a new
+        # scatter could meet an old run's release of the same key); a list gets fresh random keys
+        items = list(data.values()) if isinstance(data, dict) else list(data) if isinstance(data, (list, tuple)) \
+            else [data]
+        futures = self.client.scatter(items, broadcast=False, hash=False)
         n = min(int(copies), len(self.client.scheduler_info().get("workers", {})))
         if n > 1:
-            self.client.replicate([future], n=n)
-        return future
+            self.client.replicate(futures, n=n)
+        if isinstance(data, dict):
+            return dict(zip(data, futures))
+        return futures if isinstance(data, (list, tuple)) else futures[0]
 
     def check(self) -> None:
         """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good."""
@@ -110,8 +117,10 @@ def dask_client(scheduler: str, workers: int = 1, timeout: Optional[float] = Non
     cluster = None
     try:
         if scheduler == "local":
+            # no dashboard; the scheduler's small HTTP server on a free port (its default, 8787, may be taken)
             cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.CRITICAL)
+                                               dashboard_address=None, silence_logs=logging.CRITICAL,
+                                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             address = cluster
         else:
             address = scheduler

@@ -198,7 +198,7 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
     refs = None
     scatter = getattr(executor, "scatter", None)
     if scatter is not None:
-        refs = {name: scatter(ds) for name, ds in datasets.items()}   # each dataset crosses the network once
+        refs = scatter(dict(datasets))     # one round trip; each dataset crosses the network once
     tasks = [(key, plan, universe_tasks(datasets, plan, chunk)) for key, plan in runs]
     jobs = [_job(t, refs, len(datasets)) for _, _, ts in tasks for t in ts]
     results = run_jobs(jobs, executor=executor, progress=progress, desc="sweep")
