@@ -2,8 +2,8 @@
 
 :func:`tinygrad_trade.vol.pipeline.run_forecast` hands over here when the data holds more than one asset. Each
 asset is built into its own Dataset and forecast on its own days from ``--start`` (after a year of history);
-:func:`~tinygrad_trade.vol.universe.run_universe` runs every model on every asset (pooled models trained across
-assets); each asset is scored by :func:`~tinygrad_trade.vol.pipeline.compute_metrics` (the single-asset
+:func:`~tinygrad_trade.vol.sweep.sweep` (one seed of :mod:`~tinygrad_trade.vol.universe`'s tasks) runs every model
+on every asset (pooled models trained across assets); each asset is scored by :func:`~tinygrad_trade.vol.pipeline.compute_metrics` (the single-asset
 ``metrics.json`` object) and the assets are compared by :func:`~tinygrad_trade.vol.comparison.universe_summary`.
 
 ``metrics.json`` of a universe run is ``{"assets": {name: <single-asset object>}, "summary": {...}}``. An asset
@@ -19,7 +19,8 @@ from ..log import messenger
 from .comparison import universe_summary
 from .pipeline import (BENCHMARK, ForecastConfig, _check_models_exist, _executor, _first_forecast, _json_clean,
                        build_asset_dataset, compute_metrics, model_specs)
-from .universe import is_pooled, run_universe
+from .sweep import sweep
+from .universe import is_pooled
 
 __all__ = ["UniverseResults", "run_universe_forecast", "universe_metrics"]
 
@@ -98,9 +99,10 @@ def run_universe_forecast(config: ForecastConfig, frames: dict, executor=None, l
         f"refit every {config.refit_every}")
     t1 = time.perf_counter()
     with _executor(executor, config) as ex:   # --scheduler (Dask) / --workers, as for one asset
-        walks = run_universe(datasets, specs, start=starts, stop=stops, refit_every=config.refit_every,
-                             window=config.window, seed=config.seed, executor=ex, progress=not config.quiet,
-                             assets_of=config.model_assets or None)
+        # a sweep of one seed: run_universe's tasks all at once, each dataset scattered once on Dask
+        walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
+                      refit_every=config.refit_every, window=config.window, executor=ex, progress=not config.quiet,
+                      assets_of=config.model_assets or None).by_asset(config.seed)
     t_wf = time.perf_counter() - t1
     metrics = universe_metrics(datasets, walks, config)
     seconds = {}
