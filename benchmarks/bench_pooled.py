@@ -1,41 +1,36 @@
 """The pooled model against the classical ones, per asset of the embedded universe (S&P 500, AAPL, GOOG, IBM).
 
-    python benchmarks/bench_pooled.py            # test period: S&P 2008-2018, stocks 2008-2013 (~2 min)
+    python benchmarks/bench_pooled.py            # test period: S&P 2008-2018, stocks 2008-2013 (15-60 s)
     python benchmarks/bench_pooled.py --tune     # the pre-2008 selection of the hyper-parameters
 
 Protocol A per asset (refit every 21 forecasts, expanding window, each forecast from data < t, forecasts
 floored at the asset's scale as in the walk-forward). The classical models (ewma, garch, gjr, har) run
 through ``walk_forward`` one asset at a time; ``pooled`` runs through ``vol.universe.run_universe``: refitted
 on the rows of every asset together (``fit_panel``), forecasting each asset (``predict_asset``); ``pooled_1``
-is the same model fitted on each asset alone. The stocks' OHLC are adjusted by Adj Close / Close. Goal: ``pooled`` at least 2%
-below the best classical model's QLIKE on every asset, with a Diebold-Mariano test (QLIKE, Newey-West, 5
-lags); and no model above 1.5x the best model's QLIKE on any asset.
+is the same model fitted on each asset alone. The stocks' OHLC are adjusted by Adj Close / Close
+(``vol.assets``). Goal: ``pooled`` at least 2% below the best classical model's QLIKE on every asset, with a
+Diebold-Mariano test (QLIKE, Newey-West, 5 lags); and no model above 1.5x the best model's QLIKE on any asset.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from common import table  # noqa: E402
 
-from tinygrad_trade.vol.data import load_prices, load_sp500  # noqa: E402
+from tinygrad_trade.vol.assets import load_embedded_universe  # noqa: E402
 from tinygrad_trade.vol.dataset import build_dataset  # noqa: E402
 from tinygrad_trade.vol.evaluation import diebold_mariano, qlike, qlike_loss  # noqa: E402
 from tinygrad_trade.vol.universe import run_universe  # noqa: E402
 from tinygrad_trade.vol.walkforward import ModelSpec, forecast_stop, walk_forward  # noqa: E402
 
-STOCKS = os.environ.get("TT_STOCKS_CSV", "/work/shared/data/stocks_2000_2013.csv")
 CLASSICAL = ("ewma", "garch", "gjr", "har")
 PROXIES = ("r2", "parkinson", "gk")
 TEST = ("2008-01-01", None)                                  # forecast days: 2008 to the end of each asset
@@ -44,21 +39,9 @@ FIRST_GOOG = "2005-01-01"                                    # GOOG listed 2004-
 
 
 def load_universe() -> dict:
-    """name -> Dataset (target r^2, proxies r2/parkinson/gk) of the S&P 500 and the three stocks."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        out = {"SP500": build_dataset(load_sp500(), proxies=PROXIES)}
-        raw = pd.read_csv(STOCKS)
-        with tempfile.TemporaryDirectory() as tmp:
-            for ticker, g in raw.groupby("Ticker", sort=True):
-                g = g.drop(columns="Ticker").copy()
-                k = g["Adj Close"] / g["Close"]
-                for c in ("Open", "High", "Low", "Close"):
-                    g[c] = g[c] * k
-                path = os.path.join(tmp, f"{ticker}.csv")
-                g.to_csv(path, index=False)
-                out[ticker] = build_dataset(load_prices(path), proxies=PROXIES)
-    return out
+    """name -> Dataset (target r^2, proxies r2/parkinson/gk) of the embedded universe: the S&P 500 and the
+    three stocks (OHLC adjusted by Adj Close / Close by ``vol.assets``)."""
+    return {n: build_dataset(df, proxies=PROXIES) for n, df in load_embedded_universe().items()}
 
 
 def _window(ds, name, period):
