@@ -180,3 +180,9 @@ def test_risk_section(small_run):
     assert (out / PLOT_FILES["var_bands"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "report.md").read_text()
     assert "## Value-at-Risk and Expected Shortfall" in text and "var_bands.png" in text
+    daily = pd.read_csv(out / "risk.csv")
+    assert len(daily) == 754 and list(daily.columns[:6]) == ["date", "return", "ewma_var_5", "ewma_es_5",
+                                                             "ewma_var_1", "ewma_es_1"]
+    assert daily["har_var_5"].isna().sum() == 250 and (daily["har_es_1"].dropna() > daily["har_var_1"].dropna()).all()
+    hits = (daily["return"] < -daily["gjr_var_5"]).sum()
+    assert hits == risk["gjr"]["levels"]["5"]["hits"]

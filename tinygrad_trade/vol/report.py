@@ -7,6 +7,7 @@ Files written to the output directory:
 * ``metrics.json``  -- ``results.metrics`` (models, dm_vs_har, backtest, config); no timings, so the
   same configuration and seed give the same file byte for byte;
 * ``forecasts.csv`` -- ``date, target, <one column per model>`` (forecasts in %^2 per day);
+* ``risk.csv`` -- per forecast day, the return and every model's 1-day VaR/ES (horizon 1, with returns);
 * ``forecast_vs_realized.png``, ``cum_qlike_vs_har.png``, ``equity_curves.png`` and, when neural
   models ran, ``training_loss.png`` (matplotlib, Agg backend);
 * ``report.md`` -- the tables, the plots (relative links) and the run time.
@@ -24,7 +25,7 @@ import numpy as np
 
 from .backtest import buy_and_hold, vol_target_backtest
 from .evaluation import qlike_loss
-from .risk_report import plot_var_bands, risk_markdown
+from .risk_report import RISK_FILE, plot_var_bands, risk_markdown, write_var_es
 from .report_html import write_report_html
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
@@ -447,6 +448,8 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     walk, metrics, config = results.walk, results.metrics, results.config
     paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
              "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
+    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE)):
+        paths["risk"] = os.path.join(out, RISK_FILE)
     plots = {}
     makers = {
         "forecast_vs_realized": lambda p: plot_forecasts(walk, metrics, p),

@@ -12,9 +12,11 @@ import numpy as np
 
 from .risk import level_key, rolling_var_es
 
-__all__ = ["VAR_BANDS_FILE", "best_risk_model", "risk_rows", "risk_markdown", "plot_var_bands"]
+__all__ = ["VAR_BANDS_FILE", "RISK_FILE", "best_risk_model", "risk_rows", "risk_markdown", "plot_var_bands",
+           "write_var_es"]
 
 VAR_BANDS_FILE = "var_bands.png"
+RISK_FILE = "risk.csv"
 
 
 def _f(v, fmt: str) -> str:
@@ -93,3 +95,21 @@ def plot_var_bands(walk, metrics: dict, path) -> Optional[str]:
     ax.legend(loc="lower left", fontsize=8, ncol=3)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def write_var_es(walk, metrics: dict, path) -> Optional[str]:
+    """``risk.csv``: per forecast day, the return and each model's ``var_5, es_5, var_1, es_1`` (empty cells
+    during the FHS burn-in); None (nothing written) without risk figures."""
+    risk = metrics.get("risk") or {}
+    if not risk:
+        return None
+    import pandas as pd
+    r = np.asarray(walk.returns, dtype=float)
+    cols = {"date": [str(d) for d in walk.dates], "return": r}
+    for name, entry in risk.items():
+        rv = rolling_var_es(r, walk.forecasts[name], method=entry["method"])
+        for k in ("5", "1"):
+            cols[f"{name}_var_{k}"] = rv[f"var_{k}"]
+            cols[f"{name}_es_{k}"] = rv[f"es_{k}"]
+    pd.DataFrame(cols).to_csv(path, index=False, float_format="%.10g")
+    return str(path)
