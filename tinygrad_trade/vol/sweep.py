@@ -32,7 +32,7 @@ import pandas as pd
 
 from .base import Dataset
 from .evaluation import evaluate
-from .universe import collect_results, plan_universe, universe_tasks
+from .universe import collect_results, plan_universe, task_job, universe_tasks
 from .walkforward import (Job, ModelSpec, WalkForwardError, as_spec, asset_name, one_line, portable_spec, run_jobs,
                           task_cost)
 
@@ -131,10 +131,11 @@ def _job(task, refs, n_assets: int) -> Job:
     where = f"block {ks[0]}" if len(ks) == 1 else f"blocks {ks[0]}-{ks[-1]}"
     who = task.asset if task.asset is not None else "all assets"
     cost = task_cost(task.spec, len(blocks)) * (n_assets if task.asset is None else 1)
+    if task.phase:         # a split pooled model: its per-asset fits and its panel chain share today's weight
+        cost /= 2
     data = {n: (refs[n] if refs is not None else ds) for n, ds in task.datasets.items()}
     about = f"{who}: model {task.label!r}, {where}"
-    return Job(_run_task_on, (dataclasses.replace(task, datasets={}), data, about), cost, about,
-               first=bool(task.sequential))
+    return task_job(task, _run_task_on, (dataclasses.replace(task, datasets={}), data, about), cost, about)
 
 
 def _rows(walks: Mapping[str, object], seed, seeded: bool, assets) -> tuple:

@@ -26,9 +26,22 @@ block-chunk for per-asset models, built on :func:`~tinygrad_trade.vol.walkforwar
 block-chunk for pooled ones). Each task is a callable object; :func:`run_universe` submits them all at once to
 any ``concurrent.futures.Executor`` and :func:`collect_results` assembles them. Seeds depend on
 ``(seed, model label, block)`` only, so results do not depend on the executor or the number of workers.
+
+A warm-started pooled model whose per-asset work can run apart (it has ``fit_asset_chain``; the pooled model's
+per-asset GJR fits, most of its cost) runs in two phases, in-process as on an executor:
+
+1. one task per asset: ``model.fit_asset_chain(ds, [(end, begin) per calendar block])``, the chain of per-asset
+   fits the panel fits would make (a fresh model, so the same fits in the same order), submitted with every other
+   model's tasks;
+2. when all of them are done, the pooled chain (one task, blocks in order) with those fits injected:
+   ``model.fit_panel(panel, asset_fits={asset: fit of this block})``.
+
+Phase 2 waits for phase 1 through :class:`~tinygrad_trade.vol.walkforward.Job` ``after`` (a plain submit once
+the results are in), so any executor works.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -36,12 +49,12 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from .base import Dataset
-from .walkforward import (ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
-                          _history_of, _seed_globals, _task_seed, as_spec, first_index, floor_forecast,
-                          forecast_stop, make_blocks, run_task)
+from .walkforward import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
+                          _history_of, _seed_globals, _task_seed, as_spec, describe_task, first_index,
+                          floor_forecast, forecast_stop, make_blocks, run_jobs, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
-           "run_universe", "is_pooled", "calendar_blocks"]
+           "run_universe", "is_pooled", "calendar_blocks", "with_fits", "bind_fits", "task_job"]
 
 
 def is_pooled(model) -> bool:
@@ -71,6 +84,7 @@ class UniversePlan:
     refit_every: int
     window: Optional[int]
     seed: int
+    split: dict = field(default_factory=dict)   # label -> True for pooled models run in two phases
 
     @property
     def assets(self) -> list:
@@ -162,6 +176,8 @@ def plan_universe(datasets: Mapping[str, Dataset], models, start=None, stop=None
     return UniversePlan(
         specs=specs, pooled=pooled, runs_on=runs_on,
         sequential={k: _is_sequential(m) for k, m in built.items()}, spans=spans,
+        split={k: pooled[k] and _is_sequential(m) and callable(getattr(m, "fit_asset_chain", None))
+               for k, m in built.items()},
         blocks={n: make_blocks(f, s, refit_every) for n, (f, s) in spans.items()},
         calendar=calendar, pooled_blocks=pblocks, refit_every=int(refit_every),
         window=None if window is None else int(window), seed=int(seed))
@@ -176,6 +192,10 @@ class UniverseTask:
     ``asset`` is set for a per-asset model's task (``blocks``: ``[(k, a, b)]`` of that asset) and ``None`` for a
     pooled model's task (``blocks``: ``[(k, {asset: (end, begin, a, b)})]``). ``datasets`` holds only what the
     task reads, so it pickles small enough for process pools and cluster schedulers.
+
+    A split pooled model (module docstring) has ``phase`` 1 tasks (``asset`` set, ``blocks``: ``[(k, end,
+    begin)]``; their output is ``[(asset, k, fit)]``, ``fit`` None where the asset sits out) and one ``phase`` 2
+    task, which ``needs`` them (indices in the task list) and runs once :func:`with_fits` gave it their ``fits``.
     """
 
     spec: ModelSpec
@@ -186,18 +206,45 @@ class UniverseTask:
     window: Optional[int]
     seed: int
     n_blocks: int = field(default=0)
+    phase: int = 0                     # 0: the whole work; 1 / 2: the phases of a split pooled model
+    needs: tuple = ()                  # phase 2: the indices of its phase-1 tasks
+    fits: Optional[dict] = None        # phase 2: {k: {asset: fit}} from phase 1
 
     @property
     def label(self) -> str:
         return self.spec.key
 
     def __call__(self):
+        if self.phase == 1:
+            return _run_asset_chain(self)
         if self.asset is not None:
             ds = self.datasets[self.asset]
             label, out, hist, sec, hits = run_task(self.spec, ds, self.blocks, self.window, self.seed,
                                                    self.sequential)
             return label, [(self.asset, k, f) for k, f in out], hist, sec, {self.asset: hits}
         return _run_pooled(self)
+
+
+def _run_asset_chain(task: UniverseTask):
+    """Phase 1: one asset's chain of per-asset fits of a split pooled model (no randomness involved)."""
+    t0 = time.perf_counter()
+    fits = task.spec.build().fit_asset_chain(task.datasets[task.asset], [(end, begin) for _, end, begin in task.blocks])
+    out = [(task.asset, k, fit) for (k, _, _), fit in zip(task.blocks, fits)]
+    return task.label, out, [], time.perf_counter() - t0, {}
+
+
+def with_fits(task: UniverseTask, results: Sequence) -> UniverseTask:
+    """The phase-2 ``task`` given its phase-1 tasks' results (those of ``task.needs``)."""
+    fits = {}
+    for _, out, _, _, _ in results:
+        for name, k, fit in out:
+            fits.setdefault(k, {})[name] = fit
+    return dataclasses.replace(task, fits=fits)
+
+
+def bind_fits(args: tuple, results: Sequence) -> tuple:
+    """``Job.bind`` of a phase-2 task's job: its first argument is the task."""
+    return (with_fits(args[0], results),) + tuple(args[1:])
 
 
 def _run_pooled(task: UniverseTask):
@@ -211,7 +258,10 @@ def _run_pooled(task: UniverseTask):
             _seed_globals(_task_seed(task.seed, label, k))
             model = task.spec.build()
         panel = [(name, task.datasets[name], end, begin) for name, (end, begin, _, _) in row.items()]
-        model.fit_panel(panel)
+        if task.fits is None:
+            model.fit_panel(panel)
+        else:
+            model.fit_panel(panel, asset_fits=task.fits.get(k, {}))
         if not task.sequential:
             histories.extend(_history_of(model))
         for name, (end, begin, a, b) in row.items():
@@ -229,16 +279,41 @@ def _run_pooled(task: UniverseTask):
     return label, out, histories, time.perf_counter() - t0, hits
 
 
+def _call(task: UniverseTask):
+    return task()
+
+
+def task_job(task: UniverseTask, fn, args: tuple, cost: Optional[float] = None, about: Optional[str] = None) -> Job:
+    """The :class:`~tinygrad_trade.vol.walkforward.Job` of ``task`` (``fn(*args)`` runs it): a phase-2 task
+    waits for its phase-1 tasks and gets their fits through :func:`bind_fits`."""
+    if about is None:
+        who = task.asset if task.asset is not None else "all assets"
+        about = describe_task(who, task.label, task.blocks)
+    return Job(fn, args, float(task.n_blocks if cost is None else cost), about, first=bool(task.sequential),
+               after=task.needs, bind=bind_fits if task.needs else None)
+
+
 def universe_tasks(datasets: Mapping[str, Dataset], plan: UniversePlan, chunk: Optional[int] = None) -> list:
     """Every task of the run, in a fixed order (sequential models' single tasks first within each model).
 
     ``chunk``: blocks per task for models that do not warm start (default: all of them, one task per asset and
-    model). Grouping changes only the scheduling, never a result.
+    model). Grouping changes only the scheduling, never a result. A split pooled model gives one phase-1 task
+    per asset of ``datasets`` and then its phase-2 task.
     """
     tasks = []
     for spec in plan.specs:
         label = spec.key
         seq = plan.sequential[label]
+        if plan.split.get(label):
+            numbered = [(k, row) for k, row in enumerate(plan.pooled_blocks)]
+            first = len(tasks)
+            for name in datasets:
+                chain = [(k, row[name][0], row[name][1]) for k, row in numbered]
+                tasks.append(UniverseTask(spec, {name: datasets[name]}, chain, name, True, plan.window,
+                                          plan.seed, len(chain), phase=1))
+            tasks.append(UniverseTask(spec, dict(datasets), numbered, None, True, plan.window, plan.seed,
+                                      len(numbered), phase=2, needs=tuple(range(first, len(tasks)))))
+            continue
         if plan.pooled[label]:
             numbered = [(k, row) for k, row in enumerate(plan.pooled_blocks)]
             size = len(numbered) if (seq or chunk is None) else max(1, int(chunk))
@@ -267,6 +342,10 @@ def collect_results(datasets: Mapping[str, Dataset], plan: UniversePlan, tasks: 
     seconds = {n: {lab: 0.0 for lab in labels} for n in plan.assets}
     floor_hits = {n: {lab: 0 for lab in labels} for n in plan.assets}
     for task, (label, out, hist, sec, hits) in zip(tasks, results):
+        if task.phase == 1:        # a split pooled model's per-asset fits: only their time is the model's
+            for name in plan.assets:
+                seconds[name][label] += sec
+            continue
         for name, k, f in out:
             parts[name][label][k] = f
         for name, h in hits.items():
@@ -312,7 +391,8 @@ def run_universe(datasets: Mapping[str, Dataset], models, start=None, refit_ever
 
     ``models``: names, ``(name, options)`` pairs or :class:`ModelSpec` s (see the module docstring for pooled
     models). ``start`` (and ``stop``): a day index or date for every asset, or a mapping asset -> value.
-    ``executor``: any ``concurrent.futures.Executor``; every task is submitted at once; ``None`` runs them here.
+    ``executor``: any ``concurrent.futures.Executor``; every task is submitted at once (a split pooled model's
+    phase 2 once its phase 1 is done); ``None`` runs them here, in the same two phases.
     Results do not depend on the executor, the number of workers or ``chunk`` (blocks per task; default: all
     blocks in-process, about four tasks per asset and model with an executor). ``assets_of``: label -> the
     assets a per-asset model runs on (default every asset; e.g. slow nets on the index only). Training
@@ -324,29 +404,6 @@ def run_universe(datasets: Mapping[str, Dataset], models, start=None, refit_ever
         longest = max(len(b) for b in plan.blocks.values())
         chunk = max(1, -(-max(longest, len(plan.calendar)) // 4))
     tasks = universe_tasks(datasets, plan, chunk)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=sum(t.n_blocks for t in tasks), desc="walk-forward refits", unit="fit", leave=False)
-    results = [None] * len(tasks)
-    try:
-        if executor is None:
-            for i, task in enumerate(tasks):
-                results[i] = task()
-                if bar is not None:
-                    bar.update(task.n_blocks)
-        else:
-            from concurrent.futures import as_completed
-            # long sequential (warm-start) tasks first; the order of submission never changes a result
-            order = sorted(range(len(tasks)), key=lambda i: (not tasks[i].sequential, -tasks[i].n_blocks))
-            futures = {executor.submit(tasks[i]): i for i in order}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                results[i] = fut.result()
-                if bar is not None:
-                    bar.update(tasks[i].n_blocks)
-                    bar.set_postfix_str(tasks[i].label)
-    finally:
-        if bar is not None:
-            bar.close()
+    results = run_jobs([task_job(task, _call, (task,)) for task in tasks], executor=executor, progress=progress,
+                       desc="walk-forward refits")
     return collect_results(datasets, plan, tasks, results)

@@ -369,7 +369,9 @@ class Job:
 
     ``cost``: its weight in the progress bar; ``about``: how error lines name it ("<asset>: model 'x',
     blocks 0-3"); ``first``: submit it before the others (warm-start chains, the critical path);
-    ``ticks``: blocks it runs (in-process, ``fn`` then gets ``on_block=`` to move the bar per block).
+    ``ticks``: blocks it runs (in-process, ``fn`` then gets ``on_block=`` to move the bar per block);
+    ``after``: indices of earlier jobs whose results it needs: it is submitted once they are done, with
+    ``bind(args, [their results])`` as its arguments (a plain submit, so any executor will do).
     """
 
     fn: Callable
@@ -378,6 +380,8 @@ class Job:
     about: str = "task"
     first: bool = False
     ticks: int = 0
+    after: tuple = ()
+    bind: Optional[Callable] = None
 
 
 def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: str = "walk-forward") -> list:
@@ -395,6 +399,9 @@ def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: s
     scheduler raises there rather than hang).
     """
     jobs = list(jobs)
+    for i, job in enumerate(jobs):
+        if any(not 0 <= j < i for j in job.after):
+            raise ValueError(f"job {i} ({job.about}) may only wait for earlier jobs, got {list(job.after)}")
     bar = _progress_bar(sum(j.cost for j in jobs), desc) if progress and jobs else None
     try:
         # the driver holds the one-thread pin for the whole run: a limit set from a pool's thread does
@@ -408,18 +415,26 @@ def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: s
             bar.close()
 
 
+def _args(job: Job, results) -> tuple:
+    """A job's arguments, bound to the results of the jobs it waits for."""
+    if not job.after:
+        return job.args
+    return job.bind(job.args, [results[j] for j in job.after])
+
+
 def _run_here(jobs, bar) -> list:
     results = []
     for job in jobs:
+        args = _args(job, results)
         if bar is None:
-            results.append(job.fn(*job.args))
+            results.append(job.fn(*args))
             continue
         bar.set_postfix_str(job.about.split(": ", 1)[-1])
         if job.ticks:
             step = job.cost / job.ticks
-            results.append(job.fn(*job.args, on_block=lambda: bar.update(step)))
+            results.append(job.fn(*args, on_block=lambda: bar.update(step)))
         else:
-            results.append(job.fn(*job.args))
+            results.append(job.fn(*args))
             bar.update(job.cost)
     return results
 
@@ -428,7 +443,9 @@ def _run_on(executor, jobs, bar) -> list:
     from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
     results = [None] * len(jobs)
     order = sorted(range(len(jobs)), key=lambda i: (not jobs[i].first, -jobs[i].cost, i))
-    futures = {executor.submit(jobs[i].fn, *jobs[i].args): i for i in order}
+    waiting = {i for i in order if jobs[i].after}          # submitted when the jobs they need are done
+    finished = set()
+    futures = {executor.submit(jobs[i].fn, *jobs[i].args): i for i in order if i not in waiting}
     pending = set(futures)
     check = getattr(executor, "check", None)
     failed = None     # (job index, exception): the first failure in job order wins, as in-process
@@ -448,6 +465,7 @@ def _run_on(executor, jobs, bar) -> list:
                     if failed is None or i < failed[0]:
                         failed = (i, exc)
                     continue
+                finished.add(i)
                 if bar is not None:
                     bar.update(jobs[i].cost)
                     bar.set_postfix_str(jobs[i].about.split(": ", 1)[-1])
@@ -456,6 +474,13 @@ def _run_on(executor, jobs, bar) -> list:
                 for fut in later:
                     fut.cancel()
                 pending -= later
+                waiting = {i for i in waiting if i < failed[0]}
+            ready = [i for i in order if i in waiting and finished.issuperset(jobs[i].after)]
+            for i in ready:
+                waiting.discard(i)
+                fut = executor.submit(jobs[i].fn, *_args(jobs[i], results))
+                futures[fut] = i
+                pending.add(fut)
     except BaseException:
         for fut in pending:
             fut.cancel()

@@ -32,7 +32,9 @@ all together, each row weighing the same; :meth:`~PooledForecaster.predict_asset
 asset. ``fit``/``predict`` are the one-asset panel, so the model also runs in ``walk_forward``.
 Refits continue from the previous ``theta`` (a convex problem solved to a tight tolerance, so the
 optimum does not depend on the start) and warm-start each asset's GJR (``warm_start = True``: the
-walk-forward runs the blocks in order on one instance).
+walk-forward runs the blocks in order on one instance). Those per-asset GJR fits are most of the cost, so a
+universe run splits them off (:meth:`~PooledForecaster.fit_asset_chain`, one chain per asset, in parallel) and
+hands them to the sequential panel fits (``fit_panel(panel, asset_fits=...)``), with identical results.
 
 Hyper-parameters and measurements: docs/model-card.md.
 """
@@ -184,6 +186,16 @@ def newton_fit(Z, y, ridge: float = 0.0, theta0=None, tol: float = 1e-10, max_it
 
 
 # ------------------------------------------------------------------------------------ the forecaster
+def _level(ds: Dataset, end: int, begin: int):
+    """The asset's level ``L`` (mean known target of its rows ``begin <= t < ds.last_known(end)``), or None
+    when it sits out of the fit (fewer than ``MIN_ROWS`` known targets, or a non-positive mean)."""
+    y = np.asarray(ds.target[begin:ds.last_known(end)], dtype=float)
+    known = y[np.isfinite(y)]
+    if known.size < MIN_ROWS or not np.mean(known) > 0:
+        return None
+    return float(np.mean(known))
+
+
 class _Asset:
     """What the model keeps per asset: its level, fit window and warm-started GJR."""
 
@@ -254,23 +266,60 @@ class PooledForecaster(Forecaster):
         return scaled(raw, gjr, st.L, self.delta, np.arange(start, stop))
 
     # -- fit
-    def fit_panel(self, panel) -> "PooledForecaster":
-        """Fit on every asset's rows ``begin <= t < ds.last_known(end)``, all assets together."""
-        with lean_runtime():
-            return self._fit_panel(panel)
+    def fit_panel(self, panel, asset_fits=None) -> "PooledForecaster":
+        """Fit on every asset's rows ``begin <= t < ds.last_known(end)``, all assets together.
 
-    def _fit_panel(self, panel) -> "PooledForecaster":
+        ``asset_fits``: ``{asset: fit}`` from :meth:`fit_asset_chain` for this refit (phase 2 of a split run):
+        each asset's GJR takes that fit instead of fitting here; the result is the same to the bit.
+        """
+        with lean_runtime():
+            return self._fit_panel(panel, asset_fits)
+
+    def fit_asset_chain(self, ds: Dataset, windows) -> list:
+        """Phase 1 of a split run: the GJR fits that :meth:`fit_panel` would make for one asset at each of its
+        refits ``windows = [(end, begin), ...]`` (in order, warm-started, on a fresh GJR as a new model does).
+
+        Returns one entry per window: ``None`` where the asset sits out of the fit, else a small picklable
+        fit ``(params, backcast, converged)`` for ``fit_panel(..., asset_fits={asset: fit})``. The assets'
+        GJR chains are independent of each other and of the pooled coefficients, so they can run in parallel
+        while the pooled refits (cheap Newton steps) stay one sequential chain.
+        """
+        gjr, out = GARCH(vol="gjr"), []
+        with lean_runtime():
+            for end, begin in windows:
+                if _level(ds, end, begin) is None:
+                    out.append(None)
+                    continue
+                res = gjr.fit(ds, end, begin).result
+                out.append((res.params.to_numpy().copy(), float(res.backcast), bool(res.converged)))
+        return out
+
+    @staticmethod
+    def _take_gjr(gjr: GARCH, fit, ds: Dataset, end: int, begin: int) -> None:
+        """Give ``gjr`` the state its own ``fit(ds, end, begin)`` would have reached (see fit_asset_chain)."""
+        params, bc, converged = fit
+        r = np.asarray(ds.returns[begin + 1:end], dtype=float)
+        gjr.result = GarchResult(np.asarray(params, dtype=float), r, bc, gjr.vol, gjr.mean)
+        gjr.result.converged = bool(converged)
+        gjr.begin = begin
+
+    def _fit_panel(self, panel, asset_fits=None) -> "PooledForecaster":
         Zs, ys = [], []
         gk = None
         for asset, ds, end, begin in panel:
             stop = ds.last_known(end)
             y = np.asarray(ds.target[begin:stop], dtype=float)
-            known = y[np.isfinite(y)]
-            if known.size < MIN_ROWS or not np.mean(known) > 0:
+            level = _level(ds, end, begin)
+            if level is None:
                 continue                      # no usable rows for this asset yet
             st = self.assets.setdefault(asset, _Asset())
-            st.L, st.begin, st.end = float(np.mean(known)), int(begin), int(end)
-            st.gjr.fit(ds, end, begin)
+            st.L, st.begin, st.end = level, int(begin), int(end)
+            if asset_fits is None:
+                st.gjr.fit(ds, end, begin)
+            elif asset_fits.get(asset) is None:
+                raise ValueError(f"pooled: no GJR fit given for asset {asset!r} at end {end}")
+            else:
+                self._take_gjr(st.gjr, asset_fits[asset], ds, end, begin)
             raw = self._raw(asset, ds)
             if gk is None:
                 gk = "gk1" in raw
