@@ -261,3 +261,32 @@ def test_run_universe_drives_the_same_panel_fits(two):
     for k in two:
         np.testing.assert_array_equal(res[k].forecasts["pooled"], mine[k], err_msg=k)
         assert res[k].floor_hits == {"pooled": 0, "har": 0}
+
+
+def test_split_run_equals_the_plain_panel_loop_to_the_bit(two):
+    """run_universe splits pooled into per-asset GJR chains (phase 1) and the pooled chain (phase 2); the
+    forecasts are those of one model fitted block after block, in-process and on a process pool alike."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tinygrad_trade.vol.universe import plan_universe, run_universe, universe_tasks
+    late = _ds(_prices(n=350, seed=7, start="2010-12-20"))      # too few rows for the first refits
+    dss = {**two, "C": late}
+    start = {"A": "2011-03-01", "B": "2011-03-01", "C": "2011-06-01"}
+    plan = plan_universe(dss, ["pooled"], start=start, refit_every=21)
+    model, plain = PooledForecaster(), {k: [] for k in dss}
+    for row in plan.pooled_blocks:
+        model.fit_panel([(k, dss[k], end, begin) for k, (end, begin, _, _) in row.items()])
+        for k, (_, _, a, b) in row.items():
+            if a < b:
+                plain[k].append(model.predict_asset(k, dss[k], a, b))
+    here = run_universe(dss, ["pooled"], start=start, refit_every=21)
+    with ProcessPoolExecutor(2) as ex:
+        pool = run_universe(dss, ["pooled"], start=start, refit_every=21, executor=ex)
+    for k in dss:
+        want = np.concatenate(plain[k])
+        assert np.array_equal(here[k].forecasts["pooled"], want), k
+        assert np.array_equal(pool[k].forecasts["pooled"], want), k
+    tasks = universe_tasks(dss, plan)
+    assert [t.phase for t in tasks] == [1, 1, 1, 2] and tasks[-1].needs == (0, 1, 2)
+    chain = tasks[2]()[1]                                         # C's GJR fits: it sits out at first
+    assert chain[0][2] is None and chain[-1][2] is not None
