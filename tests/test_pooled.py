@@ -197,6 +197,8 @@ def test_bad_use_is_one_clear_error(two):
     with pytest.raises(ValueError, match="ridge"):
         PooledForecaster(ridge=-1)
     no_gk = build_dataset(_prices(seed=3))
+    assert "gk" in no_gk.proxies          # an OHLC frame gets Garman-Klass by default ...
+    del no_gk.proxies["gk"]               # ... a dataset built without it
     m = PooledForecaster().fit(two["A"], 400)
     with pytest.raises(ValueError, match="lacks the 'gk' proxy"):
         m.predict_asset("asset", no_gk, 400, 410)

@@ -27,6 +27,7 @@ __all__ = ["PRICE_TARGETS", "DEFAULT_PRICE_PROXIES", "RV_PROXIES", "HORIZONS",
 
 PRICE_TARGETS = ("r2", "parkinson", "gk", "rs", "yz")   # --target choices for price files
 DEFAULT_PRICE_PROXIES = ("r2", "parkinson")             # always in ds.proxies for price data
+OPEN_PROXIES = ("gk",)                                   # also there when the frame has an Open column
 RV_PROXIES = ("rv", "bpv", "rvn", "rvp")               # taken from an RV frame when present ("rv" always)
 HORIZONS = (1, 5, 22)                                    # documented; any positive integer works
 
@@ -88,7 +89,8 @@ def build_dataset(df: pd.DataFrame, target: str = "r2", horizon: int = 1,
     ``target`` names the daily variance proxy that defines ``y`` (``"r2"``: squared % log
     close-to-close return, the default; ``"parkinson"``, ``"gk"``, ``"rs"``, ``"yz"``), and
     ``ds.target[t]`` is its mean over days ``t..t+horizon-1``. ``ds.proxies`` holds ``"r2"``,
-    ``"parkinson"`` (and every name in ``proxies``) plus the target's proxy; a close-only frame
+    ``"parkinson"``, ``"gk"`` when the frame has an Open column (Garman-Klass, Parkinson on stale-open
+    days: the ``pooled`` model's range inputs), every name in ``proxies`` and the target's proxy; a close-only frame
     (no Open/High/Low, target ``"r2"``) gets ``"r2"`` only. ``source``
     defaults to ``df.attrs["source"]``. Raises ``ValueError`` for an unknown target or
     missing columns.
@@ -107,7 +109,8 @@ def build_dataset(df: pd.DataFrame, target: str = "r2", horizon: int = 1,
         raise ValueError(f"price frame lacks column(s) {', '.join(missing)}"
                          + (f" (target {target!r} needs Open/High/Low)" if "open" not in df else ""))
     else:
-        names = list(dict.fromkeys([*DEFAULT_PRICE_PROXIES, *proxies, target]))
+        opened = OPEN_PROXIES if "open" in df else ()
+        names = list(dict.fromkeys([*DEFAULT_PRICE_PROXIES, *opened, *proxies, target]))
     prox = {name: _proxy(df, name) for name in names}
     returns = _log_returns(df)
     daily = prox[target]
