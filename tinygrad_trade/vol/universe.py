@@ -51,7 +51,7 @@ import numpy as np
 from .base import Dataset
 from .walkforward import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
                           _history_of, _seed_globals, _task_seed, as_spec, describe_task, first_index,
-                          floor_forecast, forecast_stop, make_blocks, run_jobs, run_task)
+                          floor_forecast, forecast_stop, make_blocks, one_blas_thread, run_jobs, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
            "run_universe", "is_pooled", "calendar_blocks", "with_fits", "bind_fits", "task_job"]
@@ -215,14 +215,15 @@ class UniverseTask:
         return self.spec.key
 
     def __call__(self):
-        if self.phase == 1:
-            return _run_asset_chain(self)
-        if self.asset is not None:
-            ds = self.datasets[self.asset]
-            label, out, hist, sec, hits = run_task(self.spec, ds, self.blocks, self.window, self.seed,
-                                                   self.sequential)
-            return label, [(self.asset, k, f) for k, f in out], hist, sec, {self.asset: hits}
-        return _run_pooled(self)
+        with one_blas_thread():      # once per task (as run_task does), not once per fit or forecast
+            if self.phase == 1:
+                return _run_asset_chain(self)
+            if self.asset is not None:
+                ds = self.datasets[self.asset]
+                label, out, hist, sec, hits = run_task(self.spec, ds, self.blocks, self.window, self.seed,
+                                                       self.sequential)
+                return label, [(self.asset, k, f) for k, f in out], hist, sec, {self.asset: hits}
+            return _run_pooled(self)
 
 
 def _run_asset_chain(task: UniverseTask):

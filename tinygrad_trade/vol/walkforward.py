@@ -49,7 +49,7 @@ from .base import Dataset, Forecaster, apply_floor, scale_floor
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
            "forecast_stop", "walk_forward", "run_task", "resolve_model", "portable_spec", "task_cost",
-           "describe_task", "asset_name", "one_line", "run_tasks", "run_jobs", "Job", "one_blas_thread", "MODEL_COST",
+           "describe_task", "asset_name", "one_line", "run_tasks", "run_jobs", "Job", "one_blas_thread", "blas_pinned", "MODEL_COST",
            "floor_forecast"]
 
 
@@ -287,6 +287,11 @@ def one_blas_thread():
             if _PIN["depth"] == 0:
                 _PIN["limits"].restore_original_limits()
                 _PIN["limits"] = None
+
+
+def blas_pinned() -> bool:
+    """True inside :func:`one_blas_thread` (in any thread): BLAS already runs one thread, nothing to pin."""
+    return _PIN["depth"] > 0
 
 
 def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, sequential: bool,

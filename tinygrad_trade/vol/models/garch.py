@@ -392,9 +392,10 @@ class GarchResult:
         self.aic = -2.0 * self.loglik + 2.0 * k
         self.bic = -2.0 * self.loglik + k * math.log(self.nobs)
 
-    @property
+    @functools.cached_property
     def _vparams(self):
-        return self.params[[n for n in self.names if n != "mu"]].to_numpy()
+        # numpy indexing, cached: every forecast reads it, and pandas' list indexing costs more than the recursion
+        return self.params.to_numpy()[[i for i, n in enumerate(self.names) if n != "mu"]]
 
     @property
     def mu(self) -> float:

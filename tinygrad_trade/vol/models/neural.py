@@ -162,11 +162,18 @@ def _tune_malloc() -> None:
 
 @contextmanager
 def lean_runtime(enabled: bool = True):
-    """Single-threaded BLAS inside the block (restored after, via threadpoolctl) and, once, glibc heap tuning."""
+    """Single-threaded BLAS inside the block (restored after, via threadpoolctl) and, once, glibc heap tuning.
+
+    Inside a walk-forward task (``walkforward.one_blas_thread``) BLAS is pinned already: nothing more is done
+    (threadpoolctl scans the process's libraries on every call, ~2 ms, more than many a forecast costs)."""
     if not enabled:
         yield
         return
     _tune_malloc()
+    from ..walkforward import blas_pinned
+    if blas_pinned():
+        yield
+        return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
