@@ -232,7 +232,8 @@ def floor_forecast(f, ds: Dataset, end: int, begin: int = 0):
 # Relative cost of one block (fit + forecasts) per model, for an honest progress ETA: measured on the
 # S&P 500 (refit every 63 from 2016, one process): ewma 0.1 ms, har 0.7, garch 5, gjr 7, mlp 45,
 # gru 350. Unknown models count as 1; a model class may set ``relative_cost`` itself.
-MODEL_COST = {"ewma": 0.2, "har": 1.0, "har_r2": 1.0, "garch": 7.0, "gjr": 10.0, "mlp": 60.0, "gru": 500.0}
+MODEL_COST = {"ewma": 0.2, "har": 1.0, "har_r2": 1.0, "garch": 7.0, "gjr": 10.0, "pooled": 13.0, "mlp": 60.0,
+              "gru": 500.0}
 
 
 def task_cost(spec: ModelSpec, n_blocks: int = 1) -> float:
@@ -394,7 +395,8 @@ def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: s
 
     ``executor``: ``None`` (this process) or any ``concurrent.futures.Executor``; arguments may be
     anything the executor resolves (e.g. Dask futures of scattered datasets). All jobs are submitted
-    at once, the ``first`` ones and then the costliest first. ``progress``: one bar in this process
+    at once (a job with ``after`` once those are done), the jobs others wait for first, then the ``first``
+    ones, then the costliest. ``progress``: one bar in this process
     on stderr when it is a terminal, weighted by cost so its ETA is honest (a net's refit costs
     hundreds of HAR refits). A job that raises cancels the jobs after it; the earlier ones finish, so
     the error raised is the first in job order, the same as in-process: a :class:`WalkForwardError`
@@ -447,7 +449,8 @@ def _run_here(jobs, bar) -> list:
 def _run_on(executor, jobs, bar) -> list:
     from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
     results = [None] * len(jobs)
-    order = sorted(range(len(jobs)), key=lambda i: (not jobs[i].first, -jobs[i].cost, i))
+    awaited = {j for job in jobs for j in job.after}       # jobs that others wait for: the critical path
+    order = sorted(range(len(jobs)), key=lambda i: (i not in awaited, not jobs[i].first, -jobs[i].cost, i))
     waiting = {i for i in order if jobs[i].after}          # submitted when the jobs they need are done
     finished = set()
     futures = {executor.submit(jobs[i].fn, *jobs[i].args): i for i in order if i not in waiting}
