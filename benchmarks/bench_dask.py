@@ -195,7 +195,8 @@ def section(m: dict) -> str:
         (f"- Without the pooled model (har and gjr: many short chains): {m['light_1']:.2f} s on 1 worker, "
          f"{m['light_2']:.2f} s on 2, a speed-up of {m['light_1'] / m['light_2']:.2f}x. The pooled model runs in two "
          "phases: one task per asset for its warm-started GJR fits (most of its cost), beside the other models' "
-         "tasks, then its panel refits (cheap Newton steps) as one chain in order, with those fits." if m.get("light_1")
+         "tasks, then its panel refits (Newton steps, about a quarter of its cost) as one chain in order, with "
+         "those fits." if m.get("light_1")
          else ""),
         f"- Per-task overhead of the executor (an empty task's round trip, 400 at once): "
         f"{1e3 * m['noop_1']:.2f} ms on 1 worker, {1e3 * m['noop_2']:.2f} ms on 2; the sweep on 1 worker against "
