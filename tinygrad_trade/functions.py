@@ -127,7 +127,7 @@ _erfc_np = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _ufunc(pyfunc):
-    return lambda x: pyfunc(x).astype(np.result_type(x, np.float32))
+    return lambda x: np.asarray(pyfunc(x), dtype=np.result_type(x, np.float32))  # also on 0-d (a float)
 
 
 def _ndtr_np(x):
