@@ -19,8 +19,9 @@ Conventions at kinks (PyTorch's): ``relu'(0) = 0``, ``abs'(0) = 0``, ``leaky_rel
 ``elu'(0) = alpha`` (the left side), ``hardtanh'`` is 0 at the bounds, ``hypot'(0, 0) = (0, 0)``.
 Piecewise-constant functions (sign, floor, ceil, round, trunc, ``//``) have zero gradient;
 ``a % b = a - b * floor(a / b)`` has ``(1, -floor(a / b))``, as ``torch.remainder``, and
-``fmod(a, b)`` has ``(1, -trunc(a / b))``. Names follow numpy (``arcsinh``); the Tensor engine's
-op families (:mod:`tinygrad_trade.ops`) use the same names, so expressions run on both.
+``fmod(a, b)`` has ``(1, -trunc(a / b))``. Names follow numpy (``arcsinh``). The Tensor engine
+(:mod:`tinygrad_trade.ops`) applies these same rules, ``array`` forward and ``partials``, for every
+function both engines have, so expressions run on both and each derivative is written here only.
 """
 from __future__ import annotations
 
@@ -157,6 +158,7 @@ tanh = _dispatch("tanh", math.tanh, np.tanh)
 sigmoid = _dispatch("sigmoid", _sigmoid_f, _sigmoid_np)
 softplus = _dispatch("softplus", _softplus_f, _softplus_np)
 normal_cdf = _dispatch("normal_cdf", _ndtr_f, _ndtr_np)
+sign = _dispatch("sign", _sign_f, np.sign)
 
 
 def where(cond, a, b):
@@ -353,7 +355,7 @@ FLOOR = _ew("floor", _round_f(math.floor), np.floor, _ZERO)
 CEIL = _ew("ceil", _round_f(math.ceil), np.ceil, _ZERO)
 ROUND = _ew("round", _round_f(round), np.round, _ZERO)  # half to even, as numpy
 TRUNC = _ew("trunc", _round_f(math.trunc), np.trunc, _ZERO)
-ABS = _ew("abs", abs, np.abs, lambda y, x: (_const(x, _data(x) > 0.0) - _const(x, _data(x) < 0.0),))
+ABS = _ew("abs", abs, np.abs, lambda y, x: (sign(x),))  # abs'(0) = 0; NaN in, NaN gradient
 
 # --- binary functions ---------------------------------------------------------------------------
 

@@ -152,8 +152,11 @@ class Elementwise(TensorBase):
     __slots__ = ()
 
     def _unary(self, name):
-        op = UNARY[name]
-        x = self.data
+        return self._rule(UNARY[name])
+
+    def _rule(self, op):
+        """Apply the elementwise rule ``op`` (its domain first, then its numpy forward)."""
+        name, x = op.name, self.data
         if op.bad is not None:
             bad = op.bad(x)
             if op.edge is not None and self.requires_grad:
