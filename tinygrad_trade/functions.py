@@ -245,7 +245,7 @@ SIGMOID = _ew("sigmoid", _sigmoid_f, _sigmoid_np, lambda y, x: (y * (1.0 - y),))
 LOGSIGMOID = _ew("logsigmoid", lambda x: -_softplus_f(-x), lambda x: -_softplus_np(-x),
                  lambda y, x: (sigmoid(-x),))
 SOFTPLUS = _ew("softplus", _softplus_f, _softplus_np, lambda y, x: (sigmoid(x),))
-RELU = _ew("relu", lambda x: 0.0 if x <= 0.0 else x, lambda x: np.where(x <= 0.0, 0.0, x).astype(x.dtype),
+RELU = _ew("relu", lambda x: 0.0 if x <= 0.0 else x, lambda x: np.maximum(x, 0.0),
            lambda y, x: (step(x),))
 SILU = _ew("silu", lambda x: x * _sigmoid_f(x), lambda x: x * _sigmoid_np(x),
            lambda y, x: (sigmoid(x) * (1.0 - y) + y,))  # s + x s (1 - s) = s (1 - y) + y

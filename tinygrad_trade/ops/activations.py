@@ -2,10 +2,11 @@
 
 Their rules (forward beside derivative, the kinks' subgradients) are written once, for both engines,
 in :mod:`tinygrad_trade.functions`: tanh, sigmoid, relu, softplus, leaky_relu, elu, selu, hardtanh,
-silu, gelu (exact and tanh), mish, softsign and logsigmoid are applied from there. The ones only
-Tensor has (celu, relu6, hardsigmoid, hardswish, quick_gelu, tanhshrink, and softplus with a
-``beta`` that is not a positive number) are compositions of those, so their gradients and second
-derivatives need no rule of their own.
+silu, softsign and logsigmoid are applied from there. The rest are compositions of rules, so their
+gradients and second derivatives need no rule of their own: the ones only Tensor has (celu, relu6,
+hardsigmoid, hardswish, quick_gelu, tanhshrink, softplus with a ``beta`` that is not a positive
+number), and gelu and mish, whose shared rules recompute the inner functions (the normal cdf, tanh,
+softplus) in the backward, which costs more on arrays than keeping the forward's intermediates.
 
 Kinks (which subgradient): ``leaky_relu'(0) = slope``, ``elu'(0) = alpha`` (torch's choices),
 ``relu6`` and ``hardtanh`` pass the gradient strictly inside ``(lo, hi)`` (torch's), ``softsign``
@@ -58,13 +59,17 @@ class Activations(TensorBase):
 
     def gelu(self, approximate="none"):
         """x * Phi(x) (``approximate="none"``) or torch's tanh approximation (``"tanh"``)."""
-        return self._rule(fn.gelu(approximate))
+        if approximate == "tanh":
+            inner = (self + fn.GELU_C * self * self * self) * fn.SQRT_2_OVER_PI
+            return 0.5 * self * (1.0 + inner.tanh())
+        fn.gelu(approximate)  # refuses any other approximation, with the Value engine's message
+        return self * self.normal_cdf()
 
     def quick_gelu(self):
         """x * sigmoid(1.702 x), the sigmoid approximation of gelu."""
         return self * (self * 1.702).sigmoid()
 
-    def mish(self): return self._rule(fn.MISH)  # noqa: E704
+    def mish(self): return self * self.softplus().tanh()  # noqa: E704
     def softsign(self): return self._rule(fn.SOFTSIGN)  # noqa: E704
 
     def logsigmoid(self):
