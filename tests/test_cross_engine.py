@@ -187,7 +187,7 @@ def test_binary_functions_agree_between_engines(name):
         assert grad(y, [va, vb]) == pytest.approx([gta[i], gtb[i]], rel=1e-12, abs=1e-14)
 
 
-COMPOSED_ON_TENSOR = {"gelu", "gelu_tanh", "mish"}  # compositions there (faster on arrays), no rule of their own
+COMPOSED_ON_TENSOR = {"silu", "gelu", "gelu_tanh", "mish"}  # compositions there (faster on arrays), no rule of their own
 
 
 @pytest.mark.parametrize("name", sorted(set(fn.UNARY) - COMPOSED_ON_TENSOR))

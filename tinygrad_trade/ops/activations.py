@@ -2,11 +2,12 @@
 
 Their rules (forward beside derivative, the kinks' subgradients) are written once, for both engines,
 in :mod:`tinygrad_trade.functions`: tanh, sigmoid, relu, softplus, leaky_relu, elu, selu, hardtanh,
-silu, softsign and logsigmoid are applied from there. The rest are compositions of rules, so their
+softsign and logsigmoid are applied from there. The rest are compositions of rules, so their
 gradients and second derivatives need no rule of their own: the ones only Tensor has (celu, relu6,
 hardsigmoid, hardswish, quick_gelu, tanhshrink, softplus with a ``beta`` that is not a positive
-number), and gelu and mish, whose shared rules recompute the inner functions (the normal cdf, tanh,
-softplus) in the backward, which costs more on arrays than keeping the forward's intermediates.
+number), and silu, gelu and mish, whose shared rules recompute the inner functions (sigmoid, the
+normal cdf, tanh, softplus) in the backward, which costs more on arrays than keeping the forward's
+intermediates as the composition does.
 
 Kinks (which subgradient): ``leaky_relu'(0) = slope``, ``elu'(0) = alpha`` (torch's choices),
 ``relu6`` and ``hardtanh`` pass the gradient strictly inside ``(lo, hi)`` (torch's), ``softsign``
@@ -53,7 +54,7 @@ class Activations(TensorBase):
 
     def silu(self):
         """x * sigmoid(x) (also called swish)."""
-        return self._rule(fn.SILU)
+        return self * self.sigmoid()
 
     swish = silu
 
