@@ -19,8 +19,9 @@ Conventions at kinks (PyTorch's): ``relu'(0) = 0``, ``abs'(0) = 0``, ``leaky_rel
 ``elu'(0) = alpha`` (the left side), ``hardtanh'`` is 0 at the bounds, ``hypot'(0, 0) = (0, 0)``.
 Piecewise-constant functions (sign, floor, ceil, round, trunc, ``//``) have zero gradient;
 ``a % b = a - b * floor(a / b)`` has ``(1, -floor(a / b))``, as ``torch.remainder``, and
-``fmod(a, b)`` has ``(1, -trunc(a / b))``. Names follow numpy (``arcsinh``); the Tensor engine's
-op families (:mod:`tinygrad_trade.ops`) use the same names, so expressions run on both.
+``fmod(a, b)`` has ``(1, -trunc(a / b))``. Names follow numpy (``arcsinh``). The Tensor engine
+(:mod:`tinygrad_trade.ops`) applies these same rules, ``array`` forward and ``partials``, for every
+function both engines have, so expressions run on both and each derivative is written here only.
 """
 from __future__ import annotations
 
@@ -63,14 +64,21 @@ class Elementwise(Op):
 # --- dispatch helpers: the same call on a float, a numpy array, or a graph node ---------------
 
 def _data(x):
+    c = x.__class__
+    if c is float or c is np.ndarray:
+        return x
     return x.data if hasattr(x, "_prev") else x
 
 
-def _dispatch(name, on_float, on_array):
+def _dispatch(name, on_float, on_array, overflows=False):
+    """``overflows``: the array function may overflow to inf (silenced, as on floats); the others
+    skip numpy's errstate, which costs about a microsecond a call."""
     def f(x):
         if x.__class__ is float:
             return on_float(x)
         if isinstance(x, _ARRAY):
+            if not overflows:
+                return on_array(x)
             with np.errstate(over="ignore"):
                 return on_array(x)
         return getattr(x, name)()
@@ -127,7 +135,7 @@ _erfc_np = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _ufunc(pyfunc):
-    return lambda x: pyfunc(x).astype(np.result_type(x, np.float32))
+    return lambda x: np.asarray(pyfunc(x), dtype=np.result_type(x, np.float32))  # also on 0-d (a float)
 
 
 def _ndtr_np(x):
@@ -146,17 +154,18 @@ def _sign_f(x: float) -> float:
 
 
 _exp_f = _overflow_to_inf(math.exp)
-exp = _dispatch("exp", _exp_f, np.exp)
+exp = _dispatch("exp", _exp_f, np.exp, overflows=True)
 log = _dispatch("log", math.log, np.log)
 sqrt = _dispatch("sqrt", math.sqrt, np.sqrt)
 sin = _dispatch("sin", _finite_only(math.sin), np.sin)
 cos = _dispatch("cos", _finite_only(math.cos), np.cos)
-sinh = _dispatch("sinh", _overflow_to_inf(math.sinh), np.sinh)
-cosh = _dispatch("cosh", _overflow_to_inf(math.cosh), np.cosh)
+sinh = _dispatch("sinh", _overflow_to_inf(math.sinh), np.sinh, overflows=True)
+cosh = _dispatch("cosh", _overflow_to_inf(math.cosh), np.cosh, overflows=True)
 tanh = _dispatch("tanh", math.tanh, np.tanh)
 sigmoid = _dispatch("sigmoid", _sigmoid_f, _sigmoid_np)
 softplus = _dispatch("softplus", _softplus_f, _softplus_np)
 normal_cdf = _dispatch("normal_cdf", _ndtr_f, _ndtr_np)
+sign = _dispatch("sign", _sign_f, np.sign)
 
 
 def where(cond, a, b):
@@ -243,7 +252,7 @@ SIGMOID = _ew("sigmoid", _sigmoid_f, _sigmoid_np, lambda y, x: (y * (1.0 - y),))
 LOGSIGMOID = _ew("logsigmoid", lambda x: -_softplus_f(-x), lambda x: -_softplus_np(-x),
                  lambda y, x: (sigmoid(-x),))
 SOFTPLUS = _ew("softplus", _softplus_f, _softplus_np, lambda y, x: (sigmoid(x),))
-RELU = _ew("relu", lambda x: 0.0 if x <= 0.0 else x, lambda x: np.where(x <= 0.0, 0.0, x).astype(x.dtype),
+RELU = _ew("relu", lambda x: 0.0 if x <= 0.0 else x, lambda x: np.maximum(x, 0.0),
            lambda y, x: (step(x),))
 SILU = _ew("silu", lambda x: x * _sigmoid_f(x), lambda x: x * _sigmoid_np(x),
            lambda y, x: (sigmoid(x) * (1.0 - y) + y,))  # s + x s (1 - s) = s (1 - y) + y
@@ -353,7 +362,7 @@ FLOOR = _ew("floor", _round_f(math.floor), np.floor, _ZERO)
 CEIL = _ew("ceil", _round_f(math.ceil), np.ceil, _ZERO)
 ROUND = _ew("round", _round_f(round), np.round, _ZERO)  # half to even, as numpy
 TRUNC = _ew("trunc", _round_f(math.trunc), np.trunc, _ZERO)
-ABS = _ew("abs", abs, np.abs, lambda y, x: (_const(x, _data(x) > 0.0) - _const(x, _data(x) < 0.0),))
+ABS = _ew("abs", abs, np.abs, lambda y, x: (sign(x),))  # abs'(0) = 0; NaN in, NaN gradient
 
 # --- binary functions ---------------------------------------------------------------------------
 

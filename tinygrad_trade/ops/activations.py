@@ -1,8 +1,13 @@
 """Activation functions on Tensor.
 
-tanh, sigmoid, relu and softplus (stable for any x) are the core ones. The piecewise ones are primitives with their derivative beside them; the smooth compositions
-(silu, gelu, mish, softsign, logsigmoid, softplus with ``beta``) are built from primitives, so
-their gradients and second derivatives need no rule of their own.
+Their rules (forward beside derivative, the kinks' subgradients) are written once, for both engines,
+in :mod:`tinygrad_trade.functions`: tanh, sigmoid, relu, softplus, leaky_relu, elu, selu, hardtanh,
+softsign and logsigmoid are applied from there. The rest are compositions of rules, so their
+gradients and second derivatives need no rule of their own: the ones only Tensor has (celu, relu6,
+hardsigmoid, hardswish, quick_gelu, tanhshrink, softplus with a ``beta`` that is not a positive
+number), and silu, gelu and mish, whose shared rules recompute the inner functions (sigmoid, the
+normal cdf, tanh, softplus) in the backward, which costs more on arrays than keeping the forward's
+intermediates as the composition does.
 
 Kinks (which subgradient): ``leaky_relu'(0) = slope``, ``elu'(0) = alpha`` (torch's choices),
 ``relu6`` and ``hardtanh`` pass the gradient strictly inside ``(lo, hi)`` (torch's), ``softsign``
@@ -10,77 +15,33 @@ is smooth at 0 (derivative 1).
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from ..graph import Op
-from ._base import F, TensorBase, data, sigmoid_np
+from .. import functions as fn
+from ._base import TensorBase
 
 __all__ = ["Activations"]
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-_SQRT_2_PI = math.sqrt(2.0 / math.pi)
-
-
-TANH = Op("tanh", lambda g, y, x: (g * (1.0 - y * y),))
-SIGMOID = Op("sigmoid", lambda g, y, x: (g * y * (1.0 - y),))
-RELU = Op("relu", lambda g, y, x: (g * (data(x) > 0),))                # relu'(0) = 0
-SOFTPLUS = Op("softplus", lambda g, y, x: (g * F.sigmoid(x),))
-
-
-def _leaky_op(slope):
-    return Op("leaky_relu", lambda g, y, x: (g * np.where(data(x) > 0, 1.0, slope).astype(data(x).dtype),))
-
-
-def _elu_op(alpha, scale):
-    # y = scale * alpha * (exp(x) - 1) below 0, so dy/dx = y + scale * alpha there
-    return Op("elu", lambda g, y, x: (g * F.where(data(x) > 0, scale, y + scale * alpha),))
-
-
-def _band_op(name, lo, hi):
-    return Op(name, lambda g, y, x: (g * ((data(x) > lo) & (data(x) < hi)),))
 
 
 class Activations(TensorBase):
     __slots__ = ()
 
-    def tanh(self):
-        return self._make(np.tanh(self.data), (self,), TANH)
-
-    def sigmoid(self):
-        return self._make(sigmoid_np(self.data), (self,), SIGMOID)
-
-    def relu(self):
-        return self._make(np.maximum(self.data, 0.0), (self,), RELU)
+    def tanh(self): return self._rule(fn.TANH)  # noqa: E704
+    def sigmoid(self): return self._rule(fn.SIGMOID)  # noqa: E704
+    def relu(self): return self._rule(fn.RELU)  # noqa: E704
 
     def softplus(self, beta=1.0):
         """log(1 + exp(beta x)) / beta, stable for any x."""
-        if beta != 1.0:
-            return (self * beta).softplus() * (1.0 / beta)
-        x = self.data
-        return self._make(np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), (self,), SOFTPLUS)
+        if isinstance(beta, (int, float)) and beta > 0:
+            return self._rule(fn.softplus_beta(beta))
+        return (self * beta).softplus() * (1.0 / beta)
 
-    def leaky_relu(self, negative_slope=0.01):
-        x = self.data
-        return self._make(np.where(x > 0, x, negative_slope * x), (self,), _leaky_op(negative_slope))
-
-    def elu(self, alpha=1.0):
-        x = self.data
-        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
-        return self._make(y, (self,), _elu_op(alpha, 1.0))
-
-    def selu(self):
-        x = self.data
-        y = _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
-        return self._make(y, (self,), _elu_op(_SELU_ALPHA, _SELU_SCALE))
+    def leaky_relu(self, negative_slope=0.01): return self._rule(fn.leaky_relu(negative_slope))  # noqa: E704
+    def elu(self, alpha=1.0): return self._rule(fn.elu(alpha))  # noqa: E704
+    def selu(self): return self._rule(fn.SELU)  # noqa: E704
 
     def celu(self, alpha=1.0):
         return (self * (1.0 / alpha)).elu() * alpha
 
-    def hardtanh(self, min_val=-1.0, max_val=1.0):
-        return self._make(np.clip(self.data, min_val, max_val), (self,), _band_op("hardtanh", min_val, max_val))
+    def hardtanh(self, min_val=-1.0, max_val=1.0): return self._rule(fn.hardtanh(min_val, max_val))  # noqa: E704
 
     def relu6(self):
         return self.hardtanh(0.0, 6.0)
@@ -99,26 +60,22 @@ class Activations(TensorBase):
 
     def gelu(self, approximate="none"):
         """x * Phi(x) (``approximate="none"``) or torch's tanh approximation (``"tanh"``)."""
-        if approximate == "none":
-            return self * self.normal_cdf()
         if approximate == "tanh":
-            inner = (self + 0.044715 * self * self * self) * _SQRT_2_PI
+            inner = (self + fn.GELU_C * self * self * self) * fn.SQRT_2_OVER_PI
             return 0.5 * self * (1.0 + inner.tanh())
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        fn.gelu(approximate)  # refuses any other approximation, with the Value engine's message
+        return self * self.normal_cdf()
 
     def quick_gelu(self):
         """x * sigmoid(1.702 x), the sigmoid approximation of gelu."""
         return self * (self * 1.702).sigmoid()
 
-    def mish(self):
-        return self * self.softplus().tanh()
-
-    def softsign(self):
-        return self / (1.0 + self.abs())
+    def mish(self): return self * self.softplus().tanh()  # noqa: E704
+    def softsign(self): return self._rule(fn.SOFTSIGN)  # noqa: E704
 
     def logsigmoid(self):
         """log(sigmoid(x)) = -softplus(-x), stable for any x."""
-        return -(-self).softplus()
+        return self._rule(fn.LOGSIGMOID)
 
     def tanhshrink(self):
         return self - self.tanh()

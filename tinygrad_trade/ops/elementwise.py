@@ -1,11 +1,13 @@
-"""Elementwise functions on Tensor: each one row, forward (numpy) beside its derivative.
+"""Elementwise functions on Tensor.
 
-The core ones (exp, log, sqrt, abs, maximum/minimum, clip) have their rule as a named ``Op``;
-the rest share one mechanism:
-
-``RULES[name] = (forward(x), derivative(x, y), domain)``: ``derivative`` is written with :data:`F`
-so it runs on arrays and on Tensors (second derivatives come for free); ``domain(x, needs_grad)``
-returns the mask of inputs the op refuses, with the reason. NaN is never refused: it propagates.
+Every function the scalar engine also has takes its rule from :mod:`tinygrad_trade.functions`, where
+each is written once for both engines: its numpy forward (``array``), its ``partials(y, *xs)`` (they
+run on arrays in a plain backward and on Tensors under ``create_graph``, so second derivatives come
+for free) and its domain (``bad``, and ``edge``: refused only when a gradient is wanted). What is
+Tensor-specific stays here: the functions only Tensor has, written in the same form with :data:`F`
+(``exp2``, ``gammaln``, ``logit``, ``normal_ppf``, ``nan_to_num``, ``copysign``, ``polygamma``,
+maximum/minimum, clip), the wording of a few refusals, and ``ZeroDivisionError`` for a zero divisor.
+NaN is never refused: it propagates.
 
 Kinks and flat ops: ``sign``, ``floor``, ``ceil``, ``round`` (half to even, as numpy and torch),
 ``trunc`` and ``//`` have zero gradient everywhere; ``mod`` (numpy's ``%``, the sign of the divisor,
@@ -22,30 +24,13 @@ import operator
 
 import numpy as np
 
+from .. import functions as fn
 from ..graph import Op
 from ._base import F, TensorBase, data, domain_error
 
-__all__ = ["Elementwise", "RULES"]
+__all__ = ["Elementwise", "UNARY", "BINARY"]
 
 _SQRT_2 = math.sqrt(2.0)
-_2_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_1_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_erf_u = np.frompyfunc(math.erf, 1, 1)    # libm's erf/erfc: correctly rounded to ~1 ulp, numpy has none
-_erfc_u = np.frompyfunc(math.erfc, 1, 1)
-
-
-def _erf(x):
-    return np.asarray(_erf_u(x), dtype=x.dtype)
-
-
-def _erfc(x):
-    return np.asarray(_erfc_u(x), dtype=x.dtype)
-
-
-def _ndtr(x):  # the standard normal cdf, accurate in both tails
-    return np.asarray(0.5 * _erfc_u(-x / _SQRT_2), dtype=x.dtype)
-
 
 # -- the gamma family: log-gamma (libm) and the polygamma functions psi^(n) (series below) --------
 _lgamma_u = np.frompyfunc(math.lgamma, 1, 1)
@@ -109,75 +94,43 @@ def _ndtri(p):
             (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
         x = np.where(q < 0.02425, np.where(p < 0.5, tail, -tail), mid)
         for _ in range(2):
-            e = np.where(x < 0, _ndtr(x) - p, (1.0 - p) - _ndtr(-x))
+            e = np.where(x < 0, fn._ndtr_np(x) - p, (1.0 - p) - fn._ndtr_np(-x))
             u = e * math.sqrt(2.0 * math.pi) * np.exp(0.5 * x * x)
             x = np.where(np.isfinite(u), x - u / (1.0 + 0.5 * x * u), x)
     return np.where(p == 0, -np.inf, np.where(p == 1, np.inf, x))
 
 
-def _copysign_vjp(g, y, a, b):
+def _copysign_partials(y, a, b):  # sign(a) * sign(y), 0 at a = 0 (a constant); none to b
     ad = data(a)
-    return (g * np.where(ad == 0, 0.0, np.sign(ad) * np.sign(data(y))), 0.0 * g)
+    return np.where(ad == 0, 0.0, np.sign(ad) * np.sign(data(y))), 0.0
 
 
-def _open(lo=-np.inf, hi=np.inf, why=""):
-    """Domain lo < x < hi (NaN passes)."""
-    return lambda x, grad: ((x <= lo) | (x >= hi), why)
+def _own(name, forward, partials, bad=None, why=""):
+    """A Tensor-only rule, in the same form as the shared ones (``partials(y, x)`` written with :data:`F`)."""
+    return fn.Elementwise(name, None, forward, partials, bad, why)
 
 
-def _closed_then_open(lo, hi, why):
-    """Forward defined on [lo, hi]; the derivative is infinite at the ends, so with a gradient the
-    ends are refused too."""
-    def dom(x, grad):
-        out = (x < lo) | (x > hi)
-        return (out | (x == lo) | (x == hi)) if grad else out, why
-    return dom
+def _outside(lo, hi):
+    return lambda x: (x <= lo) | (x >= hi)  # NaN passes
 
 
-_ZERO = lambda x, y: 0.0 * x  # noqa: E731  flat ops: zero gradient of the right shape
-
-RULES = {  # name: (forward on arrays, dy/dx from (x, y) written with F, domain or None)
-    "sin": (np.sin, lambda x, y: F.cos(x), None),
-    "cos": (np.cos, lambda x, y: -F.sin(x), None),
-    "tan": (np.tan, lambda x, y: 1.0 + y * y, None),
-    "arcsin": (np.arcsin, lambda x, y: (1.0 - x * x) ** -0.5,
-               _closed_then_open(-1.0, 1.0, "input must be in [-1, 1] (open for a gradient)")),
-    "arccos": (np.arccos, lambda x, y: -(1.0 - x * x) ** -0.5,
-               _closed_then_open(-1.0, 1.0, "input must be in [-1, 1] (open for a gradient)")),
-    "arctan": (np.arctan, lambda x, y: 1.0 / (1.0 + x * x), None),
-    "sinh": (np.sinh, lambda x, y: F.cosh(x), None),
-    "cosh": (np.cosh, lambda x, y: F.sinh(x), None),
-    "arcsinh": (np.arcsinh, lambda x, y: (1.0 + x * x) ** -0.5, None),
-    "arccosh": (np.arccosh, lambda x, y: (x * x - 1.0) ** -0.5,
-                _closed_then_open(1.0, np.inf, "input must be >= 1 (> 1 for a gradient)")),
-    "arctanh": (np.arctanh, lambda x, y: 1.0 / (1.0 - x * x),
-                _open(-1.0, 1.0, "input must be in (-1, 1)")),
-    "log1p": (np.log1p, lambda x, y: 1.0 / (1.0 + x), _open(-1.0, why="input must be > -1")),
-    "expm1": (np.expm1, lambda x, y: y + 1.0, None),
-    "log2": (np.log2, lambda x, y: 1.0 / (x * math.log(2.0)), _open(0.0, why="input must be positive")),
-    "log10": (np.log10, lambda x, y: 1.0 / (x * math.log(10.0)), _open(0.0, why="input must be positive")),
-    "erf": (_erf, lambda x, y: _2_SQRT_PI * F.exp(-x * x), None),
-    "erfc": (_erfc, lambda x, y: -_2_SQRT_PI * F.exp(-x * x), None),
-    "normal_cdf": (_ndtr, lambda x, y: _1_SQRT_2PI * F.exp(-0.5 * x * x), None),
-    "exp2": (np.exp2, lambda x, y: y * math.log(2.0), None),
-    "gammaln": (_gammaln, lambda x, y: _psi(0, x), _open(0.0, why="input must be positive")),
-    "logit": (lambda x: np.log(x / (1.0 - x)), lambda x, y: 1.0 / (x * (1.0 - x)),
-              _open(0.0, 1.0, "input must be in (0, 1)")),
-    "normal_logpdf": (lambda x: -0.5 * x * x - _LOG_SQRT_2PI, lambda x, y: -x, None),
-    "normal_ppf": (lambda x: _ndtri(x).astype(x.dtype), lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),
-                   _open(0.0, 1.0, "input must be a probability in (0, 1)")),
-    "nan_to_num": (np.nan_to_num, lambda x, y: np.isfinite(data(x)).astype(data(x).dtype), None),
-    "sign": (np.sign, _ZERO, None),
-    "floor": (np.floor, _ZERO, None),
-    "ceil": (np.ceil, _ZERO, None),
-    "round": (np.round, _ZERO, None),
-    "trunc": (np.trunc, _ZERO, None),
+UNARY = {**fn.UNARY, **{op.name: op for op in (  # the shared rules, and the Tensor-only ones beside them
+    _own("exp2", np.exp2, lambda y, x: (y * math.log(2.0),)),
+    _own("gammaln", _gammaln, lambda y, x: (_psi(0, x),), lambda x: x <= 0, "input must be positive"),
+    _own("logit", lambda x: np.log(x / (1.0 - x)), lambda y, x: (1.0 / (x * (1.0 - x)),),
+         _outside(0.0, 1.0), "input must be in (0, 1)"),
+    _own("normal_ppf", lambda x: _ndtri(x).astype(x.dtype),
+         lambda y, x: (math.sqrt(2.0 * math.pi) * F.exp(0.5 * y * y),),
+         _outside(0.0, 1.0), "input must be a probability in (0, 1)"),
+    _own("nan_to_num", np.nan_to_num, lambda y, x: (np.isfinite(data(x)).astype(data(x).dtype),)),
+)}}
+_CANNOT_WARN = frozenset(  # forwards that raise no floating-point warning for any input, inf and NaN included
+    ("abs", "sign", "floor", "ceil", "round", "trunc", "relu", "tanh", "sigmoid", "softplus", "hardtanh", "elu"))
+_WHY = {  # where the Tensor engine words a refusal differently from the Value engine
+    "log1p": "input must be > -1",
+    "arcsin": "input must be in [-1, 1] (open for a gradient)",
+    "arccos": "input must be in [-1, 1] (open for a gradient)",
 }
-# the core elementary functions: domain checks in their methods (log/sqrt refuse <= 0 and NaN)
-EXP = Op("exp", lambda g, y, x: (g * y,))
-LOG = Op("log", lambda g, y, x: (g / x,))
-SQRT = Op("sqrt", lambda g, y, x: (g * 0.5 / y,))
-ABS = Op("abs", lambda g, y, x: (g * np.sign(data(x)),))   # abs'(0) = 0
 
 
 def _tie_share(a, b):
@@ -194,42 +147,28 @@ def _clip_op(lo, hi):  # passes the gradient where lo <= x <= hi
     return Op("clip", lambda g, y, x: (g * ((data(x) >= lo) & (data(x) <= hi)),))
 
 
-_OPS = {name: Op(name, (lambda d: lambda g, y, x: (g * d(x, y),))(d)) for name, (_, d, _) in RULES.items()}
-
-
-def _hypot_share(a, y):
-    y0 = data(y) == 0
-    return F.where(y0, 0.0, a / F.where(y0, 1.0, y)) if y0.any() else a / y
-
-
-def _floor_q(a, b):
-    return np.floor(data(a) / data(b))
-
-
-BINARY = {  # name: (forward, vjp(g, y, a, b))
-    "logaddexp": (np.logaddexp, lambda g, y, a, b: (g * F.exp(a - y), g * F.exp(b - y))),
-    "hypot": (np.hypot, lambda g, y, a, b: (g * _hypot_share(a, y), g * _hypot_share(b, y))),
-    "arctan2": (np.arctan2, lambda g, y, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b))),
-    "mod": (np.mod, lambda g, y, a, b: (g, -g * _floor_q(a, b))),
-    "fmod": (np.fmod, lambda g, y, a, b: (g, -g * np.trunc(data(a) / data(b)))),
-    "floordiv": (np.floor_divide, lambda g, y, a, b: (0.0 * g, 0.0 * g)),
-    "copysign": (np.copysign, _copysign_vjp),
-}
-_BOPS = {name: Op(name, vjp) for name, (_, vjp) in BINARY.items()}
+BINARY = {**fn.BINARY, "copysign": _own("copysign", np.copysign, _copysign_partials)}
 
 
 class Elementwise(TensorBase):
     __slots__ = ()
 
     def _unary(self, name):
-        fwd, _, dom = RULES[name]
-        x = self.data
-        if dom is not None:
-            bad, why = dom(x, self.requires_grad)
+        return self._rule(UNARY[name])
+
+    def _rule(self, op):
+        """Apply the elementwise rule ``op`` (its domain first, then its numpy forward)."""
+        name, x = op.name, self.data
+        if op.bad is not None:
+            bad = op.bad(x)
+            if op.edge is not None and self.requires_grad:
+                bad = bad | op.edge(x)
             if bad.any():
-                raise domain_error(name, why, bad, x)
+                raise domain_error(name, _WHY.get(name, op.why), bad, x)
+        if name in _CANNOT_WARN:  # skips errstate's cost (about 1 us) on small arrays
+            return self._make(op.array(x), (self,), op)
         with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, as in numpy
-            return self._make(fwd(x), (self,), _OPS[name])
+            return self._make(op.array(x), (self,), op)
 
     def _binary_rule(self, other, name):
         other = self._lift(other)
@@ -243,28 +182,14 @@ class Elementwise(TensorBase):
             bad = (a == 0) & (b == 0)
             if bad.any():
                 raise domain_error(name, "the gradient at (0, 0) is undefined", bad, a)
-        return self._binary(other, BINARY[name][0], _BOPS[name])
+        op = BINARY[name]
+        return self._binary(other, op.array, op)
 
     # the core elementary functions
-    def exp(self):
-        with np.errstate(over="ignore"):  # exp of a huge number is inf, as in numpy
-            return self._make(np.exp(self.data), (self,), EXP)
-
-    def log(self):
-        bad = self.data <= 0  # NaN passes (and propagates)
-        if bad.any():
-            raise domain_error("log", "input must be positive", bad, self.data)
-        return self._make(np.log(self.data), (self,), LOG)
-
-    def sqrt(self):
-        bad = self.data <= 0
-        if bad.any():
-            raise domain_error("sqrt", "input must be positive (the derivative at 0 is infinite)", bad, self.data)
-        return self._make(np.sqrt(self.data), (self,), SQRT)
-
-    def abs(self):
-        return self._make(np.abs(self.data), (self,), ABS)
-
+    def exp(self): return self._unary("exp")  # noqa: E704
+    def log(self): return self._unary("log")  # noqa: E704
+    def sqrt(self): return self._unary("sqrt")  # noqa: E704
+    def abs(self): return self._unary("abs")  # noqa: E704
     __abs__ = abs
 
     def maximum(self, other):
