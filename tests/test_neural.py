@@ -255,7 +255,7 @@ def test_walk_forward_runs_the_nets_in_order(ds):
 def test_2008_a_saturating_net_without_linear_path_under_predicts(ds):
     """Fit on data to the end of 2007, forecast 2008 H2 (no refit): the tanh net without a skip path
     saturates (its largest forecast is a fraction of the realised variance level) while the skip
-    design follows the crisis and scores far better (numbers in the module docstring)."""
+    design follows the crisis and scores far better (numbers in docs/model-card.md)."""
     end, a, b = _day(ds, "2008-01-01"), _day(ds, "2008-07-01"), _day(ds, "2009-01-01")
     y = ds.target[a:b]
     plain = MLPForecaster(skip=None, activation="tanh", weight_decay=0.0, members=3, progress=False).fit(ds, end)

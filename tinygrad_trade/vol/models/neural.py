@@ -54,74 +54,28 @@ refit (patience 10). GRU: lookback 15 days, 8 hidden units, 3 members, weight de
 200 epochs (patience 20) then 10 per warm refit (patience 8). ``quick=True``: 2 members and few
 epochs (tests).
 
-MEASUREMENTS (S&P 500 of ``vol.data.load_sp500``, target r^2, refit every 21 days, expanding window)
-
-Hyper-parameters were chosen on data before 2008 only: a pseudo-out-of-sample walk-forward that
-forecasts 2004-01-02..2007-12-31 (1,006 days, fits from 1999 on), where HAR-PK scores QLIKE 0.3679.
-Gains over HAR-PK there (two or three seeds each):
-
-- MLP, skip="har": tanh residual 0..+13% (without weight decay it over-fits: in the first fit the
-  training loss falls 1.55 -> 1.21 while the validation loss rises 0.97 -> 1.65, and the walk-forward
-  only matches HAR, -0.3%); ReLU residual +13..+17% for every hidden (8, 16) x weight decay
-  (0.3, 1, 3) x lr (0.003, 0.01) tried: ReLU, the middle of that plateau, 5 members (+15.6%, +16.0%).
-  skip="linear" +12..+14%, skip=None +7..+12%, loss="mse_log" +10..+13%, the skip path alone
-  (hidden=0) +8.7%, refitting from scratch instead of warm starts +14% at 8x the time.
-- GRU: weight decay 1 beat 0 on average at every lookback; lookback 15 (+12..+16%) beat 10 (+9..+11%); 22 was
-  about as good as 15 (+14%, +16%) at twice the cost (over the time budget); 10 epochs per warm refit
-  were as good as 20.
-
-Walk-forward 2008-01-02..2018-12-31 (2,769 days, 132 fits, seed 0), run once with those defaults::
-
-    model   QLIKE    vs HAR-PK   MSE     MZ R^2   DM t (QLIKE, vs HAR)
-    har     0.8211      --       24.42   0.267
-    mlp     0.8380    -2.07%     35.28   0.344    +0.67
-    gru     0.8312    -1.24%     20.50   0.417    +0.46
-
-The goal (QLIKE 2% below HAR-PK) is NOT met: both nets are slightly worse than HAR-PK (not
-significantly). By year the MLP is better in 2009-2012, 2014, 2015 and 2017 and worse in 2008, 2013,
-2016 and 2018 (the GRU likewise, but also worse in 2014). Diagnosis (after the fact; nothing was changed because of it): the loss comes from a few
-shocks after calm spells. On the 18 days with ``y > 10 f_HAR`` (2016-06-24, 2018-02-05, 2018-12-04,
-2015-08-24, ...) the MLP's summed QLIKE loss exceeds HAR's by 78; on the other 2,751 days it is 31
-lower (-0.011 a day, about 1.4% of HAR's QLIKE). A QLIKE-trained log-linear forecast sits lower than
-the level HAR (whose intercept acts as a floor) in calm regimes (2017: smallest MLP forecast 0.078,
-HAR 0.122), and QLIKE punishes under-prediction before a shock hard. The skip path alone
-(hidden=0) shows the same (-0.9%), so it is not the hidden layer. The 2004-2007 selection window
-had too few such shocks to show it.
-
-The 2008 pitfall (fit on data to 2007-12-31, forecast 2008-07-01..2008-12-31 without refitting;
-mean target 11.47; seeds 0 and 1; test ``test_2008_a_saturating_net_without_linear_path_under_predicts``):
-
-    (a) tanh net, no skip             QLIKE 3.419, 3.448   mean forecast 4.85   largest 14.2 (saturated)
-    (b) skip="har" (the default)      QLIKE 3.202, 3.220   mean forecast 20.8   largest 157
-        tanh net with skip="har"      QLIKE 3.155, 3.151   mean forecast 14.6   largest 84
-        HAR-PK                        QLIKE 3.177          mean forecast 8.52   largest 28.2
-
-With refits every 21 days through 2008 the picture holds: 2008 H2 QLIKE 3.340 for (a) (mean forecast
-5.43, largest 18.0) against 3.196 for (b) and 3.173 for HAR-PK.
-
-Run time of the full walk-forward (132 fits, one process, 2-core machine otherwise idle): mlp 3.3 s
-(2,272 epochs in all, the first fit 139), gru 19.9 s (1,371 epochs, the first fit 167); the whole
-``tinygrad-trade demo`` (ewma, garch, gjr, har, mlp, gru; 2 workers) 26 s.
+Hyper-parameters, how they were chosen (before 2008 only), the results and the run times:
+docs/model-card.md ("The neural nets: measurements").
 """
 from __future__ import annotations
 
-import ctypes
 import math
 import sys
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ...graph import no_grad
 from ...nn.modules import Module
 from ...optim import Adam, AdamW, NonFiniteError, check_finite
-from ...tensor import CustomOp, Tensor
+from ...tensor import Tensor
 from ..base import Dataset, Forecaster
-from ..features import StandardScaler, chronological_split, har_features
+from ..features import StandardScaler, chronological_split
+from .gru_op import GRUSequence
 from .har import FLOOR, fit_har, har_design
+from .neural_inputs import LOG_FLOOR, R2_OFFSET, _choose_proxies, daily_inputs, har_inputs
+from .runtime import lean_runtime
 
 __all__ = ["MLPForecaster", "GRUForecaster", "GRUSequence", "har_inputs", "daily_inputs",
            "SKIPS", "LOSSES", "R2_OFFSET"]
@@ -129,219 +83,7 @@ __all__ = ["MLPForecaster", "GRUForecaster", "GRUSequence", "har_inputs", "daily
 SKIPS = ("har", "linear", None)
 LOSSES = ("qlike", "mse_log")
 SKIP_PARAMS = ("a", "b", "c")
-WINDOWS = (1, 5, 22)
-R2_OFFSET = 0.1          # %^2 added to squared returns before the log (a 0.3% daily move)
-LOG_FLOOR = 1e-4         # %^2, floor of other proxies before the log (as vol.features.har_features)
 S_CLIP = 50.0            # log-variances are clipped to [-50, 50] (as nn.losses.qlike)
-
-
-# ------------------------------------------------------------------------------------ runtime
-# Small-matrix training is dominated by two process-level effects (measured on 2 busy cores):
-# multi-threaded OpenBLAS spinning on matrices of a few thousand rows (one GRU backward: 1.3 s
-# instead of 10 ms; one MLP step 25 ms instead of 4.6 ms) and glibc returning freed heap memory
-# to the system after every step, so that the next step page-faults it back (4.6 ms -> 1.2 ms per
-# MLP step without it). ``lean_runtime`` fixes both: OpenBLAS runs one thread while a model fits or
-# predicts (restored afterwards), and, once per process, glibc keeps up to 256 MB of freed memory
-# (M_TRIM_THRESHOLD) and serves blocks up to 32 MB from the heap (M_MMAP_THRESHOLD). Neither
-# changes any result. Pass ``lean=False`` to a forecaster to leave the process alone.
-_MALLOC_TUNED = False
-
-
-def _tune_malloc() -> None:
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED or not sys.platform.startswith("linux"):
-        return
-    _MALLOC_TUNED = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)      # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 << 20)     # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-@contextmanager
-def lean_runtime(enabled: bool = True):
-    """Single-threaded BLAS inside the block (restored after, via threadpoolctl) and, once, glibc heap tuning.
-
-    Inside a walk-forward task (``walkforward.one_blas_thread``) BLAS is pinned already: nothing more is done
-    (threadpoolctl scans the process's libraries on every call, ~2 ms, more than many a forecast costs)."""
-    if not enabled:
-        yield
-        return
-    _tune_malloc()
-    from ..walkforward import blas_pinned
-    if blas_pinned():
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-# ------------------------------------------------------------------------------------ inputs
-def _lag(a: np.ndarray) -> np.ndarray:
-    out = np.full(a.shape, np.nan)
-    out[1:] = a[:-1]
-    return out
-
-
-def _log_proxy(x: np.ndarray, name: str) -> np.ndarray:
-    return np.log(x + R2_OFFSET) if name == "r2" else np.log(np.maximum(x, LOG_FLOOR))
-
-
-def _choose_proxies(ds: Dataset, proxies):
-    if proxies is None:
-        proxies = tuple(p for p in ("parkinson", "r2") if p in ds.proxies) or (ds.target_name,)
-    missing = [p for p in proxies if p not in ds.proxies]
-    if missing:
-        raise ValueError(f"the dataset has no proxy {missing[0]!r} (has {', '.join(ds.proxies)})")
-    return tuple(proxies)
-
-
-def _choose_leverage(ds: Dataset, leverage) -> bool:
-    if leverage is None:
-        return bool(np.isfinite(ds.returns).sum() > 1)
-    if leverage and not np.isfinite(ds.returns).sum() > 1:
-        raise ValueError("leverage=True needs daily returns, and the dataset has none")
-    return bool(leverage)
-
-
-def har_inputs(ds: Dataset, proxies=None, leverage=None, windows=WINDOWS):
-    """``(names, X)``: HAR-type inputs, ``X[t]`` from days ``<= t-1`` (NaN until the windows are full).
-
-    For each proxy (default ``"parkinson"`` and ``"r2"``) the log of its mean over each window
-    (``ln(mean + 0.1)`` for ``"r2"``, ``ln max(mean, 1e-4)`` otherwise), then with ``leverage`` (default:
-    when the dataset has returns) the mean of ``min(r, 0)`` over each window.
-    """
-    proxies = _choose_proxies(ds, proxies)
-    cols, names = [], []
-    for p in proxies:
-        m = har_features(np.asarray(ds.proxies[p], dtype=float), windows=windows).to_numpy()
-        cols.append(_log_proxy(m, p))
-        names += [f"ln_{p}_{w}" for w in windows]
-    if _choose_leverage(ds, leverage):
-        cols.append(har_features(np.minimum(np.asarray(ds.returns, dtype=float), 0.0), windows=windows).to_numpy())
-        names += [f"neg_{w}" for w in windows]
-    return names, _lag(np.concatenate(cols, axis=1))
-
-
-def daily_inputs(ds: Dataset, proxies=None, leverage=None):
-    """``(names, D)``: per-day inputs of the GRU, ``D[d]`` of day ``d`` itself (not lagged; the window
-    of row ``t`` is ``D[t-L:t]``): the log of each proxy and ``min(r_d, 0)``."""
-    proxies = _choose_proxies(ds, proxies)
-    cols = [_log_proxy(np.asarray(ds.proxies[p], dtype=float), p) for p in proxies]
-    names = [f"ln_{p}" for p in proxies]
-    if _choose_leverage(ds, leverage):
-        cols.append(np.minimum(np.asarray(ds.returns, dtype=float), 0.0))
-        names.append("neg")
-    return names, np.column_stack(cols)
-
-
-# ------------------------------------------------------------------------------------ the GRU op
-def _sigmoid_(a):
-    """In place: ``a = sigmoid(a) = 0.5 (1 + tanh(a / 2))`` (stable; numpy's float32 tanh is fast)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
-
-
-class GRUSequence(CustomOp):
-    """Last hidden state of a batched ensemble of one-layer GRUs run over a window, in one op.
-
-    ``GRUSequence.apply(X, W_ih, W_hh, b_ih, b_hh)`` with ``X`` ``(B, L, D)`` (a constant: no gradient),
-    ``W_ih`` ``(K, D, 3H)``, ``W_hh`` ``(K, H, 3H)``, ``b_ih`` and ``b_hh`` ``(K, 1, 3H)`` (columns
-    ``[r | z | n]``), ``h_0 = 0``, returns ``h_L`` ``(K, B, H)``. PyTorch's equations (as
-    :class:`tinygrad_trade.nn.GRU`)::
-
-        r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)     z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
-        n = tanh(x W_in + b_in + r * (h W_hn + b_hn))  h' = (1 - z) * n + z * h
-
-    The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
-    its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
-    array is several times slower), and the input projections of all steps are one matmul per gate.
-    """
-
-    def forward(self, X, W_ih, W_hh, b_ih, b_hh):
-        B, L, D = X.shape
-        K, H = W_hh.shape[0], W_hh.shape[1]
-        Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(L * B, D)     # rows: step-major
-        gates = [slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)]
-        self.Xf, self.shape = Xf, (B, L, D, K, H)
-        self.Wh = [np.ascontiguousarray(W_hh[..., g]) for g in gates]
-        xs = []
-        for i, g in enumerate(gates):
-            bias = b_ih[..., g] + (b_hh[..., g] if i < 2 else 0.0)          # b_hn stays inside r * (...)
-            xg = (Xf @ np.ascontiguousarray(W_ih[..., g])).reshape(K, L, B, H)
-            xg += bias[:, None]
-            xs.append(xg)                                                   # (K, L, B, H)
-        xr, xz, xn = xs
-        b_hn = b_hh[..., gates[2]]
-        Wr, Wz, Wn = self.Wh
-        dt = xr.dtype
-        h = np.zeros((K, B, H), dtype=dt)
-        self.saved = []
-        for t in range(L):
-            if t:
-                r = _sigmoid_(h @ Wr + xr[:, t])
-                z = _sigmoid_(h @ Wz + xz[:, t])
-                hn = h @ Wn + b_hn
-            else:                                   # h_0 = 0
-                r, z = _sigmoid_(xr[:, 0].copy()), _sigmoid_(xz[:, 0].copy())
-                hn = np.broadcast_to(b_hn, (K, B, H)).astype(dt)
-            n = r * hn
-            n += xn[:, t]
-            np.tanh(n, out=n)
-            self.saved.append((h, r, z, n, hn))
-            h = h - n
-            h *= z
-            h += n
-        return h
-
-    def backward(self, g):
-        B, L, D, K, H = self.shape
-        Wr, Wz, Wn = self.Wh
-        dt = np.result_type(g, Wr)
-        # d(pre-activation) of the gates r, z, n and d(h W_hn + b_hn), laid out (K, L, B, H) so that
-        # each reshapes to (K, L*B, H) rows matching Xf: the weight and bias gradients are then matmuls
-        dx = np.empty((4, K, L, B, H), dtype=dt)
-        dWh = np.zeros((3, K, H, H), dtype=dt)
-        dh = np.asarray(g, dtype=dt)
-        for t in reversed(range(L)):
-            h_prev, r, z, n, hn = self.saved[t]
-            omz = 1.0 - z
-            da_z = h_prev - n                       # h = n + z (h_prev - n)
-            da_z *= dh
-            da_z *= z
-            da_z *= omz                             # through z = sigmoid(a_z)
-            da_n = n * n
-            np.subtract(1.0, da_n, out=da_n)
-            da_n *= dh
-            da_n *= omz                             # through n = tanh(a_n)
-            dhn = da_n * r                          # a_n = x_n + r * hn
-            da_r = da_n * hn
-            da_r *= r
-            da_r *= 1.0 - r                         # through r = sigmoid(a_r)
-            dx[0, :, t], dx[1, :, t], dx[2, :, t], dx[3, :, t] = da_r, da_z, da_n, dhn
-            if t:
-                hT = np.swapaxes(h_prev, -1, -2)
-                dWh[0] += hT @ da_r
-                dWh[1] += hT @ da_z
-                dWh[2] += hT @ dhn
-                dh = dh * z
-                dh += da_r @ np.swapaxes(Wr, -1, -2)
-                dh += da_z @ np.swapaxes(Wz, -1, -2)
-                dh += dhn @ np.swapaxes(Wn, -1, -2)
-        flat = dx.reshape(4, K, L * B, H)
-        XfT = self.Xf.T
-        dW_ih = np.concatenate([XfT @ flat[i] for i in range(3)], axis=-1)
-        db = np.ones(L * B, dtype=dt) @ flat                               # (4, K, H): sums over steps and rows
-        db_ih = np.concatenate([db[0], db[1], db[2]], axis=-1)[:, None, :]
-        db_hh = np.concatenate([db[0], db[1], db[3]], axis=-1)[:, None, :]
-        dW_hh = np.concatenate([dWh[0], dWh[1], dWh[2]], axis=-1)
-        self.saved = self.Xf = None
-        return None, dW_ih, dW_hh, db_ih, db_hh
 
 
 # ------------------------------------------------------------------------------------ the nets

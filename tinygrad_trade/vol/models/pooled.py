@@ -49,7 +49,7 @@ from ...optim import AdamW
 from ...tensor import Tensor
 from ..base import Dataset, Forecaster, StateError, state_array
 from .garch import GARCH, GarchResult
-from .neural import lean_runtime
+from .runtime import lean_runtime
 
 __all__ = ["WINDOWS", "raw_inputs", "scaled", "input_names", "qlike_loss", "loss_derivatives",
            "newton_fit", "PooledForecaster"]
