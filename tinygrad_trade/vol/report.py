@@ -346,6 +346,16 @@ def data_checks_section(found) -> list:
     return ["## Data checks", "", "These may make the numbers below wrong:", ""] + [f"- {f}" for f in found] + [""]
 
 
+def opening_sections(results, extra: dict) -> list:
+    """Markdown lines that open every report after its header: the run's notes, the data checks and the
+    caller's ``extra["sections_before"]``."""
+    L = [f"> Note: {note}" for note in results.notes] + ([""] if results.notes else [])
+    L += data_checks_section(getattr(results, "data_checks", None))
+    for title, body in extra.get("sections_before", []):
+        L += [f"## {title}", "", body, ""]
+    return L
+
+
 def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     """The text of report.md (``plots``: key -> file name in the same directory)."""
     extra = extra or {}
@@ -361,13 +371,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
           f"the previous close; refit every {cfg['refit_every']} forecasts ({cfg['n_refits']} refits), "
           f"{window_text}, "
           f"seed {cfg['seed']}.", ""]
-    for note in results.notes:
-        L.append(f"> Note: {note}")
-    if results.notes:
-        L.append("")
-    L += data_checks_section(getattr(results, "data_checks", None))
-    for title, body in extra.get("sections_before", []):
-        L += [f"## {title}", "", body, ""]
+    L += opening_sections(results, extra)
 
     L += ["## Forecast accuracy", "",
           "QLIKE = mean(y/f + ln f) (lower is better); MSE in %^4; Mincer-Zarnowitz regression y = a + b f "

@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from .report import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
-                     data_checks_section, degenerate_warnings, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
+                     degenerate_warnings, opening_sections, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
 from .report_html import write_report_html
 from .risk_report import risk_markdown
 
@@ -94,18 +94,22 @@ def _recolor(ax, colors: dict) -> None:
         ax.legend(loc=ax.get_legend()._loc, fontsize=8)
 
 
+def _asset_axes(n: int, ax, height: float):
+    """The Figure and one axes per asset: new ones (``height`` inches each) or the caller's ``ax``."""
+    if ax is None:
+        fig, axes = _figure(n, 1, figsize=(11, height * n), squeeze=False)
+        return fig, list(axes[:, 0])
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))
+    return axes[0].figure, axes
+
+
 def plot_cum_qlike_by_asset(walks: dict, path=None, ax=None, benchmark: str = "har"):
     """One panel per asset: the cumulative QLIKE difference of each model against ``benchmark``; the Figure
     (None without the benchmark). ``ax``: a sequence of one axes per asset."""
     names = [a for a, w in walks.items() if benchmark in w.forecasts and len(w.forecasts) > 1]
     if not names:
         return None
-    if ax is None:
-        fig, axes = _figure(len(names), 1, figsize=(11, 3.2 * len(names)), squeeze=False)
-        axes = list(axes[:, 0])
-    else:
-        axes = list(np.ravel(np.asarray(ax, dtype=object)))
-        fig = axes[0].figure
+    fig, axes = _asset_axes(len(names), ax, 3.2)
     colors = _model_colors(walks)
     for a, axis in zip(names, axes):
         plot_cum_qlike(walks[a], benchmark=benchmark, ax=axis,
@@ -120,12 +124,7 @@ def plot_equity_by_asset(walks: dict, config, path=None, ax=None):
     names = [a for a, w in walks.items() if np.all(np.isfinite(w.returns))]
     if not names:
         return None
-    if ax is None:
-        fig, axes = _figure(len(names), 1, figsize=(11, 3.6 * len(names)), squeeze=False)
-        axes = list(axes[:, 0])
-    else:
-        axes = list(np.ravel(np.asarray(ax, dtype=object)))
-        fig = axes[0].figure
+    fig, axes = _asset_axes(len(names), ax, 3.6)
     colors = _model_colors(walks)
     for a, axis in zip(names, axes):
         plot_equity(walks[a], config, ax=axis)
@@ -203,13 +202,7 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
           f"{first['refit_every']} trading days of the union calendar.", "",
           _md_table(["asset", "data", "first day", "last day", "first forecast", "last forecast", "forecasts"],
                     rows), ""]
-    for note in results.notes:
-        L.append(f"> Note: {note}")
-    if results.notes:
-        L.append("")
-    L += data_checks_section(getattr(results, "data_checks", None))
-    for title, body in extra.get("sections_before", []):
-        L += [f"## {title}", "", body, ""]
+    L += opening_sections(results, extra)
 
     L += ["## Across assets", "",
           "QLIKE = mean(y/f + ln f), lower is better. Ratios are per-asset QLIKE ratios averaged over the assets "
