@@ -19,7 +19,7 @@ class Noisy(Forecaster):
         if self.pause:
             time.sleep(self.pause)   # room to kill a worker mid-run; never changes a result
         y = ds.target[begin:ds.last_known(end)]
-        self.level = float(np.nanmean(y) * (1 + 0.1 * np.random.standard_normal()))
+        self.level = float(np.nanmean(y) * (1 + 0.1 * self.rng.standard_normal()))
         return self
 
     def predict(self, ds, start, stop):

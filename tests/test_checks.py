@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tinygrad_trade.cli import main
-from tinygrad_trade.vol import checks, data
+from tinygrad_trade.vol.data import checks, loading as data
 from tinygrad_trade.vol.data import DataError
 
 N = 400
@@ -29,7 +29,7 @@ def _write(tmp_path, df, name="p.csv"):
     return path
 
 
-def _load(path, loader=data.load_prices, *args):
+def _load(path, loader=data.read_prices, *args):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = loader(path, *args)
@@ -51,18 +51,18 @@ def _scale(df, rows, factor, cols=("Open", "High", "Low", "Close", "Adj Close"))
 ])
 def test_suspicious_prices_are_flagged_with_the_date(tmp_path, kind, make, date):
     df, warned = _load(_write(tmp_path, make(_prices())))
-    found = checks.findings(df)
+    found = list(df.facts.data_checks)
     assert [f.kind for f in found] == [kind] and found[0].date == date
     assert len(warned) == 1 and date in warned[0] and "p.csv" in warned[0]
 
 
 def test_split_with_adj_close_and_clean_files_are_quiet(tmp_path):
-    assert checks.findings(_load(_write(tmp_path, _prices()))[0]) == []
+    assert list(_load(_write(tmp_path, _prices()))[0].facts.data_checks) == []
     split = _scale(_prices(adj=True), slice(0, 199), 2.0, cols=("Open", "High", "Low", "Close"))
-    assert checks.findings(_load(_write(tmp_path, split))[0]) == []   # Adj Close is continuous
+    assert list(_load(_write(tmp_path, split))[0].facts.data_checks) == []   # Adj Close is continuous
     crash = _scale(_prices(), slice(200, None), 0.5)   # halved with a wide range that day: a crash
     crash.loc[200, "High"] = crash.loc[199, "Close"]
-    assert "split" not in [f.kind for f in checks.findings(_load(_write(tmp_path, crash))[0])]
+    assert "split" not in [f.kind for f in list(_load(_write(tmp_path, crash))[0].facts.data_checks)]
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -103,12 +103,12 @@ def _rv(scale=1.0, start="2010-01-01"):
 
 
 def test_realized_variance_in_decimal_units_is_flagged(tmp_path, capsys):
-    assert checks.findings(_load(_write(tmp_path, _rv()), data.load_realized)[0]) == []
-    df, warned = _load(_write(tmp_path, _rv(1e-4), "rv.csv"), data.load_realized)
-    assert [f.kind for f in checks.findings(df)] == ["rv_units"] and "10000" in warned[0]
+    assert list(_load(_write(tmp_path, _rv()), data.read_realized)[0].facts.data_checks) == []
+    df, warned = _load(_write(tmp_path, _rv(1e-4), "rv.csv"), data.read_realized)
+    assert [f.kind for f in list(df.facts.data_checks)] == ["rv_units"] and "10000" in warned[0]
     mixed = _rv()
     mixed.loc[200:, "RV"] *= 1e-4
-    assert [f.kind for f in checks.findings(_load(_write(tmp_path, mixed), data.load_realized)[0])] == ["units"]
+    assert [f.kind for f in list(_load(_write(tmp_path, mixed), data.read_realized)[0].facts.data_checks)] == ["units"]
 
 
 def test_findings_reach_stderr_and_the_report(tmp_path, capsys):
@@ -153,22 +153,19 @@ def test_input_size_limit(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "huge.csv" in err and "--max-file-mb" in err and len(err.strip().splitlines()) == 1
     path = _write(tmp_path, _prices())
-    monkeypatch.setattr(data, "MAX_FILE_MB", 0.001)
     with pytest.raises(DataError, match="limit"):
-        data.load_prices(path)
+        data.load_prices(path, max_file_mb=0.001)
     import gzip
     bomb = tmp_path / "bomb.csv.gz"
     bomb.write_bytes(gzip.compress(b"Date,Open,High,Low,Close\n" + b" " * 3_000_000))
-    monkeypatch.setattr(data, "MAX_FILE_MB", 1)
     with pytest.raises(DataError, match="unpacked"):
-        data.load_prices(bomb)
-    monkeypatch.setattr(data, "MAX_FILE_MB", 512)
+        data.load_prices(bomb, max_file_mb=1)
     small = tmp_path / "small.csv"
     with open(small, "wb") as fh:
         fh.truncate(2**20)
     assert main(["garch", "--csv", str(small), "--max-file-mb", "0.5"]) == 2
     assert "0.5 MB" in capsys.readouterr().err
-    assert data.MAX_FILE_MB == 512            # the option lasts one command
+    assert data.MAX_FILE_MB == 512            # the option is an argument: no global changes
 
 
 def test_list_with_spaces_and_help_text(capsys):

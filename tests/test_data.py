@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tinygrad_trade.vol.data import (
+    read_prices, read_realized, read_sp500, read_sp500_rv,
     DataError,
     detect_stale_opens,
     load_prices,
@@ -26,6 +27,12 @@ def write(tmp_path, text, name="prices.csv"):
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     return path
+
+
+def quiet_read(path, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_prices(path, **kwargs)
 
 
 def quiet_load(path, **kwargs):
@@ -159,11 +166,12 @@ def test_adj_close_used_for_returns(tmp_path):
 def test_ohlc_adjusted_by_adj_close_over_close(tmp_path):
     """A 2:1 split: the raw close halves, Adj Close does not; after loading the whole bar is adjusted."""
     text = HEADER + "2019-01-02,100,104,98,102,51,1\n2019-01-03,51.5,52,50,51,51,1\n"
-    df = quiet_load(write(tmp_path, text))
+    loaded = quiet_read(write(tmp_path, text))
+    df = loaded.frame
     np.testing.assert_allclose(df["close"], [51.0, 51.0])
     np.testing.assert_allclose(df.iloc[0][["open", "high", "low"]], [50.0, 52.0, 49.0])
     np.testing.assert_allclose(df.iloc[1][["open", "high", "low"]], [51.5, 52.0, 50.0])
-    assert df.attrs["adjusted"] is True
+    assert loaded.facts.adjusted is True
     from tinygrad_trade.vol.features import garman_klass, parkinson
     # the overnight gap no longer shows the split: Open_t / Close_{t-1} is about 1, not 1/2
     assert df["open"].iloc[1] / df["close"].iloc[0] == pytest.approx(51.5 / 51)
@@ -177,15 +185,16 @@ def test_other_date_formats_crlf_bom_and_gzip(tmp_path):
     us = quiet_load(write(tmp_path, "Date,Open,High,Low,Close\n01/31/2019,10,11,9,10.5\n02/01/2019,10,11,9,10.5\n"))
     assert us.index[0] == pd.Timestamp("2019-01-31")
     packed = write(tmp_path, gzip.compress((HEADER + GOOD).encode()), "prices.csv.gz")
-    df = quiet_load(packed)
-    assert len(df) == 2 and df.attrs["source"] == "prices.csv.gz"
+    loaded = quiet_read(packed)
+    assert len(loaded.frame) == 2 and loaded.facts.source == "prices.csv.gz"
 
 
-def test_price_frame_attrs(tmp_path):
-    df = quiet_load(write(tmp_path, HEADER + GOOD))
-    assert df.attrs["source"] == "prices.csv"
-    stale = df.attrs["stale_open"]
-    assert isinstance(stale, np.ndarray) and stale.dtype == bool and stale.shape == (2,)
+def test_price_file_facts(tmp_path):
+    loaded = quiet_read(write(tmp_path, HEADER + GOOD))
+    assert loaded.facts.source == "prices.csv" and loaded.facts.kind == "prices" and not loaded.facts.close_only
+    stale = loaded.facts.stale_open
+    assert isinstance(stale, pd.Series) and stale.dtype == bool and stale.shape == (2,)
+    assert stale.index.equals(loaded.frame.index)
 
 
 # ----------------------------------------------------------------------------- realized variance
@@ -194,10 +203,11 @@ RV_HEADER = "Date,RV,RQ,Name\n"
 
 
 def test_realized_loader(tmp_path):
-    df = load_realized(write(tmp_path, RV_HEADER + "2019-01-02,1.5,0.1,a\n2019-01-03,2,0.2,b\n", "rv.csv"))
+    loaded = read_realized(write(tmp_path, RV_HEADER + "2019-01-02,1.5,0.1,a\n2019-01-03,2,0.2,b\n", "rv.csv"))
+    df = loaded.frame
     assert list(df.columns) == ["rv", "rq"]  # the text column is ignored
     assert df["rv"].tolist() == [1.5, 2.0] and df.index.name == "date"
-    assert df.attrs["source"] == "rv.csv"
+    assert loaded.facts.source == "rv.csv" and loaded.facts.kind == "realized_variance"
     other = load_realized(write(tmp_path, RV_HEADER + "2019-01-02,1.5,0.1,a\n", "rv.csv"), column="rq")
     assert other["rv"].tolist() == [0.1] and other["rv_orig"].tolist() == [1.5]
 
@@ -222,7 +232,7 @@ def test_realized_validation_errors(tmp_path, case):
 
 
 def test_require_rows(tmp_path):
-    df = quiet_load(write(tmp_path, HEADER + GOOD))
+    df = quiet_read(write(tmp_path, HEADER + GOOD))
     require_rows(df, 2, "a fit")
     with pytest.raises(DataError, match=r"^prices.csv has 2 rows; HAR-22 needs at least 23$"):
         require_rows(df, 23, "HAR-22")
@@ -247,12 +257,13 @@ def test_detect_stale_opens_marks_the_stretch():
 def test_sp500_stale_opens_warn_once_and_flag_1999_2006():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        df = load_sp500()
+        loaded = read_sp500()
+    df = loaded.frame
     stale_warnings = [w for w in caught if "stale opens" in str(w.message)]
     assert len(stale_warnings) == 1 and issubclass(stale_warnings[0].category, UserWarning)
     message = str(stale_warnings[0].message)
     assert "\n" not in message and "sp500_daily_1999_2018.csv" in message
-    flagged = df.index[df.attrs["stale_open"]]
+    flagged = df.index[loaded.facts.stale_open.to_numpy()]
     assert pd.Timestamp("1999-01-04") <= flagged[0] <= pd.Timestamp("1999-01-31")
     assert pd.Timestamp("2005-06-01") <= flagged[-1] <= pd.Timestamp("2006-12-31")
     assert f"{flagged[0]:%Y-%m-%d}" in message and f"{flagged[-1]:%Y-%m-%d}" in message
@@ -279,27 +290,28 @@ def test_user_file_warns_once(tmp_path):
 def test_embedded_sp500_round_trip():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = load_sp500()
+        loaded = read_sp500()
+    df = loaded.frame
     assert len(df) == 5031
     assert df.index[0] == pd.Timestamp("1999-01-04") and df.index[-1] == pd.Timestamp("2018-12-31")
     assert list(df.columns) == ["open", "high", "low", "close", "adj_close", "volume"]
     assert (df.dtypes == np.float64).all() and not df.isna().any().any()
     assert df.index.is_monotonic_increasing and df.index.is_unique and df.index.name == "date"
-    assert df.attrs["source"] == "sp500_daily_1999_2018.csv"
+    assert loaded.facts.source == "sp500_daily_1999_2018.csv"
     assert df["close"].iloc[-1] == pytest.approx(2506.850098)
     assert (df["adj_close"] == df["close"]).all()
-    # the attrs mask does not break pandas operations that compare attrs
-    assert pd.concat([df["close"], np.log(df["open"])], axis=1).shape == (5031, 2)
+    # the facts travel beside the frame: a sliced or pickled frame is a plain frame
     assert pd.concat([df.iloc[:10], df.iloc[10:]]).shape == df.shape
-    assert pickle.loads(pickle.dumps(df)).attrs["stale_open"].sum() == df.attrs["stale_open"].sum()
+    assert pickle.loads(pickle.dumps(loaded)).facts.stale_open.sum() == loaded.facts.stale_open.sum()
 
 
 def test_embedded_rv_round_trip():
-    rv = load_sp500_rv()
+    loaded = read_sp500_rv()
+    rv = loaded.frame
     assert len(rv) == 4096
     assert rv.index[0] == pd.Timestamp("1997-04-08") and rv.index[-1] == pd.Timestamp("2013-08-30")
     assert list(rv.columns) == ["rv", "rq", "rj", "bpv", "rvn", "rvp", "tpq", "medrq", "trrq",
                                 "rq15min", "rqboot"]
     assert not rv.isna().any().any() and (rv["rv"] > 0).all()
     assert rv["rv"].mean() == pytest.approx(1.175, abs=5e-4)  # daily %^2, as documented
-    assert rv.attrs["source"] == "sp500_rv5min_1997_2013.csv"
+    assert loaded.facts.source == "sp500_rv5min_1997_2013.csv"

@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
+from tinygrad_trade.vol.data.loading import read_sp500
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,10 +103,8 @@ def test_open_based_proxies_fall_back_to_parkinson_on_stale_days():
     pk = parkinson(df).to_numpy()
     plain_gk, plain_rs = garman_klass(df).to_numpy(), rogers_satchell(df).to_numpy()
     stale = np.array([False, True, False, False])
-    for frame_stale, arg in ((None, stale), (stale, None)):  # argument, or attrs as the loaders set it
+    for arg in (stale, pd.Series(stale, index=df.index)):  # an array, or a dated Series as the loaders' facts
         frame = df.copy()
-        if frame_stale is not None:
-            frame.attrs["stale_open"] = frame_stale
         gk, rs = garman_klass(frame, stale=arg).to_numpy(), rogers_satchell(frame, stale=arg).to_numpy()
         assert gk[1] == pk[1] and rs[1] == pk[1]
         np.testing.assert_array_equal(gk[[0, 2, 3]], plain_gk[[0, 2, 3]])
@@ -119,12 +119,13 @@ def test_open_based_proxies_fall_back_to_parkinson_on_stale_days():
 def test_fallback_follows_dates_on_a_sliced_sp500_frame():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = load_sp500()
+        loaded = read_sp500()
+    df, stale = loaded.frame, loaded.facts.stale_open
     part = df.loc["2006-11-01":"2006-12-31"]  # the flagged stretch ends in this slice
-    flags = pd.Series(df.attrs["stale_open"], index=df.index).loc[part.index].to_numpy()
+    flags = stale.loc[part.index].to_numpy()
     assert flags.any() and not flags.all()
     expected = np.where(flags, parkinson(part), garman_klass(part, stale=False))
-    np.testing.assert_array_equal(garman_klass(part).to_numpy(), expected)
+    np.testing.assert_array_equal(garman_klass(part, stale=stale).to_numpy(), expected)
     assert not garman_klass(df.loc["2008":]).isna().any()
 
 
@@ -236,11 +237,11 @@ def random_prices(rng, n, stale_share):
 
 def all_features(df, horizon):
     """Every feature of the module, keyed by name, computed on one price frame."""
-    df.attrs["stale_open"] = detect_stale_opens(df, window=10)
-    out = {"stale": pd.Series(df.attrs["stale_open"], index=df.index), "r": log_returns(df)}
+    stale = detect_stale_opens(df, window=10)
+    out = {"stale": pd.Series(stale, index=df.index), "r": log_returns(df)}
     for name in ("r2", "parkinson", "gk", "rs"):
-        out[name] = proxy(df, name)
-    out["yz"] = yang_zhang(df, window=5)
+        out[name] = proxy(df, name, stale=stale)
+    out["yz"] = yang_zhang(df, window=5, stale=stale)
     for name in ("r2", "parkinson", "gk", "rs", "yz"):
         out[f"har_{name}"] = har_features(out[name])
         out[f"log_har_{name}"] = har_features(out[name], windows=(1, 2, 7), log=True)

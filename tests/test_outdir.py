@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tinygrad_trade.cli import main
-from tinygrad_trade.vol import report as vreport
+from tinygrad_trade.vol.report import writer as vwriter
 from tinygrad_trade.vol.outdir import MANIFEST, OutputError, output_dir
 
 FAST = ["--start", "2017-01-01", "--refit-every", "63", "--models", "ewma,har", "--quiet"]
@@ -137,7 +137,7 @@ def test_disk_full_on_rerun_keeps_the_previous_report(tmp_path, capsys, monkeypa
             fh.write("date,")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(vreport, "write_forecasts", full)
+    monkeypatch.setattr(vwriter, "write_forecasts", full)
     rc, _, err = _run(capsys, "forecast", "--out", str(d), *FAST, "--seed", "3")
     assert rc == 2 and "forecasts.csv" in err and "no space" in err and len(err.strip().splitlines()) == 1
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before

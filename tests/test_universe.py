@@ -57,7 +57,7 @@ class TinyPooled(Forecaster):
             ok = np.isfinite(y) & np.isfinite(lvl) & (lvl > 0)
             ratios.append(y[ok] / lvl[ok])
             self.seen.append((asset, int(begin), int(stop)))
-        self.c = float(np.mean(np.concatenate(ratios))) * (1 + self.jitter * np.random.standard_normal())
+        self.c = float(np.mean(np.concatenate(ratios))) * (1 + self.jitter * self.rng.standard_normal())
         return self
 
     def predict_asset(self, asset, ds, start, stop):

@@ -6,7 +6,6 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import shutil
@@ -137,13 +136,15 @@ def _cmd_garch(args):
     import json
     import warnings
 
-    from .vol import checks, data, features
+    from .vol.data import loading as data
+    from .vol.features import proxies as features
     from .vol.models.garch import fit_garch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the stale-open note: GARCH uses closes only
-        df = data.load_prices(args.csv) if args.csv else data.load_sp500()
-    for finding in checks.findings(df):
+        loaded = data.read_prices(args.csv, _max_file_mb(args)) if args.csv else data.read_sp500()
+    df = loaded.frame
+    for finding in loaded.facts.data_checks:
         say(f"warning: {finding}", logging.WARNING)
     returns = features.log_returns(df).to_numpy()[1:]
     try:
@@ -167,22 +168,16 @@ def _max_file_option(p):
                    help="largest input file read, in MB after unpacking (default 512)")
 
 
-@contextlib.contextmanager
-def _file_limit(args):
-    """``--max-file-mb`` for the duration of one command (the loaders read ``vol.data.MAX_FILE_MB``)."""
+def _max_file_mb(args) -> float:
+    """``--max-file-mb`` as a number (the loaders' default when not given); passed to the loaders."""
+    from .vol.data.loading import MAX_FILE_MB
     text = getattr(args, "max_file_mb", None)
     if text is None:
-        yield
-        return
+        return MAX_FILE_MB
     mb = _float_text("--max-file-mb", text)
     if not mb > 0:
         raise UsageError(f"--max-file-mb must be positive, got {text!r}")
-    from .vol import data
-    old, data.MAX_FILE_MB = data.MAX_FILE_MB, mb
-    try:
-        yield
-    finally:
-        data.MAX_FILE_MB = old
+    return mb
 
 
 # --- forecast and demo (issue: walk-forward evaluation) -------------------------------------
@@ -274,7 +269,7 @@ def _forecast_parser(sub):
 
 
 def _forecast_config(args):
-    from .vol.pipeline import ForecastConfig
+    from .vol.jobs.config import ForecastConfig
 
     models = None   # the defaults the registry offers
     if args.models is not None:
@@ -295,12 +290,12 @@ def _forecast_config(args):
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
         scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        quiet=args.quiet, force=args.force,
+        quiet=args.quiet, force=args.force, max_file_mb=_max_file_mb(args),
     )
 
 
 def _cmd_forecast(args):
-    from .vol.pipeline import run_forecast
+    from .vol.jobs.forecast import run_forecast
 
     res = run_forecast(_forecast_config(args))
     print(_results_text(res.metrics))
@@ -310,7 +305,7 @@ def _cmd_forecast(args):
 
 def _results_text(metrics):
     """The results table(s) for stdout: one per asset of a universe run."""
-    from .vol.report import results_table
+    from .vol.report.writer import results_table
 
     if "assets" not in metrics:
         return results_table(metrics)
@@ -333,7 +328,7 @@ def _demo_parser(sub):
 
 
 def _cmd_demo(args):
-    from .vol.demo import run_demo
+    from .vol.jobs.demo import run_demo
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
                    workers=_int_text("--workers", args.workers), quiet=args.quiet,
@@ -386,7 +381,7 @@ def _predict_parser(sub):
 
 
 def _predict_config(args):
-    from .vol.predict import PredictConfig
+    from .vol.jobs.predict import PredictConfig
 
     models = None
     if args.models is not None:
@@ -411,7 +406,7 @@ def _predict_config(args):
 
 
 def _cmd_predict(args):
-    from .vol.predict import format_table, run_predict
+    from .vol.jobs.predict import format_table, run_predict
 
     res = run_predict(_predict_config(args))
     print(format_table(res.table))
@@ -442,13 +437,12 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        with _file_limit(args):
-            return int(args.func(args) or 0)
+        return int(args.func(args) or 0)
     except (UsageError, ValueError, ArithmeticError, OSError) as e:  # DataError is a ValueError
         say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
         return EXIT_BAD_INPUT
     except RuntimeError as e:
-        from .vol.walkforward import WalkForwardError
+        from .vol.runs.walkforward import WalkForwardError
         if not isinstance(e, WalkForwardError):
             raise
         # a model failed on a task (one line naming asset, model and block), wherever it ran

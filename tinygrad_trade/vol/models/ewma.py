@@ -9,10 +9,13 @@ about the model's zero mean); its effect has died out long before any evaluation
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.signal import lfilter
 
-from ..base import Dataset, Forecaster, StateError, state_array
+from ..features.dataset import Dataset
+
+from .base import Forecaster, StateError, state_array
 
 __all__ = ["ewma_variance", "ewma_start", "EWMA"]
 
@@ -114,3 +117,9 @@ class EWMA(Forecaster):
             raise StateError(f"ewma: saved lambda {lam} or start variance {s0} out of range")
         self.lam_, self.s0_, self.begin = lam, s0, int(meta.get("begin", 0))
         return self
+
+    def first_predictable(self, ds: Dataset) -> int:
+        return int(self.begin) + 1
+
+    def fitted_params(self) -> pd.Series:
+        return pd.Series({"lam": float(self.lam_)}, name="params")

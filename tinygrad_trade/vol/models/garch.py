@@ -58,7 +58,9 @@ from scipy.signal import lfilter
 from ...engine import Value
 from ...graph import grad
 from ...tensor import CustomOp, Tensor
-from ..base import Dataset, Forecaster, StateError, state_array
+from ..features.dataset import Dataset
+from .base import Forecaster, StateError, state_array
+from .html_tables import garch_html
 
 __all__ = ["VOLS", "MEANS", "LOG_2PI", "param_names", "backcast", "garch_variance", "GarchLogLik",
            "loglik_tensor", "loglik_value", "loglik_derivatives", "value_hessian", "fit_garch",
@@ -504,7 +506,6 @@ class GarchResult:
         return f"GarchResult({self.vol}, {self.mean}: {ps}, loglik={self.loglik:.3f})"
 
     def _repr_html_(self):  # the estimates as a table in Jupyter
-        from ..html_tables import garch_html
         return garch_html(self)
 
 
@@ -583,3 +584,19 @@ class GARCH(Forecaster):
         self.result.converged = bool(meta.get("converged", True))
         self.begin = int(meta.get("begin", 0))
         return self
+
+    # -- what the fitted model says about itself (ModelResult asks through these) ---------------------------
+    def first_predictable(self, ds: Dataset) -> int:
+        return int(self.begin) + 1
+
+    def fitted_params(self) -> pd.Series:
+        return self.result.params.copy()
+
+    def fitted_std_err(self, ds: Dataset):
+        return self.result.std_err.copy()
+
+    def fitted_loglikelihood(self):
+        return float(self.result.loglik)
+
+    def fitted_summary(self):
+        return self.result.summary()

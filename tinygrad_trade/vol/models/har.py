@@ -20,8 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..base import Dataset, Forecaster, state_array
-from ..features import har_features
+from ..features.dataset import Dataset
+
+from .base import Forecaster, state_array
+from ..features.proxies import har_features
 
 __all__ = ["WINDOWS", "FLOOR", "har_design", "fit_har", "HAR"]
 
@@ -122,3 +124,20 @@ class HAR(Forecaster):
         self.coef_ = pd.Series(coef, index=names, name=self.name)
         self.nobs_ = int(meta.get("nobs", 0))
         return self
+
+    def first_predictable(self, ds: Dataset) -> int:
+        ok = np.isfinite(self._design(ds)).all(axis=1)
+        return int(np.flatnonzero(ok)[0]) if ok.any() else len(ds)
+
+    def fitted_params(self) -> pd.Series:
+        return self.coef_.copy()
+
+    def fitted_std_err(self, ds: Dataset):
+        """Classic OLS standard errors (levels only; a log HAR has none)."""
+        if self.log:
+            return None
+        X, y = self._design(ds), ds.target
+        ok = np.isfinite(X).all(axis=1) & np.isfinite(y)
+        _, s2, _ = fit_har(X, y)
+        cov = s2 * np.linalg.inv(X[ok].T @ X[ok])
+        return pd.Series(np.sqrt(np.diag(cov)), index=self.coef_.index, name="std_err")

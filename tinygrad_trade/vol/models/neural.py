@@ -65,13 +65,15 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from ...graph import no_grad
 from ...nn.modules import Module
 from ...optim import Adam, AdamW, NonFiniteError, check_finite
 from ...tensor import Tensor
-from ..base import Dataset, Forecaster
-from ..features import StandardScaler, chronological_split
+from ..features.dataset import Dataset
+from .base import Forecaster
+from ..features.proxies import StandardScaler, chronological_split
 from .gru_op import GRUSequence
 from .har import FLOOR, fit_har, har_design
 from .neural_inputs import LOG_FLOOR, R2_OFFSET, _choose_proxies, daily_inputs, har_inputs
@@ -452,6 +454,19 @@ class _NeuralForecaster(Forecaster):
             return np.zeros(0)
         s = self.log_variance(ds, start, stop)
         return np.maximum(np.exp(s).mean(axis=0), FLOOR)
+
+
+    def first_predictable(self, ds: Dataset) -> int:
+        ok = self._prepared(ds)["ok"]
+        return int(np.flatnonzero(ok)[0]) if ok.any() else len(ds)
+
+    def fitted_params(self) -> pd.Series:
+        """The HAR path's coefficients, the mean of each skip weight, and the number of weights."""
+        arrays, _ = self.get_state()
+        out = {f"har_{n}": float(c) for n, c in zip(("const", "h1", "h5", "h22"), self.har_coef_)}
+        out.update({f"{k}_mean": float(np.mean(arrays[f"p.{k}"])) for k in ("a", "b") if f"p.{k}" in arrays})
+        out["weights"] = float(sum(a.size for k, a in arrays.items() if k.startswith("p.")))
+        return pd.Series(out, name="params")
 
 
 # ------------------------------------------------------------------------------------ MLP

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Dataset
-from ..features import har_features
+from ..features.dataset import Dataset
+from ..features.proxies import har_features
 
 __all__ = ["har_inputs", "daily_inputs", "WINDOWS", "R2_OFFSET", "LOG_FLOOR"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import StateError, state_array
-from ..features import StandardScaler
+from .base import StateError, state_array
+from ..features.proxies import StandardScaler
 
 __all__ = ["get_state", "set_state"]
 

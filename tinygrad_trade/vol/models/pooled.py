@@ -47,7 +47,8 @@ from ...graph import grad, no_grad
 from ...nn import MLP
 from ...optim import AdamW
 from ...tensor import Tensor
-from ..base import Dataset, Forecaster, StateError, state_array
+from ..features.dataset import Dataset
+from .base import Forecaster, StateError, state_array
 from .garch import GARCH, GarchResult
 from .runtime import lean_runtime
 
@@ -434,3 +435,7 @@ class PooledForecaster(Forecaster):
             self.net = MLP([theta.size - 1, self.hidden, 1], rng=np.random.default_rng(self.seed))
             self.net.load_state_dict(net)
         return self
+
+    def fitted_params(self) -> pd.Series:
+        coef = self.coef_
+        return pd.Series(dtype=float, name="params") if coef is None else coef.copy()

@@ -19,7 +19,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from .evaluation import _normal_two_sided_pvalue, newey_west_variance
+from .losses import _normal_two_sided_pvalue, newey_west_variance
 
 __all__ = ["model_confidence_set", "panel_dm", "universe_summary", "CLASSICAL", "MCS_SIZE"]
 

@@ -14,7 +14,7 @@ things by their shape in the data:
   more than 31 days between rows, realized variance whose median is below 0.01 (decimal^2 units).
 
 The loaders (:mod:`~tinygrad_trade.vol.data`) call :func:`check_prices` / :func:`check_realized`,
-keep the findings in ``df.attrs["data_checks"]`` and warn once; :func:`findings` reads them back.
+keep the findings in the file's facts (:class:`~tinygrad_trade.vol.data.records.FileFacts`) and warn once.
 The thresholds are far from anything the embedded S&P 500 files show (they give no findings).
 """
 from __future__ import annotations
@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Finding", "DataWarning", "warn", "check_prices", "check_realized", "findings", "MAX_PRICE", "MAX_GAP_DAYS"]
+from .errors import data_error
+
+__all__ = ["Finding", "DataWarning", "warn", "check_prices", "check_realized", "MAX_PRICE", "MAX_GAP_DAYS"]
 
 MAX_PRICE = 1e12          # refused above this
 MIN_ROWS_CONSTANT = 20   # a file this long whose closes never move is refused
@@ -59,8 +61,7 @@ def _day(ts) -> str:
 
 
 def _refuse(file: str, what: str, row=None, date=None, column=None):
-    from .data import _error   # one message format for every data problem
-    return _error(file, what, row=row, date=date, column=column)
+    return data_error(file, what, row=row, date=date, column=column)
 
 
 def _refusals(df: pd.DataFrame, file: str, columns, today) -> None:
@@ -169,8 +170,3 @@ def warn(found: list) -> None:
     import warnings
     for f in found:
         warnings.warn(f.message, DataWarning, stacklevel=3)
-
-
-def findings(df: pd.DataFrame) -> list:
-    """The :class:`Finding` list the loader stored for this frame (empty for an unchecked frame)."""
-    return list(df.attrs.get("data_checks", ()))

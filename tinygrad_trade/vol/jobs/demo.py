@@ -15,10 +15,16 @@ import time
 import warnings
 from typing import Optional
 
-from ..log import messenger
-from . import data as vdata
-from .dataset import build_dataset
-from .pipeline import NEURAL_MODELS, ForecastConfig, available_models, prepare_out, resolve_models, run_forecast, validate
+from ...log import messenger
+from ..data import loading as vdata
+from ..features.dataset import build_dataset
+from ...engine import Value
+from ...nn.scalar import MLP
+from ...viz import render
+from ..data.assets import SP500_ASSET
+from ..models.garch import fit_garch
+from .config import NEURAL_MODELS, ForecastConfig, available_models, prepare_out, resolve_models, validate
+from .forecast import run_forecast
 
 __all__ = ["run_demo", "demo_config", "garch_summary", "draw_backprop_graph", "GRAPH_FILE", "DEMO_QUICK",
            "DEMO_EXTRA"]
@@ -43,7 +49,6 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
     cfg = dataclasses.replace(cfg, models=models)
     nets = [m for m in models if m in NEURAL_MODELS]
     if nets:   # the nets take most of the time: on the index only, so the demo stays short
-        from .assets import SP500_ASSET
         cfg = dataclasses.replace(cfg, model_assets={m: (SP500_ASSET,) for m in nets})
         notes.append(f"to keep the demo short, {', '.join(nets)} run on {SP500_ASSET} only; "
                      "`tinygrad-trade forecast --universe embedded` runs every model on every asset")
@@ -55,7 +60,6 @@ def demo_config(out="tinygrad-trade-report", quick: bool = False, seed: int = 0,
 
 def garch_summary(df=None, vol: str = "garch") -> str:
     """Full-sample GARCH(1,1) fit (constant mean, normal) on the % log returns; its summary() text."""
-    from .models.garch import fit_garch
 
     if df is None:
         with warnings.catch_warnings():
@@ -70,10 +74,7 @@ def draw_backprop_graph(path, seed: int = 0) -> Optional[str]:
 
     Returns the path written (a ``.dot`` file instead when no Graphviz renderer is available).
     """
-    from ..nn.scalar import MLP
-    from ..viz import render
 
-    from ..engine import Value
 
     net = MLP(2, [2, 1], activation="tanh", rng=seed)
     for i, layer in enumerate(net.layers, start=1):        # name every parameter: w1[j,k], b1[j], ...

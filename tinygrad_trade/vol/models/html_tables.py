@@ -1,6 +1,6 @@
 """HTML tables for notebooks: a GARCH fit and a forecast evaluation as they show in Jupyter.
 
-``GarchResult._repr_html_`` and ``ForecastResults._repr_html_`` call these (imported when a
+``GarchResult._repr_html_`` and ``ForecastResult._repr_html_`` call these (imported when a
 notebook asks), so the result classes stay plain. The tables are built with pandas' ``to_html``
 from what the objects already hold (the fit's estimates and standard errors; ``metrics``, the
 content of metrics.json); nothing is recomputed except the standard errors, which a GARCH fit
@@ -42,11 +42,10 @@ def garch_html(res) -> str:
                                 "robust std err": ".6f", "robust t": ".2f"})
 
 
-def forecast_html(results) -> str:
-    """A forecast evaluation (:class:`~tinygrad_trade.vol.pipeline.ForecastResults`): per model,
+def forecast_html(m: dict) -> str:
+    """A forecast evaluation (one asset's ``metrics.json`` object of a forecasting run): per model,
     QLIKE (lower is better), its change against the benchmark, the Diebold-Mariano p-value of
     that difference, MSE, Mincer-Zarnowitz R^2 and the backtest's Sharpe ratio at each cost."""
-    m = results.metrics
     cfg = m.get("config", {})
     bench = cfg.get("benchmark", "har")
     rows = []

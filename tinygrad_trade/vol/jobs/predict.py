@@ -39,11 +39,20 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from . import data as vdata
-from .base import Dataset
-from .dataset import build_dataset
+from ..data import loading as vdata
+from ..data.assets import asset_name, read_embedded_universe, read_universe
+from ..evaluation.risk import METHODS, level_key, normal_var_es, quantile_var_es
+from ..features.calendar import business_days, extend_one_day
+from ..features.dataset import Dataset, build_dataset
+from ..models.base import Forecaster
+from ..runs.cluster import check_scheduler, open_executor
+from ..runs.persistence import FittedModel, open_folder, save_models
+from ..runs.walkforward import Job, portable_spec, run_jobs, task_cost
+from ..models.runtime import one_blas_thread
+from .config import (DEFAULT_MODELS, ForecastConfig, available_models, json_clean, known_models, model_specs,
+                     positive_float, positive_int)
+from .forecast import check_close_only
 from .outdir import output_dir
-from .risk import METHODS, level_key, quantile_var_es, normal_var_es
 
 __all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
            "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "COLUMNS", "HORIZONS", "RESID_START",
@@ -84,16 +93,6 @@ class PredictConfig:
     scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
 
 
-@dataclass
-class FittedModel:
-    """One fitted model of one asset: ``fits[h]`` the model for horizon ``h`` (``fits[1]`` always)."""
-
-    asset: str
-    name: str
-    options: dict
-    fits: dict                           # horizon -> Forecaster
-    fitted_through: str                  # last date of the data of the latest fit
-    refit: bool = True                   # fitted in this run (False: a loaded fit, filtered forward)
 
 
 @dataclass
@@ -102,7 +101,7 @@ class PredictResults:
     table: pd.DataFrame                  # COLUMNS, one row per asset, model and horizon
     fitted: list                         # [FittedModel]
     datasets: dict                       # asset -> horizon-1 Dataset
-    frames: dict                         # asset -> price frame
+    frames: dict                         # asset -> DataFile (the price frame and its facts)
     notes: list
     paths: dict = field(default_factory=dict)
 
@@ -112,42 +111,24 @@ class PredictResults:
 
 
 # ------------------------------------------------------------------------------------ dates and data
-def business_days(last_date, horizon: int) -> tuple[np.datetime64, np.datetime64]:
-    """(first, last) business day (Mon-Fri) of the ``horizon`` trading days after ``last_date``.
-
-    Holidays are not known: the calendar skips weekends only.
-    """
-    day = np.datetime64(last_date, "D")
-    return (np.busday_offset(day, 1, roll="backward"), np.busday_offset(day, int(horizon), roll="backward"))
 
 
-def extend_one_day(ds: Dataset) -> Dataset:
-    """``ds`` plus one placeholder day after its end (next business day, every value NaN), so that
-    ``model.predict(ext, n, n + 1)`` forecasts the day after the data from data before it."""
-    nan1 = np.array([np.nan])
-    nxt = business_days(ds.dates[-1], 1)[0]
-    return dataclasses.replace(
-        ds, dates=np.append(ds.dates, nxt).astype("datetime64[D]"), returns=np.append(ds.returns, nan1),
-        daily=np.append(ds.daily, nan1), target=np.append(ds.target, nan1),
-        proxies={k: np.append(v, nan1) for k, v in ds.proxies.items()})
 
 
 def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
     """``([(asset, frame)], models)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
     an asset column, ``--universe embedded``, else the embedded S&P 500) and the models it supports (a
     close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does)."""
-    from .assets import asset_name, load_embedded_universe, load_universe
-    from .pipeline import ForecastConfig, check_close_only
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.universe == "embedded":
-            frames = load_embedded_universe()
+            frames = read_embedded_universe()
         elif config.csv:
-            frames = load_universe(list(config.csv))
+            frames = read_universe(list(config.csv))
         else:
-            frames = {asset_name(vdata.SP500_FILE): vdata.load_sp500()}
-    for df in frames.values():
-        vdata.require_rows(df, MIN_ROWS, "predict (a year of history for every model)")
+            frames = {asset_name(vdata.SP500_FILE): vdata.read_sp500()}
+    for data in frames.values():
+        vdata.require_rows(data, MIN_ROWS, "predict (a year of history for every model)")
     models = config.models
     if models is not None:
         fc = check_close_only(frames, ForecastConfig(models=tuple(models)), config.defaulted_models,
@@ -158,7 +139,6 @@ def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
 
 # ------------------------------------------------------------------------------------ models
 def _specs(config: PredictConfig) -> list:
-    from .pipeline import ForecastConfig, model_specs
     fc = ForecastConfig(models=tuple(config.models), seed=config.seed, epochs=config.epochs, quiet=config.quiet,
                         model_options=config.model_options, workers=config.workers, scheduler=config.scheduler)
     return model_specs(fc)
@@ -174,29 +154,24 @@ def _datasets(df: pd.DataFrame, horizons) -> dict:
 
 def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
     """Fit ``spec``'s model on all of the asset's data: once (horizon-free) or once per horizon."""
-    from .walkforward import _seed_globals, _task_seed
     n = len(dsets[1])
     fits = {}
     for h in sorted(set(horizons) | {1}):
         if 1 in fits and _horizon_free(fits[1]):
             fits[h] = fits[1]
             continue
-        _seed_globals(_task_seed(0, f"{asset}/{spec.key}", h))
         fits[h] = spec.build().fit(dsets[h], n)
     return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
 
 
 def _fit_pinned(asset: str, spec, dsets: dict, horizons) -> FittedModel:
     """:func:`fit_asset` with BLAS on one thread, so that a fit is the same in any process."""
-    from .walkforward import one_blas_thread
     with one_blas_thread():
         return fit_asset(asset, spec, dsets, horizons)
 
 
 def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
     """Every (asset, spec) fit, here or on ``--workers`` processes / ``--scheduler`` (one progress bar)."""
-    from .cluster import open_executor
-    from .walkforward import Job, portable_spec, run_jobs, task_cost
     jobs = [Job(_fit_pinned, (name, portable_spec(spec), dsets[name], config.horizons),
                 task_cost(spec, len(config.horizons)), f"{name}: model {spec.key!r}, full-sample fit")
             for name, spec in pairs]
@@ -207,10 +182,8 @@ def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
 def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
     """A pooled model (``pooled = True``): one fit per horizon on every asset's rows together; one
     :class:`FittedModel` per asset, all sharing those fits."""
-    from .walkforward import _seed_globals, _task_seed
     fits = {}
     for h in sorted(set(horizons) | {1}):
-        _seed_globals(_task_seed(0, f"panel/{spec.key}", h))
         fits[h] = spec.build().fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
     return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1])) for a in assets]
 
@@ -279,12 +252,11 @@ def _check_horizons(horizons) -> tuple:
 
 def validate(config: PredictConfig) -> PredictConfig:
     """Check the options (one-line ``ValueError``); fills in the default models."""
-    from .pipeline import DEFAULT_MODELS, _known_models, _positive_float, _positive_int, available_models
     horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
     if config.risk_method not in METHODS:
         raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
-    _positive_float(config.target_vol, "--target-vol")
-    _positive_float(config.max_leverage, "--max-leverage")
+    positive_float(config.target_vol, "--target-vol")
+    positive_float(config.max_leverage, "--max-leverage")
     if isinstance(config.refit_every, bool) or not isinstance(config.refit_every, (int, np.integer)) \
             or config.refit_every < 1:
         raise ValueError(f"--refit-every must be a positive integer, got {config.refit_every!r}")
@@ -293,7 +265,7 @@ def validate(config: PredictConfig) -> PredictConfig:
         models = tuple(models)
         if not models:
             raise ValueError("--models needs at least one model")
-        known = _known_models()
+        known = known_models()
         unknown = [m for m in models if m not in known]
         if unknown:
             raise ValueError(f"unknown model {unknown[0]!r} (choose from {', '.join(known)})")
@@ -306,8 +278,7 @@ def validate(config: PredictConfig) -> PredictConfig:
         raise ValueError(f"unknown --universe {config.universe!r} (choose from embedded)")
     if config.universe is not None and config.csv:
         raise ValueError("give either --universe or --csv files, not both")
-    from .cluster import check_scheduler
-    _positive_int(config.workers, "--workers")
+    positive_int(config.workers, "--workers")
     check_scheduler(config.scheduler)
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
@@ -333,13 +304,12 @@ def _write_table(table: pd.DataFrame, folder: str, as_json: bool) -> dict:
     """``predictions.csv`` (and ``predictions.json``) in ``folder`` (the staging folder of ``--out``)."""
     import json
 
-    from .pipeline import _json_clean
     paths = {"predictions": os.path.join(folder, "predictions.csv")}
     table.to_csv(paths["predictions"], index=False)        # shortest round-trip repr: the exact float64 values
     if as_json:
         paths["predictions_json"] = os.path.join(folder, "predictions.json")
         with open(paths["predictions_json"], "w", encoding="utf-8") as fh:
-            json.dump(_json_clean(table.to_dict(orient="records")), fh, indent=2, allow_nan=False)
+            json.dump(json_clean(table.to_dict(orient="records")), fh, indent=2, allow_nan=False)
             fh.write("\n")
     return paths
 
@@ -362,7 +332,6 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
         log(f"note: {note}")
     saved = None
     if config.load is not None:
-        from .persistence import open_folder
         saved = open_folder(config.load)
         horizons = config.horizons or _check_horizons(saved.manifest.get("horizons") or HORIZONS)
         config = dataclasses.replace(config, horizons=horizons,
@@ -382,7 +351,6 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
             written = _write_table(res.table, out_dir.dir, config.json)
             res.paths.update({k: out_dir.final(p) for k, p in written.items()})
         if save_dir is not None:
-            from .persistence import save_models
             save_models(save_dir.dir, res.fitted, res.frames, config)
             res.paths["saved"] = os.fspath(config.save)
     return res
@@ -394,7 +362,6 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
     fitted = {}
     specs = _specs(config)
     if config.save is not None:
-        from .base import Forecaster
         for spec in specs:
             if type(spec.build()).get_state is Forecaster.get_state:
                 raise ValueError(f"--save: model {spec.name!r} cannot be saved (it has no get_state)")

@@ -9,14 +9,21 @@ No look-ahead: the value of every feature at day t depends on rows up to t only
 targets of days after t.
 
 Stale opens: the Open-based estimators (Garman-Klass, Rogers-Satchell, Yang-Zhang) use
-Parkinson instead on days flagged in ``df.attrs["stale_open"]`` (set by the loaders of
-:mod:`tinygrad_trade.vol.data`) or in an explicit ``stale`` argument.
+Parkinson instead on days flagged in an explicit ``stale`` argument (the loaders' facts,
+:class:`~tinygrad_trade.vol.data.records.FileFacts`), else on the days
+:func:`~tinygrad_trade.vol.data.loading.detect_stale_opens` finds in the frame itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ..data.loading import detect_stale_opens
+
+__all__ = ["SCALE", "LN2", "PROXIES", "log_returns", "squared_returns", "parkinson", "garman_klass",
+           "rogers_satchell", "yang_zhang", "proxy", "har_features", "leverage", "make_supervised",
+           "chronological_split", "StandardScaler"]
 
 SCALE = 100.0**2  # (log-return)^2 -> %^2
 LN2 = np.log(2.0)
@@ -27,7 +34,7 @@ PROXIES = ("r2", "parkinson", "gk", "rs", "yz", "rv")
 
 
 def _series(x, name=None) -> pd.Series:
-    """A float Series without the caller's attrs (numpy input gets a RangeIndex)."""
+    """A float Series of ``x`` (numpy input gets a RangeIndex)."""
     if isinstance(x, pd.DataFrame):
         raise TypeError("expected a Series (one column), got a DataFrame")
     index = x.index if isinstance(x, pd.Series) else None
@@ -45,27 +52,21 @@ def _ohlc(df: pd.DataFrame):
 def _stale(df: pd.DataFrame, stale) -> np.ndarray:
     """Boolean array (one per row of df) of days whose Open is not to be used.
 
-    ``stale`` may be None (use ``df.attrs["stale_open"]``, no fallback if absent), False
-    (no fallback), a boolean Series indexed by date (re-aligned to df) or an array of
-    len(df). The loaders' mask remembers its dates, so a sliced frame still works.
+    ``stale`` may be None (the stale opens :func:`detect_stale_opens` finds in ``df``), False (none), a
+    boolean Series indexed by date (re-aligned to df, as the loaders' facts give it) or an array of len(df).
     """
-    where = "stale"
     if stale is None:
-        stale, where = df.attrs.get("stale_open"), 'df.attrs["stale_open"]'
-        if stale is None:
-            return np.zeros(len(df), dtype=bool)
+        return detect_stale_opens(df) if "open" in df and "close" in df else np.zeros(len(df), dtype=bool)
     if stale is False:
         return np.zeros(len(df), dtype=bool)
-    if getattr(stale, "dates", None) is not None and len(stale.dates) == len(stale):
-        stale = pd.Series(np.asarray(stale, dtype=bool), index=stale.dates)
     if isinstance(stale, pd.Series):
         aligned = stale.reindex(df.index)
         if aligned.isna().any():
-            raise ValueError(f"{where} has no entry for {aligned.isna().sum()} of the frame's dates")
+            raise ValueError(f"stale has no entry for {aligned.isna().sum()} of the frame's dates")
         return aligned.to_numpy(dtype=bool)
     mask = np.asarray(stale, dtype=bool)
     if mask.shape != (len(df),):
-        raise ValueError(f"{where} has {mask.size} entries but the frame has {len(df)} rows "
+        raise ValueError(f"stale has {mask.size} entries but the frame has {len(df)} rows "
                          "(pass stale= as a boolean Series indexed by date)")
     return mask
 
@@ -172,9 +173,9 @@ _PROXY_FUNCTIONS = {
 }
 
 
-def proxy(df: pd.DataFrame, name: str) -> pd.Series:
+def proxy(df: pd.DataFrame, name: str, stale=None) -> pd.Series:
     """The daily variance proxy ``name`` (%^2): one of "r2", "parkinson", "gk", "rs",
-    "yz" (price frames, defaults of the functions above) or "rv" (the ``rv`` column of a
+    "yz" (price frames, defaults of the functions above; ``stale`` as for them) or "rv" (the ``rv`` column of a
     realized-variance frame)."""
     if name == "rv":
         if "rv" not in df.columns:
@@ -182,6 +183,8 @@ def proxy(df: pd.DataFrame, name: str) -> pd.Series:
         return _out(df["rv"], df, "rv")
     if name not in _PROXY_FUNCTIONS:
         raise ValueError(f"unknown proxy {name!r}; choose one of {', '.join(PROXIES)}")
+    if name in ("gk", "rs", "yz"):
+        return _PROXY_FUNCTIONS[name](df, stale=stale)
     return _PROXY_FUNCTIONS[name](df)
 
 
@@ -247,7 +250,6 @@ def make_supervised(features: pd.DataFrame, target: pd.Series, horizon: int = 1)
     target_dates = pd.Series(target.index).shift(-h).to_numpy()
     keep = features.notna().all(axis=1).to_numpy() & ~np.isnan(y)
     X = features.loc[keep].copy()
-    X.attrs = {}
     y = pd.Series(y[keep], index=X.index, name="y")
     return X, y, pd.Index(target_dates[keep], name="target_date")
 

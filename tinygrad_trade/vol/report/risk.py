@@ -10,7 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from .risk import level_key, rolling_var_es
+from ..evaluation.risk import level_key, rolling_var_es
+from .common import _dates, _figure, _md_table, _save
 
 __all__ = ["VAR_BANDS_FILE", "RISK_FILE", "best_risk_model", "risk_rows", "risk_markdown", "plot_var_bands",
            "write_var_es"]
@@ -52,7 +53,6 @@ def risk_markdown(metrics: dict, plot_file: Optional[str] = None) -> list:
     risk = metrics.get("risk") or {}
     if not risk:
         return []
-    from .report import _md_table
     first = next(iter(risk.values()))
     how = ("filtered historical simulation: the empirical quantile of the model's standardised residuals "
            "r/sqrt(f) of the earlier forecast days only (no look-ahead)" if first["method"] == "fhs"
@@ -75,7 +75,6 @@ def plot_var_bands(walk, metrics: dict, path) -> Optional[str]:
     name = best_risk_model(metrics)
     if name is None:
         return None
-    from .report import _dates, _figure, _save
     entry = metrics["risk"][name]
     r = np.asarray(walk.returns, dtype=float)
     rv = rolling_var_es(r, walk.forecasts[name], method=entry["method"])

@@ -30,8 +30,8 @@ from typing import Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from .base import Dataset
-from .evaluation import evaluate
+from ..features.dataset import Dataset
+from ..evaluation.losses import evaluate
 from .universe import collect_results, plan_universe, task_job, universe_tasks
 from .walkforward import (Job, ModelSpec, WalkForwardError, as_spec, asset_name, one_line, portable_spec, run_jobs,
                           task_cost)

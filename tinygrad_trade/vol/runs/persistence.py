@@ -29,11 +29,25 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+from dataclasses import dataclass
 
-from .. import __version__
-from .base import StateError
+from ... import __version__
+from ..models.base import StateError
+from ..models.registry import available_models, get_model
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "save_models", "open_folder", "SavedFolder"]
+__all__ = ["FittedModel", "FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "save_models", "open_folder", "SavedFolder"]
+
+@dataclass
+class FittedModel:
+    """One fitted model of one asset: ``fits[h]`` the model for horizon ``h`` (``fits[1]`` always)."""
+
+    asset: str
+    name: str
+    options: dict
+    fits: dict                           # horizon -> Forecaster
+    fitted_through: str                  # last date of the data of the latest fit
+    refit: bool = True                   # fitted in this run (False: a loaded fit, filtered forward)
+
 
 FORMAT = "tinygrad-trade-models"
 FORMAT_VERSION = 1
@@ -63,7 +77,8 @@ def _clean_options(options: dict) -> dict:
 
 
 def save_models(folder, fitted: list, frames: dict, config) -> str:
-    """Write every fitted model (list of ``vol.predict.FittedModel``) and the data hashes into ``folder``.
+    """Write every fitted model (list of :class:`FittedModel`) and the data hashes (``frames``: asset ->
+    :class:`~tinygrad_trade.vol.data.records.DataFile`) into ``folder``.
 
     ``predict --save`` passes the staging folder of :func:`tinygrad_trade.vol.outdir.output_dir`, which
     moves the files into place only once all of them are written (and refuses a folder holding other
@@ -72,13 +87,14 @@ def save_models(folder, fitted: list, frames: dict, config) -> str:
     folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
     files, assets, models = {}, {}, []
-    for asset, df in frames.items():
+    for asset, data in frames.items():
+        df = data.frame
         name = f"data__{_safe(asset)}.npz"
         hashes = row_hashes(df)
         np.savez(os.path.join(folder, name), row_hash=hashes,
                  dates=df.index.values.astype("datetime64[D]").astype(np.int64))
         files[name] = _sha256(os.path.join(folder, name))
-        assets[asset] = {"data_file": str(df.attrs.get("source", "")), "first_date": str(df.index[0].date()),
+        assets[asset] = {"data_file": str(data.facts.source), "first_date": str(df.index[0].date()),
                          "last_date": str(df.index[-1].date()), "rows": int(len(df)),
                          "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
     done = {}
@@ -149,7 +165,6 @@ def open_folder(path) -> "SavedFolder":
     files = _need(manifest, "files", dict, mpath)
     assets = _need(manifest, "assets", dict, mpath)
     models = _need(manifest, "models", list, mpath)
-    from .models import available_models
     known = set(available_models())
     for m in models:
         name = _need(m, "model", str, mpath)
@@ -217,12 +232,13 @@ class SavedFolder:
     def check_data(self, assets: list) -> None:
         """Each asset must be in the folder and its file must repeat the saved rows up to the saved last date."""
         saved = self.manifest["assets"]
-        for name, df in assets:
+        for name, data in assets:
+            df = data.frame
             if name not in saved:
                 raise ValueError(f"--load {self.path}: asset {name!r} is not in the folder "
                                  f"(it holds {', '.join(saved)})")
             info = saved[name]
-            src = df.attrs.get("source", name)
+            src = data.facts.source or name
             arr = self.arrays[info["file"]]
             old_hash, old_dates = arr.get("row_hash"), arr.get("dates")
             if old_hash is None or old_dates is None or old_hash.shape != old_dates.shape:
@@ -242,7 +258,6 @@ class SavedFolder:
 
     def _restore_fits(self, entry: dict, spec, options: dict, horizons) -> dict:
         """``{h: model}`` restored from the entry's files (one model per distinct file)."""
-        from .models import get_model
         fits, built = {}, {}
         for h in sorted(set(horizons) | {1}):
             key = str(h) if str(h) in entry["fits"] else "1"
@@ -259,7 +274,6 @@ class SavedFolder:
 
     def restore_panel(self, assets: list, spec, dsets: dict, config):
         """``([FittedModel], note)`` for a pooled model: one saved fit per horizon shared by the assets."""
-        from .predict import FittedModel
         entries = [m for m in self.models if m["model"] == spec.name and m["asset"] in assets]
         have = {m["asset"] for m in entries}
         missing = [a for a in assets if a not in have]
@@ -287,7 +301,6 @@ class SavedFolder:
 
     def restore(self, asset: str, spec, dsets: dict, config):
         """``(FittedModel, note)``: the saved fits of ``spec.name`` for ``asset``, filtered forward or refitted."""
-        from .predict import FittedModel
         entry = next((m for m in self.models if m["asset"] == asset and m["model"] == spec.name), None)
         if entry is None:
             raise ValueError(f"--load {self.path}: no saved {spec.name} for asset {asset!r}")

@@ -35,7 +35,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from .evaluation import _as_1d as _as_1d_checked
+from .losses import _as_1d as _as_1d_checked
 
 __all__ = ["BacktestResult", "vol_target_backtest", "buy_and_hold", "backtest_table"]
 

@@ -1,6 +1,6 @@
 """A universe of assets: several price files, one long file with an asset column, or the embedded universe.
 
-    from tinygrad_trade.vol.assets import load_universe, load_embedded_universe
+    from tinygrad_trade.vol.data.assets import read_universe, load_universe, load_embedded_universe
     frames = load_universe(["aapl.csv", "ibm.csv"])      # {"aapl": frame, "ibm": frame}
     frames = load_universe(["stocks.csv"])               # a Ticker/Symbol/Asset column: {"AAPL": ..., ...}
     frames = load_embedded_universe()                    # {"SP500": ..., "AAPL": ..., "GOOG": ..., "IBM": ...}
@@ -19,10 +19,12 @@ import warnings
 import numpy as np
 
 from . import checks
-from . import data as vdata
-from .data import DataError
+from . import loading as vdata
+from .loading import DataError
+from .records import DataFile
 
-__all__ = ["ASSET_COLUMNS", "STOCKS_FILE", "SP500_ASSET", "load_universe", "load_embedded_universe",
+__all__ = ["ASSET_COLUMNS", "STOCKS_FILE", "SP500_ASSET", "load_universe", "load_embedded_universe", "read_universe",
+           "read_embedded_universe",
            "asset_name", "is_close_only"]
 
 ASSET_COLUMNS = ("ticker", "symbol", "asset")   # header keys of a long file's asset column, by priority
@@ -39,9 +41,11 @@ def asset_name(path) -> str:
     return name or os.path.basename(os.fspath(path))
 
 
-def is_close_only(df) -> bool:
-    """True for a frame without Open/High/Low (a close-only file)."""
-    return bool(df.attrs.get("close_only", "high" not in df))
+def is_close_only(data) -> bool:
+    """True for a close-only file's :class:`DataFile` (or a frame without Open/High/Low)."""
+    if isinstance(data, DataFile):
+        return data.facts.close_only
+    return "high" not in data
 
 
 def _asset_column(header: list, file: str):
@@ -71,10 +75,10 @@ def _long_frames(header: list, body, file: str, source: str, asset_at: int) -> d
     return frames
 
 
-def _frames_of_file(path) -> dict:
-    """``{asset: frame}`` of one file: a long file gives several assets, any other file one."""
+def _frames_of_file(path, max_file_mb: float) -> dict:
+    """``{asset: DataFile}`` of one file: a long file gives several assets, any other file one."""
     file = os.fspath(path)
-    raw = vdata._decode(vdata._read_file(path), file)
+    raw = vdata._decode(vdata._read_file(path, max_file_mb), file, max_file_mb)
     header, body = vdata._read_table(raw, file)
     asset_at = _asset_column(header, file)
     source = os.path.basename(file)
@@ -92,8 +96,8 @@ def _check_universe(frames: dict, origin: dict) -> None:
                         "Open/High/Low; give every asset of a universe the same columns")
 
 
-def load_universe(paths) -> dict:
-    """``{asset: price frame}`` from one or more price files (see the module docstring).
+def read_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
+    """``{asset: DataFile}`` from one or more price files (see the module docstring).
 
     Raises :class:`DataError` for an unreadable or bad file (an empty file included), two assets with the same
     name, or a mix of close-only and OHLC assets. Each asset's warnings (stale opens, the data checks of
@@ -105,29 +109,40 @@ def load_universe(paths) -> dict:
     frames, origin = {}, {}
     for path in paths:
         file = os.fspath(path)
-        got = _frames_of_file(path)
+        got = _frames_of_file(path, max_file_mb)
         for name, df in got.items():
             if name in frames:
                 raise DataError(f"{file}: duplicate asset name {name!r} (also in {origin[name]}); "
                                 "rename one of the files")
             frames[name], origin[name] = df, file
     _check_universe(frames, origin)
-    for name, df in frames.items():   # the loaders' warnings, once per asset
-        vdata._stale_warning(df, origin[name] if df.attrs.get("source") == os.path.basename(origin[name])
+    for name, data in frames.items():   # the loaders' warnings, once per asset
+        vdata._stale_warning(data, origin[name] if data.facts.source == os.path.basename(origin[name])
                              else f"{origin[name]} ({name})")
-        checks.warn(checks.findings(df))
+        checks.warn(list(data.facts.data_checks))
     return frames
 
 
-def load_embedded_universe() -> dict:
-    """The embedded universe: the S&P 500 (1999-2018) and AAPL, GOOG, IBM (2000-2013), adjusted OHLC.
+def load_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
+    """``{asset: price frame}``: the frames of :func:`read_universe`."""
+    return {name: data.frame for name, data in read_universe(paths, max_file_mb).items()}
+
+
+def read_embedded_universe() -> dict:
+    """The embedded universe as ``{asset: DataFile}``: the S&P 500 (1999-2018) and AAPL, GOOG, IBM (2000-2013),
+    adjusted OHLC.
 
     Stale-open warnings are not raised (they are documented in docs/data.md).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frames = {SP500_ASSET: vdata.load_sp500()}
+        frames = {SP500_ASSET: vdata.read_sp500()}
         raw = vdata._decode(vdata._embedded(STOCKS_FILE), STOCKS_FILE)
         header, body = vdata._read_table(raw, STOCKS_FILE)
         frames.update(_long_frames(header, body, STOCKS_FILE, STOCKS_FILE, _asset_column(header, STOCKS_FILE)))
     return frames
+
+
+def load_embedded_universe() -> dict:
+    """``{asset: price frame}``: the frames of :func:`read_embedded_universe`."""
+    return {name: data.frame for name, data in read_embedded_universe().items()}

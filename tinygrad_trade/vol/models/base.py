@@ -13,10 +13,10 @@ t..t+h-1 (known at the close of day t+h-1), still forecast from data up to day t
 
 ``fit`` also takes a frame instead of a Dataset: ``model.fit(prices)`` (a price DataFrame) or
 ``model.fit(returns)`` (a dated Series of % returns, for return-only models) fits on all of it and
-returns a :class:`~tinygrad_trade.vol.api.ModelResult` (params, conditional volatility, forecasts,
+returns a :class:`~tinygrad_trade.vol.models.results.ModelResult` (params, conditional volatility, forecasts,
 in the shape of the ``arch`` package). Every subclass's ``fit`` dispatches on the type of its first
 argument (:meth:`Forecaster.__init_subclass__` wraps it): a Dataset runs the walk-forward protocol
-above and returns the model itself, anything else goes to :func:`tinygrad_trade.vol.api.fit_frame`.
+above and returns the model itself, anything else goes to :func:`tinygrad_trade.vol.models.results.fit_frame`.
 
 A fitted Forecaster can be saved and restored without pickle (:mod:`tinygrad_trade.vol.persistence`)::
 
@@ -37,9 +37,12 @@ left exactly as the model gave it. How ``FLOOR_FRACTION`` was chosen: docs/model
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+
+from ..features.dataset import Dataset
+from .results import fit_frame
 
 __all__ = ["Dataset", "Forecaster", "StateError", "state_array", "FLOOR_FRACTION", "scale_floor", "apply_floor"]
 
@@ -50,35 +53,12 @@ class StateError(ValueError):
     """A saved model state that does not fit the model (missing array, wrong shape, other model)."""
 
 
-@dataclass
-class Dataset:
-    dates: np.ndarray                  # datetime64[D], one per trading day
-    returns: np.ndarray                # % log close-to-close returns; returns[0] is nan
-    daily: np.ndarray                  # the daily variance proxy that defines the target (e.g. r^2), %^2
-    target: np.ndarray                 # mean of `daily` over t..t+h-1 (nan where not yet known)
-    proxies: dict = field(default_factory=dict)   # name -> daily array in %^2 (e.g. "parkinson", "r2")
-    horizon: int = 1
-    source: str = ""
-    target_name: str = "r2"
-
-    def __len__(self):
-        return len(self.dates)
-
-    def to_frame(self):
-        """The dataset as a pandas DataFrame indexed by date (``vol.api.dataset_to_frame``)."""
-        from .api import dataset_to_frame
-        return dataset_to_frame(self)
-
-    def last_known(self, end: int) -> int:
-        """Index one past the last target day usable for a fit that must not see day `end`:
-        target[t] is known at the close of day t+h-1, so t + h - 1 < end."""
-        return max(0, end - self.horizon + 1)
-
 
 class Forecaster:
     """Base class for every volatility model in the walk-forward evaluation."""
 
     name = "model"
+    rng = None   # a np.random.Generator the walk-forward hands the model before each fit (for models that draw)
 
     def __init_subclass__(cls, **kwargs):
         """Make the subclass's ``fit`` accept a frame too (see the module docstring)."""
@@ -95,6 +75,43 @@ class Forecaster:
         """Forecasts (in %^2 per day) of ds.target[t] for t in start..stop-1, each from data < t."""
         raise NotImplementedError
 
+    # -- what a fitted model says about itself (ModelResult and the jobs ask through these) ----------------
+    def first_predictable(self, ds: Dataset) -> int:
+        """The first day the fitted model can forecast from the data before it. By default: the first day whose
+        one-day forecast succeeds (the days before lack inputs), found by bisection; models override it."""
+        def works(t):
+            try:
+                self.predict(ds, t, t + 1)
+                return True
+            except ValueError:
+                return False
+        lo, hi = 1, len(ds) - 1
+        if not works(hi):
+            return len(ds)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if works(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def fitted_params(self) -> pd.Series:
+        """The fitted parameters by name (empty for a model without named parameters)."""
+        return pd.Series(dtype=float, name="params")
+
+    def fitted_std_err(self, ds: Dataset):
+        """Standard errors of :meth:`fitted_params` on the data ``ds`` it was fitted to, or None."""
+        return None
+
+    def fitted_loglikelihood(self):
+        """The maximised log-likelihood, or None for a model not fitted by likelihood."""
+        return None
+
+    def fitted_summary(self):
+        """The model's own summary text, or None (a generic table of params and std_err is printed)."""
+        return None
+
     def get_state(self) -> tuple[dict, dict]:
         """``(arrays, meta)``: the fitted state as numeric numpy arrays and a JSON-ready dict."""
         raise NotImplementedError(f"model {self.name!r} cannot be saved (no get_state)")
@@ -105,12 +122,11 @@ class Forecaster:
 
 
 def _frame_dispatch(fit):
-    """``fit(ds, end, begin)`` for a Dataset; ``vol.api.fit_frame(self, frame)`` for a DataFrame or Series."""
+    """``fit(ds, end, begin)`` for a Dataset; :func:`~.results.fit_frame` for a DataFrame or Series."""
     @functools.wraps(fit)
     def dispatching_fit(self, data, *args, **kwargs):
         if isinstance(data, Dataset):
             return fit(self, data, *args, **kwargs)
-        from .api import fit_frame
         if args:
             raise TypeError(f"{type(self).__name__}.fit(frame) takes the data only; fit(ds, end, begin) needs a Dataset")
         return fit_frame(self, data, **kwargs)

@@ -48,9 +48,9 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from .base import Dataset
+from ..features.dataset import Dataset
 from .walkforward import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
-                          _history_of, _seed_globals, _task_seed, as_spec, describe_task, first_index,
+                          _history_of, as_spec, task_rng, describe_task, first_index,
                           floor_forecast, forecast_stop, make_blocks, one_blas_thread, run_jobs, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
@@ -256,8 +256,8 @@ def _run_pooled(task: UniverseTask):
     model = None
     for i, (k, row) in enumerate(task.blocks):
         if model is None or not task.sequential:
-            _seed_globals(_task_seed(task.seed, label, k))
             model = task.spec.build()
+            model.rng = task_rng(task.seed, label, k)
         panel = [(name, task.datasets[name], end, begin) for name, (end, begin, _, _) in row.items()]
         if task.fits is None:
             model.fit_panel(panel)

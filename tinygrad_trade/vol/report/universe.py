@@ -20,10 +20,11 @@ from typing import Optional
 
 import numpy as np
 
-from .report import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
-                     degenerate_warnings, opening_sections, plot_cum_qlike, plot_equity, plot_losses, write_metrics)
-from .report_html import write_report_html
-from .risk_report import risk_markdown
+from .common import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
+                     degenerate_warnings, opening_sections, write_metrics)
+from .plots import plot_cum_qlike, plot_equity, plot_losses
+from .html import write_report_html
+from .risk import risk_markdown
 
 __all__ = ["write_universe_report", "universe_markdown", "plot_gain_heatmap", "plot_cum_qlike_by_asset",
            "plot_equity_by_asset",

@@ -17,8 +17,9 @@ that warm starts (``model.warm_start`` is true, e.g. a neural net continuing fro
 weights) is one task that runs its blocks in order on one instance; any other model gives one task
 per block, each on a freshly built model. A task is picklable: it carries a :class:`ModelSpec`
 (a name + options, or a picklable factory), the dataset and its blocks; the model is rebuilt in the
-worker. Before each fit the global numpy / ``random`` generators are seeded from
-``(seed, model label, block)``, and BLAS runs on one thread (threadpoolctl), since a multi-threaded
+worker. Nothing global is seeded: before each fit the task hands its model a generator
+(``model.rng``, from ``(seed, model label, block)``; the nets draw from their own ``seed`` option), and BLAS
+runs on one thread (threadpoolctl), since a multi-threaded
 BLAS sums in an order that depends on its thread count. Hence the forecasts are bit-identical
 whether the tasks run in this process or in any ``concurrent.futures.Executor``
 (``walk_forward(..., executor=ex)``: a process pool, a Dask cluster, see :mod:`.cluster`).
@@ -33,24 +34,24 @@ from __future__ import annotations
 
 import importlib
 import pickle
-import random
 import sys
-import threading
 import time
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from .base import Dataset, Forecaster, apply_floor, scale_floor
+from ..features.dataset import Dataset
+
+from ..models.base import Forecaster, apply_floor, scale_floor
+from ..models.registry import MODELS
+from ..models.runtime import blas_pinned, one_blas_thread
 
 __all__ = ["ModelSpec", "WalkForwardResult", "WalkForwardError", "as_spec", "make_blocks", "first_index",
            "forecast_stop", "walk_forward", "run_task", "resolve_model", "portable_spec", "task_cost",
            "describe_task", "asset_name", "one_line", "run_tasks", "run_jobs", "Job", "one_blas_thread", "blas_pinned", "MODEL_COST",
-           "floor_forecast"]
+           "floor_forecast", "task_rng"]
 
 
 class WalkForwardError(RuntimeError):
@@ -101,7 +102,6 @@ def resolve_model(name: str) -> Callable[..., Forecaster]:
         if not callable(obj):
             raise ValueError(f"model {name!r} is not a class or function")
         return obj
-    from .models import MODELS   # lazy: the registry imports the nets
     try:
         return MODELS[name]
     except KeyError:
@@ -196,13 +196,10 @@ def _fit_begin(end: int, window) -> int:
     return 0 if window is None else max(0, end - int(window))
 
 
-def _task_seed(seed: int, label: str, block: int) -> int:
-    return (int(seed) * 1_000_003 + zlib.crc32(label.encode()) * 7919 + int(block)) % (2**32)
-
-
-def _seed_globals(s: int) -> None:
-    np.random.seed(s)
-    random.seed(s)
+def task_rng(seed: int, label: str, block: int) -> np.random.Generator:
+    """The generator a task hands its model (``model.rng``) before a fit: it depends on ``(seed, model label,
+    block)`` only, so results do not depend on where or in which order the tasks run."""
+    return np.random.default_rng((int(seed) * 1_000_003 + zlib.crc32(label.encode()) * 7919 + int(block)) % (2**32))
 
 
 def _history_of(model) -> list:
@@ -265,36 +262,6 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-_PIN_LOCK = threading.Lock()
-_PIN = {"depth": 0, "limits": None}
-
-
-@contextmanager
-def one_blas_thread():
-    """BLAS on one thread inside the block (threadpoolctl), restored when the last concurrent user
-    leaves: threads of one process share BLAS's setting, so a plain per-task limit would be undone
-    under another thread's running task. threadpoolctl limits only libraries already loaded, so
-    SciPy's own BLAS (loaded lazily by the first fit that needs it) is loaded first."""
-    import scipy.linalg  # noqa: F401  (loads the BLAS SciPy links, which may not be NumPy's)
-    with _PIN_LOCK:
-        if _PIN["depth"] == 0:
-            _PIN["limits"] = threadpool_limits(limits=1, user_api="blas")
-        _PIN["depth"] += 1
-    try:
-        yield
-    finally:
-        with _PIN_LOCK:
-            _PIN["depth"] -= 1
-            if _PIN["depth"] == 0:
-                _PIN["limits"].restore_original_limits()
-                _PIN["limits"] = None
-
-
-def blas_pinned() -> bool:
-    """True inside :func:`one_blas_thread` (in any thread): BLAS already runs one thread, nothing to pin."""
-    return _PIN["depth"] > 0
-
-
 def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, sequential: bool,
              on_block: Optional[Callable[[], None]] = None):
     """Fit and forecast ``blocks`` (a list of ``(block_number, a, b)``) for one model.
@@ -317,12 +284,12 @@ def run_task(spec: ModelSpec, ds: Dataset, blocks: Sequence, window, seed: int, 
     try:
         with one_blas_thread():
             if sequential:
-                _seed_globals(_task_seed(seed, label, k))
                 model = spec.build()
+                model.rng = task_rng(seed, label, k)
             for k, a, b in blocks:
                 if not sequential:
-                    _seed_globals(_task_seed(seed, label, k))
                     model = spec.build()
+                    model.rng = task_rng(seed, label, k)
                 begin = _fit_begin(a, window)
                 model.fit(ds, a, begin=begin)
                 if not sequential:

@@ -29,46 +29,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from .base import Dataset
-from .dataset import build_dataset, forward_mean
+from ..features.calendar import business_days, extend_one_day
+from ..features.dataset import Dataset, build_dataset, check_index, dataset_from_returns, dataset_to_frame
 
 __all__ = ["ModelResult", "fit_frame", "check_index", "dataset_from_returns", "dataset_to_frame"]
 
 PERIODS = 252
 
 
-def check_index(obj, what: str = "the data") -> pd.DatetimeIndex:
-    """The index of a Series/DataFrame as dates; ValueError unless it is sorted increasingly and unique."""
-    idx = obj.index
-    try:
-        dates = pd.DatetimeIndex(idx)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what}: the index must hold dates, got {idx.dtype}") from None
-    if not dates.is_unique:
-        dup = dates[dates.duplicated()][0]
-        raise ValueError(f"{what}: the index is not unique ({dup.date()} appears twice)")
-    if not dates.is_monotonic_increasing:
-        i = int(np.flatnonzero(np.diff(dates.asi8) < 0)[0])
-        raise ValueError(f"{what}: the index is not sorted ({dates[i + 1].date()} comes after {dates[i].date()})")
-    return dates
 
 
-def dataset_from_returns(returns: pd.Series, horizon: int = 1) -> Dataset:
-    """A Dataset from a dated Series of % returns: proxy and target r^2 (for return-only models).
-
-    A placeholder day (NaN) is put before the first return, as a price file's first day, so that every
-    return is used.
-    """
-    dates = check_index(returns, "returns")
-    r = np.asarray(returns, dtype=float)
-    if r.size < 2 or not np.all(np.isfinite(r)):
-        raise ValueError("returns: need at least 2 values, all finite")
-    first = np.busday_offset(np.datetime64(dates[0].date(), "D"), -1, roll="forward")
-    d = np.concatenate(([first], dates.values.astype("datetime64[D]")))
-    r = np.concatenate(([np.nan], r))
-    r2 = r * r
-    return Dataset(dates=d, returns=r, daily=r2, target=forward_mean(r2, horizon), proxies={"r2": r2},
-                   horizon=int(horizon), source=str(returns.name or "returns"), target_name="r2")
 
 
 def _dataset(data, horizon: int) -> Dataset:
@@ -81,46 +51,6 @@ def _dataset(data, horizon: int) -> Dataset:
                     f"got {type(data).__name__}")
 
 
-def dataset_to_frame(ds: Dataset) -> pd.DataFrame:
-    """A Dataset as a DataFrame indexed by date: returns, daily, target and every proxy."""
-    cols = {"returns": ds.returns, "daily": ds.daily, "target": ds.target}
-    cols.update({f"proxy_{k}": v for k, v in ds.proxies.items()})
-    return pd.DataFrame(cols, index=pd.DatetimeIndex(ds.dates.astype("datetime64[ns]"), name="date"))
-
-
-def _first_predictable(model, ds: Dataset) -> int:
-    """The first day the fitted model can forecast from the data before it."""
-    from .models.garch import GARCH
-    from .models.har import HAR
-    if isinstance(model, GARCH) or hasattr(model, "s0_"):
-        return int(getattr(model, "begin", 0)) + 1
-    if isinstance(model, HAR):
-        ok = np.isfinite(model._design(ds)).all(axis=1)
-    elif hasattr(model, "_prepared"):
-        ok = model._prepared(ds)["ok"]
-    else:
-        return _first_by_search(model, ds)
-    return int(np.flatnonzero(ok)[0]) if ok.any() else len(ds)
-
-
-def _first_by_search(model, ds: Dataset) -> int:
-    """Any other model: the first day whose one-day forecast succeeds (days before lack inputs), by bisection."""
-    def works(t):
-        try:
-            model.predict(ds, t, t + 1)
-            return True
-        except ValueError:
-            return False
-    lo, hi = 1, len(ds) - 1
-    if not works(hi):
-        return len(ds)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if works(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 def fit_frame(model, data, **options) -> "ModelResult":
@@ -145,7 +75,7 @@ class ModelResult:
         self.name = model.name
         self._direct = {}
         n = len(ds)
-        start = _first_predictable(model, ds)
+        start = model.first_predictable(ds)
         self._start = start
         idx = pd.DatetimeIndex(ds.dates[start:n].astype("datetime64[ns]"), name="date")
         s = model.predict(ds, start, n) if start < n else np.zeros(0)
@@ -154,49 +84,21 @@ class ModelResult:
         self.std_resid = pd.Series(ds.returns[start:n] / np.sqrt(s), index=idx, name="std_resid")
         self.nobs = int(np.isfinite(ds.target[start:n]).sum())
 
-    # -- parameters ------------------------------------------------------------------------
+    # -- parameters: each model answers for itself (Forecaster.fitted_params / fitted_std_err / ...) ---------
     @property
     def params(self) -> pd.Series:
-        m = self.model
-        if getattr(m, "result", None) is not None:
-            return m.result.params.copy()
-        if getattr(m, "coef_", None) is not None:
-            return m.coef_.copy()
-        if hasattr(m, "lam_"):
-            return pd.Series({"lam": float(m.lam_)}, name="params")
-        if getattr(m, "har_coef_", None) is not None:
-            arrays, _ = m.get_state()
-            out = {f"har_{n}": float(c) for n, c in zip(("const", "h1", "h5", "h22"), m.har_coef_)}
-            out.update({f"{k}_mean": float(np.mean(arrays[f"p.{k}"])) for k in ("a", "b") if f"p.{k}" in arrays})
-            out["weights"] = float(sum(a.size for k, a in arrays.items() if k.startswith("p.")))
-            return pd.Series(out, name="params")
-        theta = getattr(m, "theta_", None)          # the pooled model's coefficients
-        if theta is not None:
-            return pd.Series(np.asarray(theta, dtype=float), index=[f"theta[{i}]" for i in range(len(theta))],
-                             name="params")
-        return pd.Series(dtype=float, name="params")
+        return self.model.fitted_params()
 
     @property
     def std_err(self):
-        """Classic standard errors: GARCH/GJR from the exact Hessian; HAR by OLS; None otherwise."""
-        m = self.model
-        if getattr(m, "result", None) is not None:
-            return m.result.std_err.copy()
-        if getattr(m, "coef_", None) is not None and not m.log:
-            from .models.har import fit_har
-            X = m._design(self.dataset)
-            y = self.dataset.target
-            ok = np.isfinite(X).all(axis=1) & np.isfinite(y)
-            _, s2, _ = fit_har(X, y)
-            cov = s2 * np.linalg.inv(X[ok].T @ X[ok])
-            return pd.Series(np.sqrt(np.diag(cov)), index=m.coef_.index, name="std_err")
-        return None
+        """Standard errors where the model defines them (GARCH/GJR: from the exact Hessian; HAR: classic OLS);
+        None otherwise."""
+        return self.model.fitted_std_err(self.dataset)
 
     @property
     def loglikelihood(self):
-        """The maximised Gaussian log-likelihood (GARCH/GJR); None for models not fitted by likelihood."""
-        m = self.model
-        return float(m.result.loglik) if getattr(m, "result", None) is not None else None
+        """The maximised log-likelihood (GARCH/GJR); None for models not fitted by likelihood."""
+        return self.model.fitted_loglikelihood()
 
     # -- forecasts -------------------------------------------------------------------------
     def _model_for(self, h: int):
@@ -215,7 +117,6 @@ class ModelResult:
         Columns ``variance`` (that day's variance, %^2), ``mean_variance`` (mean over day 1 .. that day) and
         ``vol_annual`` (``sqrt(252 mean_variance)``, %).
         """
-        from .predict import business_days, extend_one_day
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
         h = int(horizon)
@@ -250,9 +151,9 @@ class ModelResult:
         return out
 
     def summary(self) -> str:
-        m = self.model
-        if getattr(m, "result", None) is not None:
-            return m.result.summary()
+        own = self.model.fitted_summary()
+        if own is not None:
+            return own
         d = self.dataset
         lines = [f"{self.name}: fitted on {len(d)} days, {d.dates[0]} to {d.dates[-1]} (target r^2, one-step)",
                  f"  in-sample forecasts from {d.dates[self._start]}; observations {self.nobs}", ""]

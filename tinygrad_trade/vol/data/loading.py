@@ -25,6 +25,13 @@ import numpy as np
 import pandas as pd
 
 from . import checks
+from .errors import DataError, data_error as _error, day_text as _day, header_key as _key, show_value as _show
+from .records import DataFile, FileFacts
+
+__all__ = ["SP500_FILE", "SP500_RV_FILE", "DATE_ALIASES", "PRICE_COLUMNS", "REQUIRED_PRICES", "RANGE_COLUMNS",
+           "DELIMITERS", "MAX_FILE_MB", "DataError", "detect_stale_opens", "adjust_prices", "load_prices", "load_sp500",
+           "load_realized", "load_sp500_rv", "require_rows", "read_prices", "read_sp500",
+           "read_realized", "read_sp500_rv", "DataFile", "FileFacts"]
 
 SP500_FILE = "sp500_daily_1999_2018.csv"
 SP500_RV_FILE = "sp500_rv5min_1997_2013.csv"
@@ -49,113 +56,43 @@ _PRICE_LAYOUT = "a header row like Date,Open,High,Low,Close[,Adj Close,Volume] (
 _TZ_SUFFIX = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$")
 
 
-class DataError(ValueError):
-    """A data file is unusable; the message is one line naming file, row or date, and column."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _key(name) -> str:
-    """Header name used for matching: 'Adj. Close' -> 'adjclose'."""
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
-
-
-def _show(value, limit: int = 30) -> str:
-    text = str(value)
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def _day(ts: pd.Timestamp) -> str:
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else str(ts)
-
-
-def _error(file: str, message: str, row=None, date=None, column=None) -> DataError:
-    """DataError 'FILE, row N (DATE), column 'COL': message' (row may be "header")."""
-    where = file
-    if row == "header":
-        where += ", header"
-    elif row is not None:
-        where += f", row {row}"
-        if date is not None:
-            where += f" ({_day(date)})"
-    elif date is not None:
-        where += f", {_day(date)}"
-    if column is not None:
-        where += f", column {column!r}"
-    return DataError(f"{where}: {message}".replace("\n", " "))
-
-
-class _StaleMask(np.ndarray):
-    """Read-only boolean array (one entry per row) kept in ``df.attrs["stale_open"]``.
-
-    pandas copies ``attrs`` into every derived frame or column, and ``pd.concat``
-    compares those copies with ``==``; with a plain array that comparison is ambiguous
-    and concat fails. This array is read-only and deep-copies to itself, so the copies
-    are one object and compare equal. ``dates`` lets the features re-align the mask
-    after the frame has been sliced (attrs are not sliced with it).
-    """
-
-    dates = None
-
-    def __deepcopy__(self, memo):
-        return self if not self.flags.writeable else super().__deepcopy__(memo)
-
-    def __array_wrap__(self, array, context=None, return_scalar=False):
-        array = array.view(np.ndarray)  # results of arithmetic are plain arrays
-        return array[()] if return_scalar else array
-
-    def __reduce__(self):
-        return (_stale_mask, (np.asarray(self).copy(), self.dates))
-
-
-def _stale_mask(values, dates) -> _StaleMask:
-    mask = np.array(values, dtype=bool).view(_StaleMask)
-    mask.dates = dates
-    mask.flags.writeable = False
-    return mask
-
-
 # --------------------------------------------------------------------------- reading
 
 
-def _limit() -> int:
-    return int(MAX_FILE_MB * 2**20)
-
-
-def _too_large(file: str) -> DataError:
-    return DataError(f"{file}: larger than the {MAX_FILE_MB:g} MB limit for input files "
+def _too_large(file: str, max_mb: float) -> DataError:
+    return DataError(f"{file}: larger than the {max_mb:g} MB limit for input files "
                      f"(a daily price file is well under 1 MB); raise it with --max-file-mb if it is right")
 
 
-def _read_file(path) -> bytes:
-    """The file's bytes, at most :data:`MAX_FILE_MB` (``/dev/zero`` and huge files are refused)."""
+def _read_file(path, max_mb: float = MAX_FILE_MB) -> bytes:
+    """The file's bytes, at most ``max_mb`` MB (``/dev/zero`` and huge files are refused)."""
     file = os.fspath(path)
+    limit = int(max_mb * 2**20)
     try:
         with open(path, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
             if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
                 raise DataError(f"{file}: a device, not a data file")
-            if stat.S_ISREG(mode) and os.fstat(fh.fileno()).st_size > _limit():
-                raise _too_large(file)
-            data = fh.read(_limit() + 1)   # a pipe: read no more than the limit
+            if stat.S_ISREG(mode) and os.fstat(fh.fileno()).st_size > limit:
+                raise _too_large(file, max_mb)
+            data = fh.read(limit + 1)   # a pipe: read no more than the limit
     except OSError as exc:
         raise DataError(f"{file}: cannot read file ({exc.strerror or exc})") from None
-    if len(data) > _limit():
-        raise _too_large(file)
+    if len(data) > limit:
+        raise _too_large(file, max_mb)
     return data
 
 
-def _gunzip(data: bytes, file: str) -> bytes:
-    """gzip data unpacked, at most :data:`MAX_FILE_MB` (a small bomb is refused before it is read)."""
-    out, limit = [], _limit()
+def _gunzip(data: bytes, file: str, max_mb: float = MAX_FILE_MB) -> bytes:
+    """gzip data unpacked, at most ``max_mb`` MB (a small bomb is refused before it is read)."""
+    out, limit = [], int(max_mb * 2**20)
     try:
         while data:
             z = zlib.decompressobj(16 + zlib.MAX_WBITS)
             size = sum(len(b) for b in out)
             out.append(z.decompress(data, limit + 1 - size))
             if sum(len(b) for b in out) > limit or z.unconsumed_tail:
-                raise _too_large(file + " (unpacked)")
+                raise _too_large(file + " (unpacked)", max_mb)
             if not z.eof:
                 raise zlib.error("truncated data")
             data = z.unused_data   # concatenated gzip members
@@ -164,10 +101,10 @@ def _gunzip(data: bytes, file: str) -> bytes:
     return b"".join(out)
 
 
-def _decode(data: bytes, file: str) -> str:
-    """Bytes -> text; gzip is unpacked; NUL bytes or invalid UTF-8 are errors."""
+def _decode(data: bytes, file: str, max_mb: float = MAX_FILE_MB) -> str:
+    """Bytes -> text; gzip is unpacked (at most ``max_mb`` MB); NUL bytes or invalid UTF-8 are errors."""
     if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, file)
+        data = _gunzip(data, file, max_mb)
     try:
         if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with byte-order mark
             return data.decode("utf-16")
@@ -379,14 +316,15 @@ def detect_stale_opens(df: pd.DataFrame, tol: float = 1e-9, window: int = 250,
     return stale / np.maximum(counted, min_days) > threshold
 
 
-def _stale_warning(df: pd.DataFrame, file: str) -> None:
-    if "stale_open" not in df.attrs:
+def _stale_warning(data: DataFile, file: str) -> None:
+    stale = data.facts.stale_open
+    if stale is None:
         return
-    mask = np.asarray(df.attrs["stale_open"])
+    mask = stale.to_numpy(dtype=bool)
     n = int(mask.sum())
     if n == 0:
         return
-    days = df.index[mask]
+    days = stale.index[mask]
     stretches = int(np.sum(np.diff(np.r_[0, mask.astype(int)]) == 1))
     several = f" in {stretches} stretches" if stretches > 1 else ""
     message = (f"{file}: stale opens (Open = previous Close on most days) from {_day(days[0])} "
@@ -404,40 +342,39 @@ def _price_columns(header: list[str], file: str) -> dict:
     return {name: i for name, i in found.items() if i is not None}
 
 
-def adjust_prices(df: pd.DataFrame) -> pd.DataFrame:
-    """Scale Open, High, Low and Close by ``Adj Close / Close`` (in place) when the frame has both.
+def adjust_prices(df: pd.DataFrame) -> bool:
+    """Scale Open, High, Low and Close by ``Adj Close / Close`` (in place) when the frame has both; True when
+    anything was scaled.
 
     Vendors often leave OHLC unadjusted for splits (the close halves on a 2:1 split day) while Adj Close is
     adjusted; after this the whole bar is on the adjusted scale, so overnight returns and ranges carry no
-    split jumps. ``attrs["adjusted"]`` records whether anything was scaled.
+    split jumps.
     """
     if "adj_close" in df and "close" in df:
         factor = df["adj_close"].to_numpy() / df["close"].to_numpy()
         for column in ("open", "high", "low", "close"):
             if column in df:
                 df[column] = df[column].to_numpy() * factor
-        df.attrs["adjusted"] = bool(np.any(factor != 1.0))
-    else:
-        df.attrs["adjusted"] = False
-    return df
+        return bool(np.any(factor != 1.0))
+    return False
 
 
-def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: str, rows=None) -> pd.DataFrame:
-    """Checked, adjusted price frame from parsed columns (``rows``: file row of each position)."""
+def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: str, rows=None) -> DataFile:
+    """Checked, adjusted price frame and its facts from parsed columns (``rows``: file row of each position)."""
     df = pd.DataFrame(columns, index=dates)
     _check_prices(df, names, file, rows)
     # on the raw prices: vol.checks refuses impossible data and flags the suspicious (an unadjusted split in a
     # file without Adj Close among them); stale opens too, since adjusting perturbs Open == previous Close
-    df.attrs["data_checks"] = checks.check_prices(df, file)
-    df.attrs["source"] = source
+    found = checks.check_prices(df, file)
     stale = detect_stale_opens(df) if "open" in df else np.zeros(len(df), dtype=bool)
-    df.attrs["stale_open"] = _stale_mask(stale, df.index)
-    df.attrs["close_only"] = "open" not in df
-    return adjust_prices(df)
+    adjusted = adjust_prices(df)
+    facts = FileFacts(source=source, kind="prices", close_only="open" not in df, adjusted=adjusted,
+                      stale_open=pd.Series(stale, index=df.index, name="stale_open"), data_checks=tuple(found))
+    return DataFile(df, facts)
 
 
-def _prices_from_bytes(data: bytes, file: str, source: str) -> pd.DataFrame:
-    header, body = _layout(*_read_table(_decode(data, file), file), file)
+def _prices_from_bytes(data: bytes, file: str, source: str, max_mb: float = MAX_FILE_MB) -> DataFile:
+    header, body = _layout(*_read_table(_decode(data, file, max_mb), file), file)
     date_at = _find(header, DATE_ALIASES, file, "date")
     found = _price_columns(header, file)
     names = {name: header[i] for name, i in found.items()}
@@ -447,52 +384,61 @@ def _prices_from_bytes(data: bytes, file: str, source: str) -> pd.DataFrame:
     return _frame_from_columns(columns, dates, names, file, source)
 
 
-def load_prices(path) -> pd.DataFrame:
-    """Read and validate a CSV file of daily prices (optionally gzipped).
+def read_prices(path, max_file_mb: float = MAX_FILE_MB) -> DataFile:
+    """Read and validate a CSV file of daily prices (optionally gzipped): the frame and its :class:`FileFacts`.
 
     Needs a date column (``date``, ``datetime``, ``timestamp`` or ``time``) and Open, High,
-    Low, Close, or only Close (a close-only file: ``attrs["close_only"]`` is true and only
+    Low, Close, or only Close (a close-only file: ``facts.close_only`` is true and only
     close-based models apply); Adj Close and Volume are optional, other columns are ignored.
     When Adj Close is present, Open/High/Low/Close are scaled by Adj Close / Close
     (:func:`adjust_prices`: split-unadjusted bars become adjusted). Names match
     case-insensitively ignoring spaces and punctuation (``Adj Close`` = ``adj_close`` =
     ``adj. close``). The delimiter (comma, semicolon or tab) is the one found most often
-    in the header line.
+    in the header line. Files over ``max_file_mb`` MB (after unpacking) are refused.
 
-    Returns a float64 frame indexed by a ``DatetimeIndex`` named ``date`` with columns
-    ``open, high, low, close`` (+ ``adj_close``, ``volume`` when present);
-    ``attrs["source"]`` is the file name and ``attrs["stale_open"]`` the read-only boolean
-    array of :func:`detect_stale_opens` (one warning is issued when it flags any day).
-    Raises :class:`DataError` for any problem in the file. :mod:`~tinygrad_trade.vol.checks` then
-    refuses impossible data and flags suspicious stretches (``attrs["data_checks"]``, one
-    ``DataWarning`` each).
+    The frame is float64, indexed by a ``DatetimeIndex`` named ``date`` with columns
+    ``open, high, low, close`` (+ ``adj_close``, ``volume`` when present). The facts hold the file name,
+    the stale-open days of :func:`detect_stale_opens` (one warning is issued when it flags any day) and the
+    findings of :mod:`~tinygrad_trade.vol.data.checks` (one ``DataWarning`` each). Raises :class:`DataError`
+    for any problem in the file.
     """
     file = os.fspath(path)
-    df = _prices_from_bytes(_read_file(path), file, os.path.basename(file))
-    _stale_warning(df, file)
-    checks.warn(checks.findings(df))
-    return df
+    data = _prices_from_bytes(_read_file(path, max_file_mb), file, os.path.basename(file), max_file_mb)
+    _stale_warning(data, file)
+    checks.warn(list(data.facts.data_checks))
+    return data
+
+
+def load_prices(path, max_file_mb: float = MAX_FILE_MB) -> pd.DataFrame:
+    """The price frame of :func:`read_prices` (its facts dropped: a model fitted on the frame finds the
+    stale opens again from the frame itself)."""
+    return read_prices(path, max_file_mb).frame
 
 
 def _embedded(name: str) -> bytes:
     return resources.files("tinygrad_trade.datasets").joinpath(name + ".gz").read_bytes()
 
 
-def load_sp500() -> pd.DataFrame:
-    """The embedded S&P 500 daily prices, 1999-01-04 to 2018-12-31 (5,031 rows).
+def read_sp500() -> DataFile:
+    """The embedded S&P 500 daily prices, 1999-01-04 to 2018-12-31 (5,031 rows), with its facts.
 
-    Same format as :func:`load_prices`. Warns once about the stale opens of 1999-2006.
+    Same format as :func:`read_prices`. Warns once about the stale opens of 1999-2006.
     """
-    df = _prices_from_bytes(_embedded(SP500_FILE), SP500_FILE, SP500_FILE)
-    _stale_warning(df, SP500_FILE)
-    return df
+    data = _prices_from_bytes(_embedded(SP500_FILE), SP500_FILE, SP500_FILE)
+    _stale_warning(data, SP500_FILE)
+    return data
+
+
+def load_sp500() -> pd.DataFrame:
+    """The frame of :func:`read_sp500`."""
+    return read_sp500().frame
 
 
 # --------------------------------------------------------------------------- realized variance
 
 
-def _realized_from_bytes(data: bytes, file: str, source: str, column: str) -> pd.DataFrame:
-    header, body = _layout(*_read_table(_decode(data, file), file), file)
+def _realized_from_bytes(data: bytes, file: str, source: str, column: str, max_mb: float = MAX_FILE_MB) -> DataFile:
+    header, body = _layout(*_read_table(_decode(data, file, max_mb), file), file)
     expected = f"a header row like Date,{column} (realized variance in daily %^2)"
     date_at = _find(header, DATE_ALIASES, file, "date", expected=expected)
     rv_at = _find(header, (_key(column),), file, column, expected=expected)
@@ -514,12 +460,11 @@ def _realized_from_bytes(data: bytes, file: str, source: str, column: str) -> pd
             raise _error(file, f"duplicate column name {name!r}", row="header", column=name)
         columns[out] = _parse_numbers(body[at], dates, file, name)
     df = pd.DataFrame(columns, index=dates)
-    df.attrs["data_checks"] = checks.check_realized(df, file, header[rv_at])
-    df.attrs["source"] = source
-    return df
+    found = checks.check_realized(df, file, header[rv_at])
+    return DataFile(df, FileFacts(source=source, kind="realized_variance", data_checks=tuple(found)))
 
 
-def load_realized(path, column: str = "RV") -> pd.DataFrame:
+def read_realized(path, column: str = "RV", max_file_mb: float = MAX_FILE_MB) -> DataFile:
     """Read and validate a CSV file of daily realized variance (optionally gzipped).
 
     Needs a date column and the realized-variance column named ``column`` (matched like
@@ -527,16 +472,21 @@ def load_realized(path, column: str = "RV") -> pd.DataFrame:
     by ``date`` with that column as ``rv`` followed by the file's other numeric columns,
     lower-cased (a column of text only is ignored; a column with some numbers must be all
     numbers; if ``column`` is not the file's ``RV``, that one is kept as ``rv_orig``).
-    ``attrs["source"]`` is the file name. Raises :class:`DataError` for any problem; the checks of
+    The facts name the file. Raises :class:`DataError` for any problem; the checks of
     :mod:`~tinygrad_trade.vol.checks` run as for :func:`load_prices`.
     """
     file = os.fspath(path)
-    df = _realized_from_bytes(_read_file(path), file, os.path.basename(file), column)
-    checks.warn(checks.findings(df))
-    return df
+    data = _realized_from_bytes(_read_file(path, max_file_mb), file, os.path.basename(file), column, max_file_mb)
+    checks.warn(list(data.facts.data_checks))
+    return data
 
 
-def load_sp500_rv() -> pd.DataFrame:
+def load_realized(path, column: str = "RV", max_file_mb: float = MAX_FILE_MB) -> pd.DataFrame:
+    """The frame of :func:`read_realized`."""
+    return read_realized(path, column, max_file_mb).frame
+
+
+def read_sp500_rv() -> DataFile:
     """The embedded S&P 500 5-minute realized variance, 1997-04-08 to 2013-08-30 (4,096 rows).
 
     Units: daily percent squared. Columns ``rv`` and the file's other measures
@@ -545,11 +495,18 @@ def load_sp500_rv() -> pd.DataFrame:
     return _realized_from_bytes(_embedded(SP500_RV_FILE), SP500_RV_FILE, SP500_RV_FILE, "RV")
 
 
+def load_sp500_rv() -> pd.DataFrame:
+    """The frame of :func:`read_sp500_rv`."""
+    return read_sp500_rv().frame
+
+
 # --------------------------------------------------------------------------- checks for callers
 
 
-def require_rows(df: pd.DataFrame, n_needed: int, purpose: str) -> None:
-    """Raise DataError "FILE has N rows; PURPOSE needs at least M" when ``len(df) < n_needed``."""
+def require_rows(data, n_needed: int, purpose: str) -> None:
+    """Raise DataError "FILE has N rows; PURPOSE needs at least M" when the frame (or a :class:`DataFile`) is
+    shorter than ``n_needed``."""
+    source = data.facts.source if isinstance(data, DataFile) else "the data"
+    df = data.frame if isinstance(data, DataFile) else data
     if len(df) < n_needed:
-        source = df.attrs.get("source", "the data")
         raise DataError(f"{source} has {len(df)} rows; {purpose} needs at least {n_needed}")

@@ -17,7 +17,7 @@ from typing import Optional
 
 import markdown
 
-from ..log import say
+from ...log import say
 
 __all__ = ["markdown_to_html", "write_report_html"]
 

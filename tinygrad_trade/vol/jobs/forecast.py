@@ -1,0 +1,354 @@
+"""The forecasting job behind ``tinygrad-trade forecast`` and ``tinygrad-trade demo``: one asset or a universe.
+
+    from tinygrad_trade.vol.jobs.forecast import run_forecast
+    from tinygrad_trade.vol.jobs.config import ForecastConfig
+    res = run_forecast(ForecastConfig(models=("ewma", "garch", "gjr", "har"), out="report"))
+    res.metrics["models"]["har"]["qlike"]                  # one asset
+    res.metrics["assets"]["AAPL"]["models"]["har"]["qlike"]  # a universe
+
+:func:`run_forecast` loads the data (price CSVs, a realized-variance CSV, the embedded S&P 500 or the embedded
+universe), builds one :class:`~tinygrad_trade.vol.features.dataset.Dataset` per asset, walks every model forward on
+every asset (:func:`~tinygrad_trade.vol.runs.sweep.sweep`, pooled models trained across assets), scores the
+forecasts (:mod:`~tinygrad_trade.vol.evaluation`), backtests volatility targeting and, when ``config.out`` is set,
+writes ``metrics.json``, ``forecasts.csv``, ``report.md`` and the plots (:mod:`~tinygrad_trade.vol.report`).
+
+A single asset is a universe of one: the same steps, the same code. Only the outputs differ where their content
+does: ``metrics.json`` of one asset is the per-asset object (``{"models", "dm_vs_har", "backtest", "risk",
+"config"}``); of several, ``{"assets": {name: <per-asset object>}, "summary": {...}}`` (panel tests and the Model
+Confidence Set mean nothing for one asset). An asset of a universe whose data ends before ``--start`` is not
+forecast (a note says so) but still lends its rows to pooled models.
+
+Bad input raises ``ValueError`` (``DataError`` for data files) with a one-line message. ``metrics`` depends only on
+the configuration and the data (no timings): the same seed gives the same ``metrics.json``, with any number of
+workers, in-process, in processes or on Dask.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ...log import messenger, say
+from ..data import loading as vdata
+from ..data.assets import is_close_only, read_embedded_universe, read_universe
+from ..evaluation.backtest import backtest_table
+from ..evaluation.comparison import universe_summary
+from ..evaluation.losses import dm_table, evaluate
+from ..evaluation.risk import risk_metrics
+from ..features.dataset import Dataset, build_dataset, build_rv_dataset
+from ..models.html_tables import forecast_html
+from ..report.universe import write_universe_report
+from ..report.writer import write_report
+from ..runs.cluster import open_executor
+from ..runs.sweep import sweep
+from ..runs.universe import is_pooled
+from ..runs.walkforward import WalkForwardResult, first_index, forecast_stop
+from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
+                     csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
+from .outdir import OutputDir
+
+__all__ = ["ForecastResult", "ForecastResults", "UniverseResults", "run_forecast", "load_frames", "load_dataset",
+           "check_close_only", "build_asset_dataset", "compute_metrics", "universe_metrics", "first_forecast"]
+
+
+@dataclass
+class ForecastResult:
+    """What a forecasting run found, for one asset or many (``walks`` holds the assets with forecast days)."""
+
+    config: ForecastConfig
+    datasets: dict                       # asset -> Dataset (every asset loaded)
+    walks: dict                          # asset -> WalkForwardResult (assets with forecast days)
+    metrics: dict                        # exactly what metrics.json holds
+    timings: dict                        # seconds: "total", "data", "walk_forward", "models": {label: s}
+    notes: list                          # remarks for the report (skipped models, adjusted start...)
+    paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
+    data_checks: list = field(default_factory=list)   # checks.Finding of the data files
+
+    @property
+    def single(self) -> bool:
+        """One asset: metrics.json and the report take the one-asset form."""
+        return len(self.datasets) == 1
+
+    @property
+    def assets(self) -> list:
+        return list(self.walks)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The first asset's Dataset (the only one of a one-asset run)."""
+        return next(iter(self.datasets.values()))
+
+    @property
+    def walk(self) -> WalkForwardResult:
+        """The first asset's walk-forward (the only one of a one-asset run)."""
+        return next(iter(self.walks.values()))
+
+    def _repr_html_(self):  # the evaluation as a table in Jupyter (per asset for a universe)
+        if self.single:
+            return forecast_html(self.metrics)
+        return "".join(f"<h4>{html.escape(name)}</h4>" + forecast_html(m)
+                       for name, m in self.metrics["assets"].items())
+
+
+ForecastResults = UniverseResults = ForecastResult   # the names of round 2
+
+
+# ------------------------------------------------------------------------------------ data
+def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict:
+    """The configured price data as ``{asset: DataFile}`` (one asset unless a universe was asked for).
+
+    Warnings of the loaders (stale opens, data checks) are silenced; the data checks' findings are appended to
+    ``findings`` when given. Realized-variance files go through :func:`load_dataset`. Every asset needs a year
+    of history and some forecast days."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if config.universe == "embedded":
+            frames = read_embedded_universe()
+        elif config.csv:
+            frames = read_universe(csv_list(config.csv), config.max_file_mb)
+        else:
+            frames = {vdata.SP500_FILE: vdata.read_sp500()}
+    need = MIN_HISTORY + MIN_FORECASTS + config.horizon
+    for data in frames.values():
+        if findings is not None:
+            findings.extend(data.facts.data_checks)
+        vdata.require_rows(data, need, f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
+                                       f"forecasts, horizon {config.horizon})")
+    return frames
+
+
+def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, notes: list) -> ForecastConfig:
+    """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
+
+    Default models are narrowed to those (with a note); an explicit range-based model is a one-line error
+    naming the model and the missing columns."""
+    close_only = [name for name, data in frames.items() if is_close_only(data)]
+    if not close_only:
+        return config
+    file = frames[close_only[0]].facts.source or close_only[0]
+    if (config.target or "r2") != "r2":
+        raise ValueError(f"--target {config.target} needs Open, High, Low, which {file} lacks (close-only file)")
+    bad = [m for m in config.models if m not in CLOSE_MODELS]
+    if bad and not defaulted:
+        raise ValueError(f"model {bad[0]!r} needs the columns Open, High, Low, which {file} lacks "
+                         f"(a close-only file supports {', '.join(CLOSE_MODELS)})")
+    if bad:
+        notes.append(f"{file} has closes only: {', '.join(bad)} skipped (they need Open, High, Low)")
+        config = dataclasses.replace(config, models=tuple(m for m in config.models if m in CLOSE_MODELS))
+    return config
+
+
+def build_asset_dataset(data, config: ForecastConfig) -> Dataset:
+    """The Dataset of one asset's prices (a DataFile or a frame) under the configured target and horizon."""
+    return build_dataset(data, target=config.target or "r2", horizon=config.horizon)
+
+
+def load_dataset(config: ForecastConfig, findings: Optional[list] = None) -> Dataset:
+    """The configured data as a Dataset (one asset: the first of a universe); warnings of the loaders are
+    silenced and the data checks' findings appended to ``findings`` when given."""
+    if config.rv:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = vdata.read_realized(config.rv, config.rv_column, config.max_file_mb)
+        if findings is not None:
+            findings.extend(data.facts.data_checks)
+        vdata.require_rows(data, MIN_HISTORY + MIN_FORECASTS + config.horizon,
+                           f"walk-forward forecasting (a year of history, {MIN_FORECASTS} "
+                           f"forecasts, horizon {config.horizon})")
+        return build_rv_dataset(data, horizon=config.horizon)
+    return build_asset_dataset(next(iter(load_frames(config, findings).values())), config)
+
+
+def first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[int, int]:
+    start = parse_date(config.start, "--start")
+    last = ds.dates[-1]
+    stop = forecast_stop(ds)
+    if start > last:
+        raise ValueError(f"--start {start} is after the data's last day {last}")
+    first = first_index(ds, start)
+    known = np.flatnonzero(np.isfinite(ds.target))
+    earliest = int(known[0]) + MIN_HISTORY if known.size else len(ds)
+    if first < earliest:
+        if earliest >= len(ds):
+            raise ValueError(f"{ds.source or 'the data'}: no day has a year of history before it")
+        notes.append(f"--start {start} leaves less than {MIN_HISTORY} days of history; "
+                     f"the first forecast is on {ds.dates[earliest]} instead")
+        first = earliest
+    if stop - first < MIN_FORECASTS:
+        raise ValueError(f"--start {start} leaves {max(stop - first, 0)} forecast days before the data's last "
+                         f"known target ({ds.dates[stop - 1] if stop else last}); at least {MIN_FORECASTS} are needed")
+    return first, stop
+
+
+def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
+    """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
+    y = wf.target
+    models = evaluate(y, wf.forecasts)
+    for name, m in models.items():
+        if BENCHMARK in models and name != BENCHMARK:
+            m["qlike_vs_har_pct"] = 100.0 * (models[BENCHMARK]["qlike"] - m["qlike"]) / abs(models[BENCHMARK]["qlike"])
+    hits = getattr(wf, "floor_hits", None) or {}
+    for name, m in models.items():
+        m.setdefault("floor_hits", int(hits.get(name, 0)))
+    dm = dm_table(y, wf.forecasts, benchmark=BENCHMARK, lags=config.dm_lags)
+    if np.all(np.isfinite(wf.returns)):
+        bt = backtest_table(wf.returns, wf.forecasts, target_vol=config.target_vol,
+                            max_leverage=config.max_leverage, costs_bps=config.costs_bps,
+                            return_kind=config.return_accounting)
+    else:
+        bt = {}
+    risk = _risk_section(ds, wf)
+    cfg = config.to_dict()
+    cfg["data"] = {
+        "file": ds.source or None,
+        "first_date": str(ds.dates[0]),
+        "last_date": str(ds.dates[-1]),
+        "rows": int(len(ds)),
+        "kind": "realized_variance" if config.rv else "prices",
+    }
+    cfg["first_forecast"] = str(wf.dates[0])
+    cfg["last_forecast"] = str(wf.dates[-1])
+    cfg["n_forecasts"] = int(len(wf.dates))
+    cfg["n_refits"] = int(len(wf.blocks))
+    cfg["benchmark"] = BENCHMARK
+    cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
+                          for m in wf.config["models"]]
+    return json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+
+
+def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
+    """1-day VaR/ES backtests of every model (``vol.risk.risk_metrics``); ``{}`` without returns or
+    for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
+    if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
+        return {}
+    return risk_metrics(wf.returns, wf.forecasts, wf.dates)
+
+
+def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dict:
+    """``{"assets": {name: compute_metrics(ds, wf, config)}, "summary": universe_summary(...)}``."""
+    per_asset = {name: compute_metrics(datasets[name], wf, config) for name, wf in walks.items()}
+    summary = universe_summary(walks, per_asset, benchmark=BENCHMARK, dm_lags=config.dm_lags, seed=config.seed)
+    return {"assets": per_asset, "summary": json_clean(summary)}
+
+
+# ------------------------------------------------------------------------------------ the job
+def _executor(executor, config: ForecastConfig):
+    """The caller's executor as is, else one opened (and closed) from ``--scheduler``/``--workers``."""
+    if executor is not None:
+        return nullcontext(executor)
+    return open_executor(config.scheduler, config.workers)
+
+
+def _spans(datasets: dict, config: ForecastConfig, notes: list, pooled: bool) -> tuple:
+    """Per asset: (first, stop) of its forecast days. One asset: its problem is the run's (an error). Several:
+    an asset without forecast days is a note (a start past its data), unless no asset has any."""
+    if len(datasets) == 1:
+        name, ds = next(iter(datasets.items()))
+        first, stop = first_forecast(ds, config, notes)
+        return {name: first}, {name: stop}
+    starts, stops = {}, {}
+    for name, ds in datasets.items():
+        mine = []
+        try:
+            first, stop = first_forecast(ds, config, mine)
+        except ValueError as exc:
+            notes.append(f"{name}: not forecast ({exc})" + ("; its rows still train the pooled models" if pooled else ""))
+            starts[name], stops[name] = len(ds), len(ds)
+            continue
+        notes.extend(f"{name}: {n}" for n in mine)
+        starts[name], stops[name] = first, stop
+    if all(starts[n] >= stops[n] for n in datasets):
+        raise ValueError(f"--start {config.start}: no asset has forecast days")
+    return starts, stops
+
+
+def _model_seconds(walks: dict) -> dict:
+    """Seconds per model label, summed over assets (a pooled model's seconds are shared: counted once)."""
+    seconds = {}
+    for wf in walks.values():
+        shared = bool(wf.config.get("pooled_refit_dates"))
+        for label, sec in wf.seconds.items():
+            if shared and label in wf.config.get("pooled_labels", ()):
+                seconds[label] = max(seconds.get(label, 0.0), sec)
+            else:
+                seconds[label] = seconds.get(label, 0.0) + sec
+    return seconds
+
+
+def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
+                 notes: Optional[list] = None, t0: Optional[float] = None,
+                 out_dir: Optional[OutputDir] = None) -> ForecastResult:
+    """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
+
+    ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
+    :func:`~tinygrad_trade.vol.runs.cluster.open_executor` makes one from ``config.scheduler`` (Dask) and
+    ``config.workers`` (a process pool when > 1). ``log``: a callable for one-line progress notes (default:
+    stderr unless ``config.quiet``). ``report_extra``: extra report.md sections (see
+    :func:`tinygrad_trade.vol.report.writer.write_report`); ``notes``: remarks for the report; ``t0``:
+    ``time.perf_counter()`` at the start of the job (for the run time in report.md); ``out_dir``: an open
+    :class:`~tinygrad_trade.vol.jobs.outdir.OutputDir` to write into (the caller commits it); by default
+    ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.jobs.outdir`).
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    if log is None:
+        log = messenger(config.quiet)
+    asked = config
+    defaulted = config.models is None
+    config, skipped = resolve_models(config)
+    config = validate(config)
+    if config.out is not None and out_dir is None:
+        with prepare_out(config.out, config.force, (*csv_list(config.csv), config.rv)) as out:
+            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out)
+    notes = list(notes or []) + skipped
+    found = []
+    if config.rv:
+        ds = load_dataset(config, found)
+        datasets = {ds.source or "rv": ds}
+    else:
+        frames = load_frames(config, found)
+        config = check_close_only(frames, config, defaulted, notes)
+        datasets = {name: build_asset_dataset(data, config) for name, data in frames.items()}
+    for f in found:
+        say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
+    specs = model_specs(config)
+    check_models_exist(specs)
+    starts, stops = _spans(datasets, config, notes, any(is_pooled(s) for s in specs))
+    t_data = time.perf_counter() - t0
+    for note in notes:
+        log(f"note: {note}")
+    if len(datasets) == 1:
+        ds, first, stop = next(iter(datasets.values())), next(iter(starts.values())), next(iter(stops.values()))
+        log(f"walk-forward: {len(specs)} model(s), {stop - first} forecast days "
+            f"{ds.dates[first]}..{ds.dates[stop - 1]}, refit every {config.refit_every}")
+    else:
+        days = sum(max(stops[n] - starts[n], 0) for n in datasets)
+        log(f"walk-forward: {len(specs)} model(s) on {len(datasets)} assets, {days} asset-days, "
+            f"refit every {config.refit_every}")
+    t1 = time.perf_counter()
+    with _executor(executor, config) as ex:   # --scheduler (Dask) / --workers
+        # a sweep of one seed: every asset x model task at once, each dataset scattered once on Dask
+        walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
+                      refit_every=config.refit_every, window=config.window, executor=ex, progress=not config.quiet,
+                      assets_of=config.model_assets or None).by_asset(config.seed)
+    t_wf = time.perf_counter() - t1
+    if len(datasets) == 1:
+        metrics = compute_metrics(next(iter(datasets.values())), next(iter(walks.values())), config)
+    else:
+        metrics = universe_metrics(datasets, walks, config)
+    res = ForecastResult(config=config, datasets=datasets, walks=walks, metrics=metrics,
+                         timings={"data": t_data, "walk_forward": t_wf, "models": _model_seconds(walks)},
+                         notes=notes, data_checks=found)
+    if out_dir is not None:
+        res.timings["total"] = time.perf_counter() - t0
+        writer = write_report if res.single else write_universe_report
+        staged = writer(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
+    res.timings["total"] = time.perf_counter() - t0
+    return res

@@ -1,0 +1,60 @@
+"""Volatility forecasting models, by name.
+
+``get_model(name, **opts)`` builds a :class:`~tinygrad_trade.vol.base.Forecaster` from the
+registry ``MODELS`` (a plain dict: name -> factory called with the options). To add a model,
+add one entry (or call :func:`register_model`)::
+
+    MODELS["mlp"] = lambda **opts: MLPForecaster(**opts)
+
+Classical models: ``"ewma"`` (RiskMetrics, lambda 0.94), ``"garch"`` (GARCH(1,1), constant
+mean), ``"gjr"`` (GJR-GARCH(1,1,1)), ``"har"`` (HAR-PK: HAR on Parkinson variance) and
+``"har_r2"`` (HAR on squared returns). Neural models (:mod:`.neural`): ``"mlp"`` and ``"gru"``.
+``"pooled"`` (:mod:`.pooled`): log-linear QLIKE model on scale-free inputs, fitted on many assets at once.
+"""
+from __future__ import annotations
+
+from .ewma import EWMA, ewma_variance
+from .garch import GARCH, GarchResult, fit_garch
+from .har import HAR, fit_har, har_design
+from .neural import GRUForecaster, MLPForecaster
+from .pooled import PooledForecaster
+
+__all__ = ["MODELS", "get_model", "register_model", "available_models",
+           "EWMA", "ewma_variance", "GARCH", "GarchResult", "fit_garch", "HAR", "fit_har", "har_design",
+           "MLPForecaster", "GRUForecaster", "PooledForecaster"]
+
+
+def _with(cls, **fixed):
+    def factory(**opts):
+        return cls(**{**fixed, **opts})
+    return factory
+
+
+MODELS = {
+    "ewma": _with(EWMA),
+    "garch": _with(GARCH, vol="garch"),
+    "gjr": _with(GARCH, vol="gjr"),
+    "har": _with(HAR, proxy="parkinson"),
+    "har_r2": _with(HAR, proxy="r2"),
+    "mlp": _with(MLPForecaster),
+    "gru": _with(GRUForecaster),
+    "pooled": _with(PooledForecaster),
+}
+
+
+def register_model(name: str, factory) -> None:
+    """Add (or replace) a model: ``factory(**opts)`` must return a Forecaster."""
+    MODELS[name] = factory
+
+
+def available_models() -> list[str]:
+    return list(MODELS)
+
+
+def get_model(name: str, **opts):
+    """A new Forecaster for ``name`` built with ``opts``; ValueError for an unknown name."""
+    try:
+        factory = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+    return factory(**opts)

@@ -1,0 +1,218 @@
+"""The parts every report shares: matplotlib figures written the same way, the Markdown tables, the
+explanations (backtest assumptions, reference figures, floor hits) and the sections that open a report.
+
+The one-asset report (:mod:`.writer`), the many-asset report (:mod:`.universe`) and the risk section
+(:mod:`.risk`) are built from these; nothing here knows which of them it serves.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+
+__all__ = ["write_metrics", "write_forecasts", "results_table", "readable_log_axis", "backtest_assumptions",
+           "floor_hits", "degenerate_warnings", "data_checks_section", "opening_sections", "is_protocol_a",
+           "reference_rows", "REFERENCE_QLIKE", "PERIODS"]
+
+# Reference QLIKE figures (README of the shared data, Protocol A: embedded S&P 500, target r2, horizon 1,
+# forecasts from 2008-01-01, refit every 21, expanding window; 2,769 days).
+REFERENCE_QLIKE = {"ewma": 0.9167, "garch": 0.8761, "gjr": 0.8286, "har_r2": 0.9251, "har": 0.8211}
+REFERENCE_FILE = "sp500_daily_1999_2018.csv"
+REFERENCE_TOL_PCT = 1.0
+PERIODS = 252
+
+
+def _figure(nrows=1, ncols=1, **kw):
+    """A figure and its axes from matplotlib's object API: no pyplot, so the user's backend is untouched."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=kw.pop("figsize", (11, 4.5)))
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def _axes(ax, **kw):
+    """``(figure, ax)``: the caller's axes, or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    return _figure(**kw)
+
+
+def _save(fig, path) -> str:
+    """Lay out and write as PNG; returns the path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)
+
+
+def _finish(fig, path):
+    """Save when a path is given; every plot function returns its Figure (or None when it has nothing to show)."""
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def readable_log_axis(ax, axis: str = "y") -> None:
+    """Label a log axis at plain levels (0.8, 0.9, 1, 1.1 ... or 0.5, 1, 2, 5 ...) instead of powers of ten.
+
+    Call it after plotting: within a factor of 10 the ticks are evenly spaced round numbers, beyond that
+    1-2-5 steps per decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 10:
+        target.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        target.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    target.set_minor_formatter(NullFormatter())
+
+
+# ------------------------------------------------------------------------------------ files
+def write_metrics(metrics: dict, path) -> str:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(metrics, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    return os.fspath(path)
+
+
+def write_forecasts(walk, path) -> str:
+    import pandas as pd
+    cols = {"date": [str(d) for d in walk.dates], "target": walk.target}
+    cols.update({name: f for name, f in walk.forecasts.items()})
+    pd.DataFrame(cols).to_csv(path, index=False, float_format="%.10g")
+    return os.fspath(path)
+
+
+# ------------------------------------------------------------------------------------ plots
+def _dates(walk):
+    return walk.dates.astype("datetime64[D]").astype("O")
+
+
+def _ranked(metrics: dict) -> list:
+    return sorted(metrics["models"], key=lambda m: metrics["models"][m]["qlike"])
+
+
+def _f(v, fmt: str = ".4f") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return format(v, fmt)
+
+
+def _md_table(header: list, rows: list) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _forecast_rows(metrics: dict) -> list:
+    rows = []
+    for name in _ranked(metrics):
+        m = metrics["models"][name]
+        mz = m["mz"]
+        vs = m.get("qlike_vs_har_pct")
+        rows.append([name, _f(m["qlike"]), _f(m["mse"], ".2f"), _f(m["mae"], ".3f"), _f(mz["intercept"], ".3f"),
+                     _f(mz["slope"], ".3f"), _f(mz["r2"], ".3f"), "" if vs is None else f"{vs:+.2f}%", m["n"]])
+    return rows
+
+
+_FORECAST_HEADER = ["model", "QLIKE", "MSE", "MAE", "MZ a", "MZ b", "MZ R^2", "QLIKE gain vs har", "days"]
+
+
+def results_table(metrics: dict) -> str:
+    """A plain-text table of the forecast metrics (and Sharpe at each cost), for stdout."""
+    costs = [f"{c:g}" for c in metrics["config"]["costs_bps"]]
+    bt = metrics.get("backtest") or {}
+    header = _FORECAST_HEADER[:-1] + ([f"Sharpe {c}bp" for c in costs] if bt else [])
+    rows = []
+    for row, name in zip(_forecast_rows(metrics), _ranked(metrics)):
+        row = row[:-1]
+        if bt:
+            row += [_f(bt[name][c]["sharpe"], ".2f") for c in costs]
+        rows.append([str(c) for c in row])
+    if bt:
+        bh = bt["buy_and_hold"]
+        rows.append(["buy_and_hold"] + [""] * (len(_FORECAST_HEADER) - 2) + [_f(bh["sharpe"], ".2f")] * len(costs))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    days = metrics["config"]["n_forecasts"]
+    title = (f"{metrics['config']['data']['file']}: {days} forecast days "
+             f"{metrics['config']['first_forecast']}..{metrics['config']['last_forecast']}, "
+             f"target {metrics['config']['target']}, horizon {metrics['config']['horizon']}")
+    return "\n".join([title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def is_protocol_a(metrics: dict) -> bool:
+    """True when the run follows the reference Protocol A (so the reference QLIKE figures apply)."""
+    c = metrics["config"]
+    return (c["data"]["file"] == REFERENCE_FILE and c["first_forecast"] == "2008-01-02"
+            and c["last_forecast"] == "2018-12-31" and c["n_forecasts"] == 2769 and c["refit_every"] == 21
+            and c["window"] is None and c["horizon"] == 1 and c["target"] == "r2")
+
+
+def reference_rows(metrics: dict) -> list:
+    """[model, QLIKE, reference, difference %, within 1%] for the models with a reference figure."""
+    rows = []
+    for name, ref in REFERENCE_QLIKE.items():
+        if name in metrics["models"]:
+            q = metrics["models"][name]["qlike"]
+            d = 100.0 * (q - ref) / ref
+            shown = f"{d:+.2f}%" if round(d, 2) != 0 else "0.00%"
+            rows.append([name, f"{q:.4f}", f"{ref:.4f}", shown, "yes" if abs(d) <= REFERENCE_TOL_PCT else "NO"])
+    return rows
+
+
+def backtest_assumptions(cfg: dict) -> str:
+    """The backtest's assumptions in one paragraph (for report.md)."""
+    return (f"Position w_t = min(target vol / forecast vol_t, {cfg['max_leverage']:g}) with a target of "
+            f"{cfg['target_vol']:g}% a year, set at the close of day t-1 from that day's forecast and held over "
+            "day t (rebalanced daily). Assumptions: the risk-free rate is zero (Sharpe = annualised mean over "
+            "annualised volatility of the daily strategy returns); uninvested cash earns nothing and leverage "
+            f"(up to {cfg['max_leverage']:g}x) is financed at no cost; trading costs are the stated basis points "
+            "times the traded weight |w_t - w_{t-1}| (the first day pays for entering), with no spread, "
+            "slippage or market impact beyond that; no taxes or dividends beyond those in the adjusted prices. "
+            f"Returns use `{cfg['return_accounting']}` accounting: `simple` compounds exact simple returns; "
+            "log accounting (`--return-accounting log`) sums log returns, the convention of published reference figures, "
+            "and gives lower Sharpe ratios (no variance drag in `simple`).")
+
+
+def floor_hits(walk) -> dict:
+    """Forecasts raised to a model's floor, per model label (``walk.floor_hits`` when the walk-forward
+    records it; empty otherwise)."""
+    return dict(getattr(walk, "floor_hits", None) or {})
+
+
+DEGENERATE_SHARE = 0.01   # a model floored on at least 1% of the days is called degenerate
+
+
+def degenerate_warnings(walk, window) -> list:
+    """Warnings for models floored on many days (typically HAR refitted on a short rolling ``--window``)."""
+    hits = floor_hits(walk)
+    n = max(len(walk.index), 1)
+    out = []
+    for name, k in hits.items():
+        if k and k >= DEGENERATE_SHARE * n:
+            why = (f" with a rolling window of {window} days: short windows leave its fit unstable; "
+                   "try a longer --window or the expanding window") if window is not None else ""
+            out.append(f"`{name}` hit its forecast floor on {k} of {n} days ({100.0 * k / n:.1f}%){why}. "
+                       "Its scores on those days reflect the floor, not the model.")
+    return out
+
+
+def data_checks_section(found) -> list:
+    """report.md lines of the data checks (:mod:`~tinygrad_trade.vol.checks`); none for ``None``."""
+    if found is None:
+        return []
+    if not found:
+        return ["## Data checks", "", "No suspicious stretches found (units changes, unadjusted splits, "
+                "one-day spikes, gaps of more than a month, realized-variance units).", ""]
+    return ["## Data checks", "", "These may make the numbers below wrong:", ""] + [f"- {f}" for f in found] + [""]
+
+
+def opening_sections(results, extra: dict) -> list:
+    """Markdown lines that open every report after its header: the run's notes, the data checks and the
+    caller's ``extra["sections_before"]``."""
+    L = [f"> Note: {note}" for note in results.notes] + ([""] if results.notes else [])
+    L += data_checks_section(getattr(results, "data_checks", None))
+    for title, body in extra.get("sections_before", []):
+        L += [f"## {title}", "", body, ""]
+    return L

@@ -1,0 +1,164 @@
+"""Outputs of a forecasting run: metrics.json, forecasts.csv, PNG plots and report.md.
+
+    paths = write_report(results, "out/")     # results: vol.pipeline.ForecastResults
+
+Files written to the output directory:
+
+* ``metrics.json``  -- ``results.metrics`` (models, dm_vs_har, backtest, config); no timings, so the
+  same configuration and seed give the same file byte for byte;
+* ``forecasts.csv`` -- ``date, target, <one column per model>`` (forecasts in %^2 per day);
+* ``risk.csv`` -- per forecast day, the return and every model's 1-day VaR/ES (horizon 1, with returns);
+* ``forecast_vs_realized.png``, ``cum_qlike_vs_har.png``, ``equity_curves.png`` and, when neural
+  models ran, ``training_loss.png`` (matplotlib, Agg backend);
+* ``report.md`` -- the tables, the plots (relative links) and the run time.
+
+Plots use the Agg backend and never open a window.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+
+from .common import *  # noqa: F401,F403  (the shared parts stay importable from here)
+from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
+                     backtest_assumptions, data_checks_section, readable_log_axis,
+                     degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
+                     results_table, write_forecasts, write_metrics)
+from .html import write_report_html
+from .plots import plot_cum_qlike, plot_equity, plot_forecasts, plot_losses
+from .risk import RISK_FILE, plot_var_bands, risk_markdown, write_var_es
+
+__all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
+           "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
+           "is_protocol_a", "reference_rows", "readable_log_axis", "backtest_assumptions", "floor_hits",
+           "degenerate_warnings"]
+
+PLOT_FILES = {
+    "forecast_vs_realized": "forecast_vs_realized.png",
+    "cum_qlike_vs_har": "cum_qlike_vs_har.png",
+    "equity_curves": "equity_curves.png",
+    "training_loss": "training_loss.png",
+    "var_bands": "var_bands.png",
+}
+
+
+def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
+    """The text of report.md (``plots``: key -> file name in the same directory)."""
+    extra = extra or {}
+    m = results.metrics
+    cfg = m["config"]
+    data = cfg["data"]
+    window_text = "expanding window" if cfg["window"] is None else f"rolling window of {cfg['window']} days"
+    L = [f"# {extra.get('title', 'Volatility forecasting report')}", ""]
+    L += [f"Data: `{data['file']}` ({data['kind'].replace('_', ' ')}, {data['rows']} rows, "
+          f"{data['first_date']} to {data['last_date']}).",
+          f"Forecasts of the target `{cfg['target']}` (mean over {cfg['horizon']} day(s), %^2 per day) for "
+          f"{cfg['n_forecasts']} days, {cfg['first_forecast']} to {cfg['last_forecast']}, each from data up to "
+          f"the previous close; refit every {cfg['refit_every']} forecasts ({cfg['n_refits']} refits), "
+          f"{window_text}, "
+          f"seed {cfg['seed']}.", ""]
+    L += opening_sections(results, extra)
+
+    L += ["## Forecast accuracy", "",
+          "QLIKE = mean(y/f + ln f) (lower is better); MSE in %^4; Mincer-Zarnowitz regression y = a + b f "
+          "(unbiased: a = 0, b = 1). The gain vs har is a ratio, (QLIKE_har - QLIKE_model) / QLIKE_har in %: "
+          "positive means lower loss than har.", "",
+          _md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
+    hits = floor_hits(results.walk)
+    if hits:
+        L += ["Forecasts raised to the model's floor (a safeguard against absurdly small forecasts): "
+              + ", ".join(f"`{k}` {v}" for k, v in hits.items()) + ".", ""]
+    for w in degenerate_warnings(results.walk, cfg["window"]):
+        L += [f"> Warning: {w}", ""]
+    if is_protocol_a(m) and reference_rows(m):
+        L += ["### Against the reference figures", "",
+              "This run uses the protocol of independently computed reference figures (the S&P 500, 2,769 days "
+              "of 2008-2018, refit every 21 days, expanding window), so your classical models can be checked "
+              f"against them; a difference within {REFERENCE_TOL_PCT:g}% is a match.", "",
+              _md_table(["model", "QLIKE", "reference", "difference", f"within {REFERENCE_TOL_PCT:g}%"],
+                        reference_rows(m)), ""]
+    if m["dm_vs_har"]:
+        rows = [[n, _f(d["qlike"]["stat"], ".2f"), _f(d["qlike"]["pvalue"], ".3f"), _f(d["mse"]["stat"], ".2f"),
+                 _f(d["mse"]["pvalue"], ".3f")] for n, d in m["dm_vs_har"].items()]
+        L += ["### Diebold-Mariano tests against har", "",
+              f"Newey-West standard errors, {cfg['dm_lags']} lags; a negative statistic means the model has "
+              "the lower loss; p is the two-sided p-value (below 0.05: the difference is unlikely to be "
+              "chance at the 5% level).", "",
+              _md_table(["model", "QLIKE t", "QLIKE p", "MSE t", "MSE p"], rows), ""]
+    if "forecast_vs_realized" in plots:
+        L += [f"![forecast against realized]({plots['forecast_vs_realized']})", ""]
+    if "cum_qlike_vs_har" in plots:
+        L += [f"![cumulative QLIKE difference against har]({plots['cum_qlike_vs_har']})", ""]
+
+    bt = m["backtest"]
+    L += ["## Volatility-targeting backtest", ""]
+    if bt:
+        L += [backtest_assumptions(cfg), ""]
+        rows = []
+        bh = bt["buy_and_hold"]
+        rows.append(["buy_and_hold", "-", _f(bh["ann_return"], ".2f"), _f(bh["ann_vol"], ".2f"), _f(bh["sharpe"], ".2f"),
+                     _f(bh["max_drawdown"], ".1f"), _f(bh["turnover_annual"], ".2f"), "-"])
+        for name in m["models"]:
+            for c, r in bt[name].items():
+                rows.append([name, c, _f(r["ann_return"], ".2f"), _f(r["ann_vol"], ".2f"), _f(r["sharpe"], ".2f"),
+                             _f(r["max_drawdown"], ".1f"), _f(r["turnover_annual"], ".2f"),
+                             _f(r["realized_vol_vs_target"], ".3f")])
+        L += [_md_table(["strategy", "cost bp", "ann. return %", "ann. vol %", "Sharpe", "max drawdown %",
+                         "turnover / year", "realized vol / target"], rows), ""]
+        if "equity_curves" in plots:
+            L += [f"![backtest equity curves]({plots['equity_curves']})", ""]
+    else:
+        L += ["Not run: the data has no daily returns (realized-variance file).", ""]
+
+    L += risk_markdown(m, plots.get("var_bands"))
+    if "training_loss" in plots:
+        L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
+    for title, body in extra.get("sections", []):
+        L += [f"## {title}", "", body, ""]
+
+    t = results.timings
+    extra_setup = ", GARCH fit and graph" if extra.get("sections_before") else ""
+    rows = [[name, f"{sec:.1f}"] for name, sec in t.get("models", {}).items()]
+    L += ["## Run time", "",
+          f"Total {t.get('total', float('nan')):.1f} s (set-up: data{extra_setup} {t.get('data', float('nan')):.1f} s; walk-forward "
+          f"{t.get('walk_forward', float('nan')):.1f} s wall time with {cfg['workers']} worker(s)). "
+          "Per-model time is the summed fit + forecast time of its tasks:", "",
+          _md_table(["model", "seconds"], rows), "",
+          "Files: `metrics.json` (all numbers, no timings), `forecasts.csv` (date, target, one column per model).", ""]
+    return "\n".join(L)
+
+
+def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
+    """Write every output file into ``out_dir`` (which must exist); returns ``{name: path}``.
+
+    ``extra``: ``{"title": str, "sections_before": [(title, markdown)], "sections": [(title, markdown)]}``
+    for additional report.md sections (the demo's GARCH summary and graph).
+    """
+    out = os.fspath(out_dir)
+    walk, metrics, config = results.walk, results.metrics, results.config
+    paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
+             "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
+    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE)):
+        paths["risk"] = os.path.join(out, RISK_FILE)
+    plots = {}
+    makers = {
+        "forecast_vs_realized": lambda p: plot_forecasts(walk, metrics, p),
+        "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
+        "equity_curves": lambda p: plot_equity(walk, config, p),
+        "training_loss": lambda p: plot_losses(walk.histories, p),
+        "var_bands": lambda p: plot_var_bands(walk, metrics, p),
+    }
+    for key, make in makers.items():
+        p = os.path.join(out, PLOT_FILES[key])
+        if make(p) is not None:
+            plots[key] = PLOT_FILES[key]
+            paths[key] = p
+        elif os.path.exists(p):
+            os.remove(p)  # a plot of an earlier run in the same directory would mislead
+    report = os.path.join(out, "report.md")
+    with open(report, "w", encoding="utf-8") as fh:
+        fh.write(markdown_report(results, plots, extra))
+    paths["report"] = report
+    paths["html"] = write_report_html(report)  # report.html beside it, self-contained (vol/report_html.py)
+    return paths
