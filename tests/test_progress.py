@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from test_walkforward import _synthetic_prices
-from tinygrad_trade.vol import walkforward
+from tinygrad_trade.vol.runs import tasks as walkforward
 from tinygrad_trade.vol.dataset import build_dataset
 from tinygrad_trade.vol.walkforward import Job, ModelSpec, run_jobs, task_cost, walk_forward
 

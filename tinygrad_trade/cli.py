@@ -442,7 +442,7 @@ def main(argv=None) -> int:
         say(f"tinygrad-trade {args.command}: error: {e}", logging.ERROR)
         return EXIT_BAD_INPUT
     except RuntimeError as e:
-        from .vol.runs.walkforward import WalkForwardError
+        from .vol.runs.tasks import WalkForwardError
         if not isinstance(e, WalkForwardError):
             raise
         # a model failed on a task (one line naming asset, model and block), wherever it ran

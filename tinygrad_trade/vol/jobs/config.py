@@ -18,7 +18,7 @@ from ..data.loading import MAX_FILE_MB
 from ..features.dataset import PRICE_TARGETS
 from ..models.registry import available_models as registered_models
 from ..runs.cluster import check_scheduler
-from ..runs.walkforward import ModelSpec
+from ..runs.tasks import ModelSpec
 from .outdir import output_dir
 
 __all__ = ["ForecastConfig", "available_models", "resolve_models", "validate", "prepare_out", "model_specs",

@@ -49,7 +49,7 @@ from ..report.writer import write_report
 from ..runs.cluster import open_executor
 from ..runs.sweep import sweep
 from ..runs.universe import is_pooled
-from ..runs.walkforward import WalkForwardResult, first_index, forecast_stop
+from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
 from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
                      csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
 from .outdir import OutputDir

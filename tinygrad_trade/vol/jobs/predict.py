@@ -47,7 +47,7 @@ from ..features.dataset import Dataset, build_dataset
 from ..models.base import Forecaster
 from ..runs.cluster import check_scheduler, open_executor
 from ..runs.persistence import FittedModel, open_folder, save_models
-from ..runs.walkforward import Job, portable_spec, run_jobs, task_cost
+from ..runs.tasks import Job, portable_spec, run_jobs, task_cost
 from ..models.runtime import one_blas_thread
 from .config import (DEFAULT_MODELS, ForecastConfig, available_models, json_clean, known_models, model_specs,
                      positive_float, positive_int)

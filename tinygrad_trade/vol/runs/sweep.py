@@ -33,7 +33,7 @@ import pandas as pd
 from ..features.dataset import Dataset
 from ..evaluation.losses import evaluate
 from .universe import collect_results, plan_universe, task_job, universe_tasks
-from .walkforward import (Job, ModelSpec, WalkForwardError, as_spec, asset_name, one_line, portable_spec, run_jobs,
+from .tasks import (Job, ModelSpec, WalkForwardError, as_spec, asset_name, one_line, portable_spec, run_jobs,
                           task_cost)
 
 __all__ = ["sweep", "SweepResult", "SEED_FREE", "MANY_CHAINS", "is_seed_free", "seeded_spec"]

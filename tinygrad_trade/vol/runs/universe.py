@@ -49,8 +49,8 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from ..features.dataset import Dataset
-from .walkforward import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
-                          _history_of, as_spec, task_rng, describe_task, first_index,
+from .tasks import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
+                          _history_of, as_spec, task_cost, task_rng, describe_task, first_index,
                           floor_forecast, forecast_stop, make_blocks, one_blas_thread, run_jobs, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
@@ -214,14 +214,14 @@ class UniverseTask:
     def label(self) -> str:
         return self.spec.key
 
-    def __call__(self):
+    def __call__(self, on_block=None):
         with one_blas_thread():      # once per task (as run_task does), not once per fit or forecast
             if self.phase == 1:
                 return _run_asset_chain(self)
             if self.asset is not None:
                 ds = self.datasets[self.asset]
                 label, out, hist, sec, hits = run_task(self.spec, ds, self.blocks, self.window, self.seed,
-                                                       self.sequential)
+                                                       self.sequential, on_block=on_block)
                 return label, [(self.asset, k, f) for k, f in out], hist, sec, {self.asset: hits}
             return _run_pooled(self)
 
@@ -280,8 +280,8 @@ def _run_pooled(task: UniverseTask):
     return label, out, histories, time.perf_counter() - t0, hits
 
 
-def _call(task: UniverseTask):
-    return task()
+def _call(task: UniverseTask, on_block=None):
+    return task(on_block) if on_block is not None else task()
 
 
 def task_job(task: UniverseTask, fn, args: tuple, cost: Optional[float] = None, about: Optional[str] = None) -> Job:
@@ -290,7 +290,9 @@ def task_job(task: UniverseTask, fn, args: tuple, cost: Optional[float] = None, 
     if about is None:
         who = task.asset if task.asset is not None else "all assets"
         about = describe_task(who, task.label, task.blocks)
-    return Job(fn, args, float(task.n_blocks if cost is None else cost), about, first=bool(task.sequential),
+    per_block = task.asset is not None and task.phase != 1 and fn is _call
+    return Job(fn, args, float(task_cost(task.spec, task.n_blocks) if cost is None else cost), about,
+               first=bool(task.sequential), ticks=len(task.blocks) if per_block else 0,
                after=task.needs, bind=bind_fits if task.needs else None)
 
 
