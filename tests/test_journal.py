@@ -1,0 +1,298 @@
+"""The forecast journal (vol.journal) and its live scoring (vol.journal_scoring)."""
+import math
+import multiprocessing as mp
+import os
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinygrad_trade.vol import journal as J
+from tinygrad_trade.vol.journal import Journal, JournalError, JournalLocked
+from tinygrad_trade.vol.journal_scoring import basel_zone, score
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _prices(n=200, sd=1.0, start="2021-01-04", seed=0, jump_at=None, sd_after=None):
+    """A business-day price frame whose returns have standard deviation ``sd`` (``sd_after`` from ``jump_at``)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, periods=n)
+    sds = np.full(n, float(sd))
+    if jump_at is not None:
+        sds[jump_at:] = sd_after
+    r = rng.standard_normal(n) * sds
+    r[0] = 0.0
+    close = 100.0 * np.exp(np.cumsum(r) / 100.0)
+    df = pd.DataFrame({"close": close * 1.7, "adj_close": close}, index=pd.DatetimeIndex(dates, name="date"))
+    return df
+
+
+def _rows(dates, asset="SYN", model="m", horizons=(1,), variance=1.0):
+    out = []
+    for d in dates:
+        for h in horizons:
+            f = variance(d) if callable(variance) else variance
+            out.append({"asset": asset, "model": model, "horizon": h, "first_date": str(d.date()),
+                        "last_date": str(d.date()), "variance": f, "vol_annual": math.sqrt(252 * f),
+                        "position": 0.5, "var_5": 1.6448536269514722 * math.sqrt(f), "es_5": 2.06 * math.sqrt(f),
+                        "var_1": 2.3263478740408408 * math.sqrt(f), "es_1": 2.66 * math.sqrt(f),
+                        "as_of": str(d.date()), "fitted_through": str(d.date()), "refit": False,
+                        "risk_method": "normal"})
+    return out
+
+
+def _one_line(exc) -> str:
+    text = str(exc.value)
+    assert "\n" not in text and text
+    return text
+
+
+# ------------------------------------------------------------------------------------ the store
+def test_columns_are_those_of_predictions_csv():
+    from tinygrad_trade.vol.predict import COLUMNS
+    assert J.PREDICTION_COLUMNS == COLUMNS
+
+
+def test_rerun_of_the_same_night_adds_nothing(tmp_path):
+    path = tmp_path / "j.db"
+    rows = _rows(pd.bdate_range("2021-03-01", periods=5), horizons=(1, 5))
+    with Journal.open(path) as j:
+        first = j.append(rows)
+        again = j.append(rows)
+        assert (first.new, first.existing, first.differing) == (10, 0, [])
+        assert (again.new, again.existing, again.differing) == (0, 10, [])
+        changed = dict(rows[0], variance=2.0)
+        res = j.append([changed, dict(rows[1], horizon=22)])
+        assert (res.new, res.existing) == (1, 1)
+        assert res.differing == [("SYN", "m", 1, "2021-03-01")]
+        assert j.count() == 11
+        stored = j.predictions()
+        assert stored.loc[(stored.horizon == 1) & (stored.made_on == "2021-03-01"), "variance"].item() == 1.0
+        assert j.record_event("rescale", "adj close rescaled by 0.98", asset="SYN", date="2021-03-02")
+        assert not j.record_event("rescale", "adj close rescaled by 0.98", asset="SYN", date="2021-03-02")
+        ev = j.events()
+        assert list(ev["kind"]) == ["rescale"] and ev["date"].item() == "2021-03-02"
+    with Journal.open(path) as j:      # reopened: still there, still version 2, WAL
+        assert j.count() == 11 and j.schema_version == J.SCHEMA_VERSION
+        assert j._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_bad_rows_are_refused_and_nothing_is_written(tmp_path):
+    rows = _rows(pd.bdate_range("2021-03-01", periods=3))
+    rows[2]["variance"] = -1.0
+    with Journal.open(tmp_path / "j.db") as j:
+        with pytest.raises(JournalError) as e:
+            j.append(rows)
+        assert "row 3" in _one_line(e) and "variance" in str(e.value)
+        assert j.count() == 0
+
+
+def _writer(path, asset, shared_dates, barrier, queue):
+    rows = []
+    for k, d in enumerate(pd.bdate_range("2020-01-01", periods=40)):
+        rows.append(_rows([d], asset=asset)[0])
+    shared = _rows(shared_dates, asset="BOTH")
+    barrier.wait()
+    new = 0
+    with Journal.open(path, timeout=60) as j:
+        for k in range(0, 40, 4):               # many small transactions, interleaved with the other process
+            new += j.append(rows[k:k + 4] + shared[k // 4:k // 4 + 1]).new
+    queue.put((asset, new))
+
+
+def test_two_processes_writing_at_once_both_land(tmp_path):
+    path = str(tmp_path / "j.db")
+    Journal.open(path).close()
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(2), ctx.Queue()
+    shared = pd.bdate_range("2019-01-01", periods=10)
+    procs = [ctx.Process(target=_writer, args=(path, a, shared, barrier, queue)) for a in ("A", "B")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    got = dict(queue.get(timeout=5) for _ in procs)
+    with Journal.open(path) as j:
+        df = j.predictions()
+    assert len(df) == 40 + 40 + 10
+    assert (df.groupby("asset").size().to_dict()) == {"A": 40, "B": 40, "BOTH": 10}
+    assert got["A"] + got["B"] == 90      # every shared row written once, by one of the two
+    assert not df.duplicated(list(J.KEY)).any()
+
+
+def test_a_lock_beyond_the_timeout_is_one_line_and_loses_nothing(tmp_path):
+    path = str(tmp_path / "j.db")
+    Journal.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    rows = _rows(pd.bdate_range("2021-01-04", periods=2))
+    try:
+        with Journal.open(path, timeout=0.3) as j:
+            with pytest.raises(JournalLocked) as e:
+                j.append(rows)
+            assert "locked" in _one_line(e) and "nothing was written" in str(e.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Journal.open(path, timeout=1) as j:
+        assert j.append(rows).new == 2 and j.count() == 2
+
+
+# ------------------------------------------------------------------------------------ versions
+def _v1_journal(path, rows):
+    conn = sqlite3.connect(path, isolation_level=None)
+    J._create_v1(conn)
+    for r in rows:
+        conn.execute("INSERT INTO predictions (asset, model, horizon, made_on, variance, package_version, "
+                     "run_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (r["asset"], r["model"], r["horizon"], r["as_of"], r["variance"], "0.0.9", "2021-01-01T00:00Z"))
+    conn.close()
+
+
+def test_an_older_journal_is_migrated_forward_without_losing_rows(tmp_path):
+    path = str(tmp_path / "old.db")
+    rows = _rows(pd.bdate_range("2021-01-04", periods=3), variance=1.25)
+    _v1_journal(path, rows)
+    with Journal.open(path) as j:
+        assert j.migrated == [2] and j.schema_version == 2
+        df = j.predictions()
+        assert len(df) == 3 and df["variance"].eq(1.25).all() and df["model_version"].isna().all()
+        assert list(df["package_version"].unique()) == ["0.0.9"]
+        assert j.events()["kind"].tolist() == ["migration"]
+        j.append(rows)                          # the new column is usable
+        assert j.count() == 3
+    with Journal.open(path) as j:
+        assert j.migrated == []
+        assert dict(j._conn.execute("SELECT key, value FROM journal_meta").fetchall())["schema_version"] == "2"
+
+
+def test_a_journal_from_a_newer_version_is_refused(tmp_path):
+    path = str(tmp_path / "new.db")
+    Journal.open(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("UPDATE journal_meta SET value = '3' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(JournalError) as e:
+        Journal.open(path)
+    assert "newer" in _one_line(e) and "version 3" in str(e.value)
+
+
+def test_paths_that_are_not_journals_are_refused(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("Date,Close\n2020-01-02,1\n")
+    with pytest.raises(JournalError) as e:
+        Journal.open(text)
+    assert "not a journal" in _one_line(e)
+    assert text.read_text() == "Date,Close\n2020-01-02,1\n"
+
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(JournalError) as e:
+        Journal.open(other)
+    assert "other tables (customers)" in _one_line(e)
+    assert other.read_bytes() == before and not os.path.exists(str(other) + "-wal")
+
+    with pytest.raises(JournalError) as e:
+        Journal.open(tmp_path)
+    assert "folder" in _one_line(e)
+    with pytest.raises(JournalError) as e:
+        Journal.open(tmp_path / "missing.db", create=False)
+    assert "no such journal" in _one_line(e)
+    with pytest.raises(JournalError) as e:
+        Journal.open(tmp_path / "no" / "such" / "j.db")
+    assert "does not exist" in _one_line(e)
+
+
+def test_export_is_exact_and_never_overwrites(tmp_path):
+    rows = _rows(pd.bdate_range("2021-01-04", periods=4), horizons=(1, 5), variance=lambda d: 1.0 / 3.0 + d.day)
+    with Journal.open(tmp_path / "j.db") as j:
+        j.append(rows, run_time="2021-02-01T22:00:00Z")
+        out = j.export(tmp_path / "all.csv")
+        with pytest.raises(JournalError) as e:
+            j.export(out)
+        assert "exists" in _one_line(e)
+    back = pd.read_csv(out)
+    assert list(back.columns) == J.PREDICTION_COLUMNS + J.JOURNAL_COLUMNS
+    want = pd.DataFrame(rows).sort_values(["asset", "model", "horizon", "as_of"]).reset_index(drop=True)
+    assert np.array_equal(back["variance"].to_numpy(), want["variance"].to_numpy())   # bit for bit
+    assert back["run_time"].eq("2021-02-01T22:00:00Z").all() and back["package_version"].eq("0.1.0").all()
+
+
+# ------------------------------------------------------------------------------------ scoring
+def test_scores_recomputed_from_the_exported_rows_agree(tmp_path):
+    prices = _prices(n=120, seed=3)
+    dates = prices.index
+    made = list(dates[20:])                       # the last ones are not matured for h = 5
+    f = lambda d: 0.5 + (d.day_of_year % 7) / 5.0   # noqa: E731
+    rows = _rows(made, horizons=(1, 5), variance=f)
+    rows += _rows([pd.Timestamp("2021-01-09")], model="m")          # a Saturday: not a date of the file
+    rows += _rows([dates[-1] + pd.Timedelta(days=7)], model="m")    # after the file's end
+    rows += _rows(made[:3], asset="NOPRICES")
+    with Journal.open(tmp_path / "j.db") as j:
+        j.append(rows)
+        res = score(j, {"SYN": prices})
+        csv = j.export(tmp_path / "rows.csv")
+    back = pd.read_csv(csv)
+    back = back[(back.asset == "SYN")]
+    r = 100.0 * np.log(prices["adj_close"] / prices["adj_close"].shift(1))
+    pos = {str(d.date()): k for k, d in enumerate(prices.index)}
+    for h in (1, 5):
+        ys, fs = [], []
+        for _, row in back[back.horizon == h].iterrows():
+            k = pos.get(row.as_of)
+            if k is None or k + h >= len(r):
+                continue
+            ys.append(float((r.iloc[k + 1:k + 1 + h] ** 2).mean()))
+            fs.append(row.variance)
+        ys, fs = np.array(ys), np.array(fs)
+        hs = res.model("SYN", "m").horizons[h]
+        assert hs.n == len(ys) == len(made) - h
+        assert abs(hs.qlike - float(np.mean(ys / fs + np.log(fs)))) < 1e-9
+        assert abs(hs.mse - float(np.mean((ys - fs) ** 2))) < 1e-9
+        assert hs.pending == h
+    assert res.unscored == {"no price data for the asset": 3, "made_on after the price file's last date": 1,
+                            "made_on not a date of the price file": 1, "pending": 1 + 5}
+    assert res.model("SYN", "m").horizons[1].not_covered == 2
+    js = res.to_json()
+    assert set(js["assets"]) == {"NOPRICES", "SYN"}
+    assert js["assets"]["SYN"]["models"]["m"]["n"] == len(made) - 1
+    assert js["models"]["m"]["horizons"]["1"]["n"] == len(made) - 1
+    since = score(pd.read_csv(csv).rename(columns={"as_of": "made_on"}), {"SYN": prices}, since=made[50])
+    assert since.model("SYN", "m").horizons[1].n == len(made) - 50 - 1
+
+
+def test_var_exceptions_and_the_basel_zone():
+    assert [basel_zone(x, 250) for x in (0, 4, 5, 9, 10)] == ["green", "green", "yellow", "yellow", "red"]
+    prices = _prices(n=300, seed=5)
+    rows = _rows(prices.index[:-1], variance=1.0)
+    res = score(pd.DataFrame(rows).rename(columns={"as_of": "made_on"}), {"SYN": prices})
+    v = res.model("SYN", "m").var["1"]
+    r = 100.0 * np.log(prices["adj_close"] / prices["adj_close"].shift(1)).to_numpy()[1:]
+    assert v.n == 299 and v.hits == int(np.sum(r < -2.3263478740408408))
+    assert v.zone_days == 250 and v.zone == basel_zone(int(np.sum(r[-250:] < -2.3263478740408408)), 250)
+    assert 0 <= v.kupiec_pvalue <= 1 and 0 <= v.cc_pvalue <= 1
+
+
+def test_drift_is_flagged_when_the_live_record_degrades():
+    wf = {"models": {"m": {"n": 2000, "qlike": 1.0, "mse": 2.0}}, "config": {"horizon": 1}}
+    calm = _prices(n=200, seed=11)
+    stormy = _prices(n=200, seed=11, jump_at=120, sd_after=2.0)   # the variance quadruples; forecasts stay at 1
+    rows = pd.DataFrame(_rows(calm.index[:-1], variance=1.0)).rename(columns={"as_of": "made_on"})
+    ok = score(rows, {"SYN": calm}, walkforward=wf).model("SYN", "m")
+    bad = score(rows, {"SYN": stormy}, walkforward=wf).model("SYN", "m")
+    assert not ok.drift.flagged and ok.drift.pvalue > 0.05 and ok.var["1"].zone == "green"
+    assert bad.drift.flagged and bad.drift.n == 60 and bad.drift.pvalue < 0.01
+    assert bad.drift.live_qlike > 2.0 and bad.drift.walkforward_qlike == 1.0
+    assert any("walk-forward" in r for r in bad.drift.reasons) and any("Basel yellow zone" in r for r in bad.drift.reasons)
+    assert bad.var["1"].zone == "yellow" and bad.var["1"].zone_hits == 8
+    res = score(rows, {"SYN": stormy}, walkforward=wf)
+    assert len(res.flags) == 2 and res.to_json()["models"]["m"]["drift"]["flagged"] is True
+    early = score(rows.iloc[:15], {"SYN": stormy}, walkforward=wf).model("SYN", "m")
+    assert not early.drift.flagged and "needs 20" in early.drift.note

@@ -1,0 +1,380 @@
+"""Live scoring of a forecast journal: each stored prediction against what the market then did, and drift alarms.
+
+    from tinygrad_trade.vol.journal_scoring import score
+    res = score(journal, {"SPX": load_prices("spx.csv")}, walkforward=metrics)   # metrics.json of `forecast`
+    res.to_json()      # {"models": {name: {"n", "qlike", "mse", "var", "drift", ...}}, "flags": [...], ...}
+    res.flags          # one line per alarm
+
+Why: a backtest says how a model would have done; the journal says how the forecasts a desk acted on did.
+
+The realised target (the conventions of :mod:`~tinygrad_trade.vol.dataset`): ``r_t = 100 ln(C_t / C_{t-1})``
+on the price file's Adj Close (Close without it). A prediction of horizon ``h`` made on ``D`` (its ``made_on``,
+which must be a date of the file) is scored on the first ``h`` trading days of the file after ``D``:
+``y = mean(r_{i}^2 .. r_{i+h-1}^2)`` with ``i`` the first row after ``D`` (for ``h = 1``: ``r_i^2``). Losses are
+:func:`~tinygrad_trade.vol.evaluation.qlike_loss` and :func:`~tinygrad_trade.vol.evaluation.mse_loss`.
+A prediction is left unscored, and counted, when its asset has no price data, when ``D`` is not a date of the
+file (before its first row, after its last, or a gap in it: ``"not covered"``), or when fewer than ``h`` days
+follow ``D`` (``"pending"``: not matured yet).
+
+Per asset and model, for every horizon: ``n``, QLIKE and MSE over the live days. The headline figures are those
+of horizon 1 (the smallest horizon when 1 is not journaled). The 1-day VaR (``var_1``, ``var_5`` of each night;
+the same on every horizon's row) is backtested on the next day's return with
+:func:`~tinygrad_trade.vol.risk.kupiec` and :func:`~tinygrad_trade.vol.risk.christoffersen`, and the 99% VaR
+gets its Basel traffic-light zone over the last 250 days (fewer when the record is shorter): with ``x``
+exceptions out of ``n`` days and ``P = BinomialCDF(x; n, 0.01)``, green when ``P < 0.95``, yellow when
+``P < 0.9999``, red otherwise. For ``n = 250`` this is the Basel table (green 0-4, yellow 5-9, red 10+).
+
+Drift (headline horizon): with the walk-forward QLIKE ``q_wf`` of the same model (``walkforward=``: a
+metrics.json of ``forecast``, or one per asset), the live losses ``L`` of the last ``drift_window`` (60) scored
+days are tested one-sided, H0 ``E[L] <= q_wf`` against H1 ``E[L] > q_wf``:
+``t = (mean(L) - q_wf) / sqrt(NW(L) / n)``, ``NW`` the Newey-West long-run variance
+(:func:`~tinygrad_trade.vol.evaluation.newey_west_variance`, Bartlett, ``lags`` = max(5, h)), p-value from the
+normal (``0.5 erfc(t / sqrt 2)``). The walk-forward mean is taken as known: its thousands of days make its own
+error small beside 60 live days. A model is flagged when ``p < drift_alpha`` (0.05), or when its 99% VaR is
+out of the green zone. Fewer than ``min_drift_days`` (20) scored days: no test (said in the result).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Optional
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .evaluation import mse_loss, newey_west_variance, qlike_loss
+from .risk import christoffersen, kupiec
+
+__all__ = ["score", "realised_returns", "basel_zone", "drift_test", "HorizonScore", "VarScore", "DriftResult",
+           "ModelScore", "JournalScore", "DRIFT_WINDOW", "BASEL_DAYS"]
+
+DRIFT_WINDOW = 60
+BASEL_DAYS = 250
+VAR_LEVELS = {"1": 0.01, "5": 0.05}
+UNSCORED = ("no price data for the asset", "made_on before the price file's first date",
+            "made_on after the price file's last date", "made_on not a date of the price file", "pending")
+
+
+# ------------------------------------------------------------------------------------ records
+@dataclass
+class HorizonScore:
+    """Live figures of one model at one horizon (QLIKE/MSE None when nothing is scored yet)."""
+
+    horizon: int
+    n: int
+    qlike: Optional[float]
+    mse: Optional[float]
+    pending: int                 # made, not matured in the price file
+    not_covered: int             # the price file does not cover made_on (or no prices for the asset)
+    first_made_on: Optional[str] = None
+    last_made_on: Optional[str] = None
+
+
+@dataclass
+class VarScore:
+    """Backtest of one VaR level on the next day's return (None figures with fewer than 2 days)."""
+
+    level: float
+    n: int
+    hits: int
+    hit_rate: Optional[float]
+    kupiec_lr: Optional[float] = None
+    kupiec_pvalue: Optional[float] = None
+    ind_lr: Optional[float] = None
+    ind_pvalue: Optional[float] = None
+    cc_lr: Optional[float] = None
+    cc_pvalue: Optional[float] = None
+    zone: Optional[str] = None           # Basel zone (99% VaR only)
+    zone_days: Optional[int] = None
+    zone_hits: Optional[int] = None
+
+
+@dataclass
+class DriftResult:
+    """The drift check of one model: ``flagged`` and why (``reasons``), with the QLIKE test's figures."""
+
+    flagged: bool
+    reasons: list
+    test: str
+    n: int = 0
+    live_qlike: Optional[float] = None
+    walkforward_qlike: Optional[float] = None
+    stat: Optional[float] = None
+    pvalue: Optional[float] = None
+    note: Optional[str] = None            # why the QLIKE test was not run
+
+
+@dataclass
+class ModelScore:
+    """One asset and model: headline figures (``horizon``), every horizon, VaR backtests, walk-forward, drift."""
+
+    asset: str
+    model: str
+    horizon: int
+    n: int
+    qlike: Optional[float]
+    mse: Optional[float]
+    horizons: dict                        # horizon -> HorizonScore
+    var: dict                             # "1", "5" -> VarScore
+    walkforward: Optional[dict]
+    drift: DriftResult
+
+    def to_dict(self) -> dict:
+        out = {"n": self.n, "qlike": self.qlike, "mse": self.mse, "horizon": self.horizon,
+               "horizons": {str(h): asdict(s) for h, s in sorted(self.horizons.items())},
+               "var": {k: asdict(v) for k, v in self.var.items()},
+               "walkforward": self.walkforward, "drift": asdict(self.drift)}
+        return out
+
+
+@dataclass
+class JournalScore:
+    """Everything :func:`score` found. ``scored``: one row per prediction with its realised target and losses."""
+
+    models: list                          # [ModelScore]
+    scored: pd.DataFrame
+    unscored: dict                        # reason -> count
+    since: Optional[str] = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def assets(self) -> list:
+        return list(dict.fromkeys(m.asset for m in self.models))
+
+    @property
+    def flags(self) -> list:
+        return [f"{m.asset} {m.model}: {reason}" for m in self.models for reason in m.drift.reasons]
+
+    def model(self, asset: str, model: str) -> ModelScore:
+        for m in self.models:
+            if m.asset == asset and m.model == model:
+                return m
+        raise KeyError(f"no scores for asset {asset!r} and model {model!r}")
+
+    def to_json(self) -> dict:
+        """``{"models": {name: {...}}}`` for one asset; with several, ``{"assets": {asset: {"models": ...}}}``
+        and ``"models"`` holding each model's live QLIKE/MSE pooled over the assets (per horizon)."""
+        per_asset = {a: {"models": {m.model: m.to_dict() for m in self.models if m.asset == a}}
+                     for a in self.assets}
+        out: dict = {}
+        if len(per_asset) == 1:
+            out["models"] = next(iter(per_asset.values()))["models"]
+        else:
+            out["assets"] = per_asset
+            out["models"] = _pooled(self.scored)
+        out.update({"flags": self.flags, "unscored": dict(self.unscored), "since": self.since,
+                    "n_scored": int(len(self.scored)), "notes": list(self.notes)})
+        return _clean(out)
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _pooled(scored: pd.DataFrame) -> dict:
+    out: dict = {}
+    for (model, h), g in scored.groupby(["model", "horizon"], sort=True):
+        entry = out.setdefault(model, {"horizons": {}})
+        entry["horizons"][str(int(h))] = {"n": int(len(g)), "qlike": float(g["qlike_loss"].mean()),
+                                          "mse": float(g["mse_loss"].mean()), "assets": int(g["asset"].nunique())}
+    for entry in out.values():
+        head = entry["horizons"][min(entry["horizons"], key=int)]
+        entry.update({"horizon": int(min(entry["horizons"], key=int)), "n": head["n"], "qlike": head["qlike"],
+                      "mse": head["mse"]})
+    return out
+
+
+# ------------------------------------------------------------------------------------ pieces
+def realised_returns(prices) -> tuple[np.ndarray, np.ndarray]:
+    """``(dates, r)`` of a price frame (``vol.data.load_prices``: Adj Close, else Close) or a price Series:
+    ``r_t = 100 ln(C_t / C_{t-1})`` (NaN on the first row), dates as ``datetime64[D]``."""
+    from .features import log_returns
+    if isinstance(prices, (str, os.PathLike)):
+        from .data import load_prices
+        prices = load_prices(prices)
+    r = log_returns(prices).to_numpy(dtype=float)
+    dates = pd.DatetimeIndex(prices.index).values.astype("datetime64[D]")
+    if dates.size and np.any(np.diff(dates.astype(np.int64)) <= 0):
+        raise ValueError("journal scoring: the price dates must be strictly increasing")
+    return dates, r
+
+
+def basel_zone(hits: int, n: int, level: float = 0.01) -> str:
+    """Basel traffic light of ``hits`` exceptions of a ``level`` VaR in ``n`` days (binomial CDF 95% / 99.99%)."""
+    p = float(stats.binom.cdf(int(hits), int(n), level))
+    return "green" if p < 0.95 else ("yellow" if p < 0.9999 else "red")
+
+
+def drift_test(losses, reference: float, lags: int = 5) -> tuple[float, float]:
+    """One-sided test that the mean of ``losses`` exceeds ``reference``: ``(t, p)``, Newey-West variance."""
+    loss = np.asarray(losses, dtype=float)
+    n = loss.size
+    diff = float(loss.mean()) - float(reference)
+    lrv = newey_west_variance(loss, lags)
+    if lrv > 0:
+        t = diff / math.sqrt(lrv / n)
+    else:
+        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return float(t), float(0.5 * math.erfc(t / math.sqrt(2.0)))
+
+
+def _var_score(r_next: np.ndarray, var: np.ndarray, key: str) -> VarScore:
+    level = VAR_LEVELS[key]
+    ok = np.isfinite(r_next) & np.isfinite(var)
+    hit = r_next[ok] < -var[ok]
+    n, x = int(hit.size), int(hit.sum())
+    out = VarScore(level=level, n=n, hits=x, hit_rate=x / n if n else None)
+    if n >= 2:
+        uc, ind = kupiec(hit, level), christoffersen(hit, level)
+        out.kupiec_lr, out.kupiec_pvalue = uc["lr"], uc["pvalue"]
+        out.ind_lr, out.ind_pvalue, out.cc_lr, out.cc_pvalue = (ind["lr_ind"], ind["pvalue_ind"], ind["lr_cc"],
+                                                                 ind["pvalue_cc"])
+    if key == "1" and n >= 1:
+        last = hit[-BASEL_DAYS:]
+        out.zone, out.zone_days, out.zone_hits = basel_zone(int(last.sum()), last.size, level), int(last.size), \
+            int(last.sum())
+    return out
+
+
+def _walkforward_for(walkforward, asset: str, model: str, horizon: int) -> Optional[dict]:
+    """The walk-forward figures of (asset, model) at ``horizon`` from a metrics.json (or {asset: metrics})."""
+    if not walkforward:
+        return None
+    metrics = walkforward if "models" in walkforward else walkforward.get(asset)
+    if not metrics:
+        return None
+    entry = metrics["models"].get(model)
+    wf_h = int((metrics.get("config") or {}).get("horizon", 1) or 1)
+    if entry is None or wf_h != horizon or entry.get("qlike") is None:
+        return None
+    return {k: entry[k] for k in ("n", "qlike", "mse", "mae") if k in entry} | {"horizon": wf_h}
+
+
+def _drift(losses: np.ndarray, var1: VarScore, wf: Optional[dict], horizon: int, window: int, alpha: float,
+           min_days: int) -> DriftResult:
+    lags = max(5, int(horizon))
+    test = (f"one-sided Newey-West t test (lags {lags}) of the mean live QLIKE of the last {window} scored days "
+            f"against the walk-forward QLIKE, alpha {alpha:g}; or 99% VaR out of the Basel green zone")
+    out = DriftResult(flagged=False, reasons=[], test=test)
+    tail = losses[-window:]
+    out.n = int(tail.size)
+    out.live_qlike = float(tail.mean()) if tail.size else None
+    if wf is None:
+        out.note = "no walk-forward figures for this model and horizon"
+    elif tail.size < min_days:
+        out.note = f"only {tail.size} scored day(s); the test needs {min_days}"
+    else:
+        out.walkforward_qlike = float(wf["qlike"])
+        out.stat, out.pvalue = drift_test(tail, out.walkforward_qlike, lags)
+        if out.pvalue < alpha:
+            out.reasons.append(f"live QLIKE {out.live_qlike:.4f} over the last {tail.size} scored days is worse "
+                               f"than the walk-forward {out.walkforward_qlike:.4f} (t = {out.stat:.2f}, "
+                               f"one-sided p = {out.pvalue:.3g})")
+    if var1.zone not in (None, "green"):
+        out.reasons.append(f"99% VaR in the Basel {var1.zone} zone ({var1.zone_hits} exceptions in the last "
+                           f"{var1.zone_days} days)")
+    out.flagged = bool(out.reasons)
+    return out
+
+
+# ------------------------------------------------------------------------------------ scoring
+def _realise(rows: pd.DataFrame, prices_by_asset: Mapping) -> pd.DataFrame:
+    """``rows`` plus target, r_next, losses and the scoring status of each prediction."""
+    rows = rows.copy()
+    n_rows = len(rows)
+    target = np.full(n_rows, np.nan)
+    r_next = np.full(n_rows, np.nan)
+    status = np.array(["scored"] * n_rows, dtype=object)
+    score_last = np.array([None] * n_rows, dtype=object)
+    series = {}
+    for asset in rows["asset"].unique():
+        if asset in prices_by_asset:
+            series[asset] = realised_returns(prices_by_asset[asset])
+    made = rows["made_on"].to_numpy().astype("datetime64[D]")
+    horizon = rows["horizon"].to_numpy(dtype=int)
+    for k, asset in enumerate(rows["asset"].to_numpy()):
+        if asset not in series:
+            status[k] = UNSCORED[0]
+            continue
+        dates, r = series[asset]
+        i = int(np.searchsorted(dates, made[k], side="right"))
+        if i == 0:
+            status[k] = UNSCORED[1]
+        elif dates[i - 1] != made[k]:
+            status[k] = UNSCORED[2] if i == dates.size else UNSCORED[3]
+        else:
+            if i < dates.size:
+                r_next[k] = r[i]
+            h = horizon[k]
+            if i + h > dates.size:
+                status[k] = UNSCORED[4]
+            else:
+                target[k] = float(np.mean(r[i:i + h] ** 2))
+                score_last[k] = str(dates[i + h - 1])
+    rows["target"] = target
+    rows["r_next"] = r_next
+    rows["status"] = status
+    rows["scored_through"] = score_last
+    ok = status == "scored"
+    rows["qlike_loss"] = np.nan
+    rows["mse_loss"] = np.nan
+    if ok.any():
+        rows.loc[ok, "qlike_loss"] = qlike_loss(target[ok], rows["variance"].to_numpy()[ok])
+        rows.loc[ok, "mse_loss"] = mse_loss(target[ok], rows["variance"].to_numpy()[ok])
+    return rows
+
+
+def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[Mapping] = None,
+          drift_window: int = DRIFT_WINDOW, drift_alpha: float = 0.05, min_drift_days: int = 20) -> JournalScore:
+    """Score every matured prediction of ``journal`` (a :class:`~tinygrad_trade.vol.journal.Journal` or the
+    DataFrame of its ``predictions()``) against ``prices_by_asset`` (asset -> price frame, price Series or CSV
+    path); see the module docstring for the rules. ``since``: predictions made on or after that date only."""
+    rows = journal.predictions(since=since) if hasattr(journal, "predictions") else journal.copy()
+    if since is not None and not hasattr(journal, "predictions"):
+        rows = rows[rows["made_on"] >= str(np.datetime64(pd.Timestamp(since).date(), "D"))]
+    rows = rows.sort_values(["asset", "model", "horizon", "made_on"]).reset_index(drop=True)
+    done = _realise(rows, prices_by_asset)
+    unscored = {reason: int((done["status"] == reason).sum()) for reason in UNSCORED}
+    unscored = {k: v for k, v in unscored.items() if v}
+    notes = []
+    if unscored:
+        notes.append("unscored: " + ", ".join(f"{v} {k}" for k, v in unscored.items()))
+    models = []
+    for (asset, model), g in done.groupby(["asset", "model"], sort=True):
+        horizons = {}
+        for h, gh in g.groupby("horizon", sort=True):
+            s = gh[gh["status"] == "scored"]
+            horizons[int(h)] = HorizonScore(
+                horizon=int(h), n=int(len(s)),
+                qlike=float(s["qlike_loss"].mean()) if len(s) else None,
+                mse=float(s["mse_loss"].mean()) if len(s) else None,
+                pending=int((gh["status"] == "pending").sum()),
+                not_covered=int(((gh["status"] != "pending") & (gh["status"] != "scored")).sum()),
+                first_made_on=str(s["made_on"].iloc[0]) if len(s) else None,
+                last_made_on=str(s["made_on"].iloc[-1]) if len(s) else None)
+        head = 1 if 1 in horizons else min(horizons)
+        nights = g.sort_values(["made_on", "horizon"]).drop_duplicates("made_on")   # VaR: one row per night
+        var = {k: _var_score(nights["r_next"].to_numpy(float), nights[f"var_{k}"].to_numpy(float), k)
+               for k in VAR_LEVELS}
+        hs = g[(g["horizon"] == head) & (g["status"] == "scored")]
+        wf = _walkforward_for(walkforward, asset, model, head)
+        drift = _drift(hs["qlike_loss"].to_numpy(float), var["1"], wf, head, drift_window, drift_alpha,
+                       min_drift_days)
+        hh = horizons[head]
+        models.append(ModelScore(asset=str(asset), model=str(model), horizon=head, n=hh.n, qlike=hh.qlike,
+                                 mse=hh.mse, horizons=horizons, var=var, walkforward=wf, drift=drift))
+    scored = done[done["status"] == "scored"].reset_index(drop=True)
+    since_text = None if since is None else str(np.datetime64(pd.Timestamp(since).date(), "D"))
+    return JournalScore(models=models, scored=scored, unscored=unscored, since=since_text, notes=notes)
