@@ -102,8 +102,7 @@ def _writer(path, asset, shared_dates, barrier, queue):
 
 
 def test_two_processes_writing_at_once_both_land(tmp_path):
-    path = str(tmp_path / "j.db")
-    Journal.open(path).close()
+    path = str(tmp_path / "j.db")       # created by whichever process comes first
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(2), ctx.Queue()
     shared = pd.bdate_range("2019-01-01", periods=10)
@@ -291,8 +290,46 @@ def test_drift_is_flagged_when_the_live_record_degrades():
     assert bad.drift.flagged and bad.drift.n == 60 and bad.drift.pvalue < 0.01
     assert bad.drift.live_qlike > 2.0 and bad.drift.walkforward_qlike == 1.0
     assert any("walk-forward" in r for r in bad.drift.reasons) and any("Basel yellow zone" in r for r in bad.drift.reasons)
-    assert bad.var["1"].zone == "yellow" and bad.var["1"].zone_hits == 8
+    r = 100.0 * np.diff(np.log(stormy["adj_close"].to_numpy()))
+    assert bad.var["1"].zone_hits == int(np.sum(r < -2.3263478740408408)) and bad.var["1"].zone == "yellow"
     res = score(rows, {"SYN": stormy}, walkforward=wf)
     assert len(res.flags) == 2 and res.to_json()["models"]["m"]["drift"]["flagged"] is True
     early = score(rows.iloc[:15], {"SYN": stormy}, walkforward=wf).model("SYN", "m")
     assert not early.drift.flagged and "needs 20" in early.drift.note
+
+
+def test_nightly_predict_runs_leave_one_prediction_per_night_and_score_exactly(tmp_path):
+    """A file that grows by a day each night, predict run every night (one night twice) into one journal."""
+    import warnings
+
+    from tinygrad_trade.vol import data as vdata
+    from tinygrad_trade.vol.journal import journal_rows
+    from tinygrad_trade.vol.predict import PredictConfig, run_predict
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = vdata.load_sp500().iloc[:330]
+    nights = list(range(320, 326))
+    path = tmp_path / "desk.journal"
+    for k, n in enumerate(nights + [nights[2]]):
+        folder = tmp_path / f"night{k}"
+        folder.mkdir()
+        full.iloc[:n].to_csv(folder / "spx.csv")
+        res = run_predict(PredictConfig(csv=(str(folder / "spx.csv"),), models=("ewma", "garch"), horizons=(1, 5),
+                                        out=None, quiet=True))
+        with Journal.open(path) as j:
+            added = j.append(journal_rows(res))
+        assert (added.new, added.existing) == ((4, 0) if k < len(nights) else (0, 4))
+    with Journal.open(path) as j:
+        df = j.predictions()
+        assert len(df) == len(nights) * 4 and df["params_hash"].str.len().eq(64).all()
+        assert sorted(df["made_on"].unique()) == [str(d.date()) for d in full.index[[n - 1 for n in nights]]]
+        res = score(j, {"spx": full})
+        csv = j.export(tmp_path / "rows.csv")
+    back = pd.read_csv(csv)
+    r = 100.0 * np.diff(np.log(full["adj_close"].to_numpy()))        # r[k] is the return of row k + 1
+    pos = {str(d.date()): k for k, d in enumerate(full.index)}
+    for (model, h), g in back.groupby(["model", "horizon"]):
+        y = np.array([np.mean(r[pos[d]:pos[d] + h] ** 2) for d in g["as_of"]])
+        f = g["variance"].to_numpy()
+        hs = res.model("spx", model).horizons[h]
+        assert hs.n == len(nights) and abs(hs.qlike - np.mean(y / f + np.log(f))) < 1e-9

@@ -298,7 +298,7 @@ class Journal:
             if journal._check_foreign():      # new, or an older schema: set up under the write lock
                 journal.migrated = journal._transaction(lambda c: journal._setup(c, run_time or _now()))
             if journal._retry(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0]) != "wal":
-                journal._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+                journal._retry(lambda: _set_wal(conn))
         except BaseException:
             conn.close()
             raise
@@ -459,6 +459,12 @@ class Journal:
     @property
     def schema_version(self) -> int:
         return _schema_version(self._conn)
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode (persistent in the file); SQLite answers with the old mode when another connection holds it."""
+    if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+        raise sqlite3.OperationalError("database is locked (switching to WAL mode)")
 
 
 def _check_meta(path: str, meta: dict, version: int) -> None:
