@@ -333,3 +333,25 @@ def test_nightly_predict_runs_leave_one_prediction_per_night_and_score_exactly(t
         f = g["variance"].to_numpy()
         hs = res.model("spx", model).horizons[h]
         assert hs.n == len(nights) and abs(hs.qlike - np.mean(y / f + np.log(f))) < 1e-9
+
+
+def test_the_report_puts_the_flags_first_and_the_plots_inside_the_page(tmp_path):
+    from tinygrad_trade.vol.journal_report import write_journal_report
+    wf = {"models": {"m": {"n": 2000, "qlike": 1.0, "mse": 2.0}}, "config": {"horizon": 1}}
+    stormy = _prices(n=160, seed=11, jump_at=80, sd_after=2.0)
+    with Journal.open(tmp_path / "j.db") as j:
+        j.append(_rows(stormy.index[:-1], horizons=(1, 5)) + _rows(stormy.index[:-1], model="calm", variance=4.0))
+        j.record_event("rescale", "adj close rescaled by 0.98 before 2021-03-01", asset="SYN", date="2021-03-01")
+        res = score(j, {"SYN": stormy}, walkforward=wf)
+        paths = write_journal_report(res, tmp_path / "rep", events=j.events())
+    md = open(paths["md"], encoding="utf-8").read()
+    page = open(paths["html"], encoding="utf-8").read()
+    assert md.index("## Flags") < md.index("## Live record") < md.index("## Track record")
+    assert res.flags and all(f in md for f in res.flags)
+    assert "SYN m:" in res.flags[0] and not any("calm" in f for f in res.flags)
+    assert page.count('src="data:image/png;base64,') == 2 and "journal_SYN_m.png" not in page
+    assert "adj close rescaled by 0.98" in page and len(paths["plots"]) == 2
+    with pytest.raises(ValueError):      # a folder holding the user's files is refused
+        (tmp_path / "mine").mkdir()
+        (tmp_path / "mine" / "notes.txt").write_text("mine")
+        write_journal_report(res, tmp_path / "mine")

@@ -138,6 +138,7 @@ class JournalScore:
     unscored: dict                        # reason -> count
     since: Optional[str] = None
     notes: list = field(default_factory=list)
+    nights: Optional[pd.DataFrame] = None  # one row per asset, model and made_on: r_next, var_1, var_5 (VaR tests)
 
     @property
     def assets(self) -> list:
@@ -351,7 +352,7 @@ def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[M
     notes = []
     if unscored:
         notes.append("unscored: " + ", ".join(f"{v} {k}" for k, v in unscored.items()))
-    models = []
+    models, nights_all = [], []
     for (asset, model), g in done.groupby(["asset", "model"], sort=True):
         horizons = {}
         for h, gh in g.groupby("horizon", sort=True):
@@ -366,6 +367,7 @@ def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[M
                 last_made_on=str(s["made_on"].iloc[-1]) if len(s) else None)
         head = 1 if 1 in horizons else min(horizons)
         nights = g.sort_values(["made_on", "horizon"]).drop_duplicates("made_on")   # VaR: one row per night
+        nights_all.append(nights[["asset", "model", "made_on", "r_next", "var_5", "var_1"]])
         var = {k: _var_score(nights["r_next"].to_numpy(float), nights[f"var_{k}"].to_numpy(float), k)
                for k in VAR_LEVELS}
         hs = g[(g["horizon"] == head) & (g["status"] == "scored")]
@@ -377,4 +379,7 @@ def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[M
                                  mse=hh.mse, horizons=horizons, var=var, walkforward=wf, drift=drift))
     scored = done[done["status"] == "scored"].reset_index(drop=True)
     since_text = None if since is None else str(np.datetime64(pd.Timestamp(since).date(), "D"))
-    return JournalScore(models=models, scored=scored, unscored=unscored, since=since_text, notes=notes)
+    nights = pd.concat(nights_all, ignore_index=True) if nights_all else \
+        pd.DataFrame(columns=["asset", "model", "made_on", "r_next", "var_5", "var_1"])
+    return JournalScore(models=models, scored=scored, unscored=unscored, since=since_text, notes=notes,
+                        nights=nights)
