@@ -269,6 +269,8 @@ def test_scores_recomputed_from_the_exported_rows_agree(tmp_path):
 
 def test_var_exceptions_and_the_basel_zone():
     assert [basel_zone(x, 250) for x in (0, 4, 5, 9, 10)] == ["green", "green", "yellow", "yellow", "red"]
+    assert [basel_zone(x, 3) for x in (0, 1, 2, 3)] == ["green", "yellow", "yellow", "red"]   # short: P(X >= x)
+    assert [basel_zone(x, 100) for x in (3, 4, 6, 7)] == ["green", "yellow", "yellow", "red"]
     prices = _prices(n=300, seed=5)
     rows = _rows(prices.index[:-1], variance=1.0)
     res = score(pd.DataFrame(rows).rename(columns={"as_of": "made_on"}), {"SYN": prices})

@@ -20,9 +20,11 @@ Per asset and model, for every horizon: ``n``, QLIKE and MSE over the live days.
 of horizon 1 (the smallest horizon when 1 is not journaled). The 1-day VaR (``var_1``, ``var_5`` of each night;
 the same on every horizon's row) is backtested on the next day's return with
 :func:`~tinygrad_trade.vol.risk.kupiec` and :func:`~tinygrad_trade.vol.risk.christoffersen`, and the 99% VaR
-gets its Basel traffic-light zone over the last 250 days (fewer when the record is shorter): with ``x``
-exceptions out of ``n`` days and ``P = BinomialCDF(x; n, 0.01)``, green when ``P < 0.95``, yellow when
-``P < 0.9999``, red otherwise. For ``n = 250`` this is the Basel table (green 0-4, yellow 5-9, red 10+).
+gets its Basel traffic-light zone over the last 250 days: with ``x`` exceptions and
+``P = BinomialCDF(x; 250, 0.01)``, green when ``P < 0.95``, yellow when ``P < 0.9999``, red otherwise (the Basel
+table: green 0-4, yellow 5-9, red 10+). A record shorter than 250 days uses the same levels on the tail
+probability ``P(X >= x)`` (yellow at 5%, red at 0.01%), so that a few days without exceptions stay green
+(:func:`basel_zone`).
 
 Drift (headline horizon): with the walk-forward QLIKE ``q_wf`` of the same model (``walkforward=``: a
 metrics.json of ``forecast``, or one per asset), the live losses ``L`` of the last ``drift_window`` (60) scored
@@ -213,9 +215,18 @@ def realised_returns(prices) -> tuple[np.ndarray, np.ndarray]:
 
 
 def basel_zone(hits: int, n: int, level: float = 0.01) -> str:
-    """Basel traffic light of ``hits`` exceptions of a ``level`` VaR in ``n`` days (binomial CDF 95% / 99.99%)."""
-    p = float(stats.binom.cdf(int(hits), int(n), level))
-    return "green" if p < 0.95 else ("yellow" if p < 0.9999 else "red")
+    """Traffic light of ``hits`` exceptions of a ``level`` VaR in ``n`` days.
+
+    ``n >= 250``: the Basel rule, ``P = BinomialCDF(hits; n, level)``: green below 95%, yellow below 99.99%, red
+    (for ``n = 250``: green 0-4, yellow 5-9, red 10+). Shorter records: the same levels on the tail probability
+    ``P(X >= hits)`` (yellow at or below 5%, red at or below 0.01%), since the CDF rule would call zero exceptions
+    in a few days yellow (``P(X <= 0) = 0.99^n`` is above 95% for ``n < 6``)."""
+    hits, n = int(hits), int(n)
+    if n >= BASEL_DAYS:
+        p = float(stats.binom.cdf(hits, n, level))
+        return "green" if p < 0.95 else ("yellow" if p < 0.9999 else "red")
+    tail = float(stats.binom.sf(hits - 1, n, level))
+    return "green" if tail > 0.05 else ("yellow" if tail > 0.0001 else "red")
 
 
 def drift_test(losses, reference: float, lags: int = 5) -> tuple[float, float]:
