@@ -357,3 +357,27 @@ def test_the_report_puts_the_flags_first_and_the_plots_inside_the_page(tmp_path)
         (tmp_path / "mine").mkdir()
         (tmp_path / "mine" / "notes.txt").write_text("mine")
         write_journal_report(res, tmp_path / "mine")
+
+
+def test_drift_allows_for_the_variance_level_of_the_live_days():
+    """A perfect forecaster in a stormier quarter is not flagged; a frozen one is. The raw comparison flags both."""
+    prices = _prices(n=400, seed=21, jump_at=300, sd_after=2.0)
+    dates = prices.index
+    r = 100.0 * np.diff(np.log(prices["adj_close"].to_numpy()))
+    wf_days = r[:299]                                  # the walk-forward's forecast days: 2nd .. 300th row
+    wf = {"models": {"good": {"n": 299, "qlike": float(np.mean(wf_days ** 2))},     # f = 1 there: y / 1 + ln 1
+                     "frozen": {"n": 299, "qlike": float(np.mean(wf_days ** 2))}},
+          "config": {"horizon": 1, "first_forecast": str(dates[1].date()), "last_forecast": str(dates[299].date())}}
+    live = dates[299:-1]
+    rows = pd.DataFrame(_rows(live, model="good", variance=4.0) + _rows(live, model="frozen", variance=1.0))
+    rows = rows.rename(columns={"as_of": "made_on"})
+    adj = score(rows, {"SYN": prices}, walkforward=wf)
+    raw = score(rows, {"SYN": prices}, walkforward=wf, adjust_level=False)
+    good, frozen = adj.model("SYN", "good").drift, adj.model("SYN", "frozen").drift
+    y = r[-60:] ** 2
+    assert abs(good.level_shift - math.log(np.mean(y) / np.mean(wf_days ** 2))) < 1e-12
+    assert abs(good.reference - (wf["models"]["good"]["qlike"] + good.level_shift)) < 1e-12
+    assert good.pvalue > 0.05 and frozen.pvalue < 0.01 and frozen.flagged
+    assert raw.model("SYN", "good").drift.pvalue < 0.01 and raw.model("SYN", "good").drift.level_shift == 0.0
+    nocover = score(rows, {"SYN": prices.iloc[250:]}, walkforward=wf).model("SYN", "good").drift
+    assert nocover.level_shift == 0.0 and "not level-adjusted" in nocover.note

@@ -28,12 +28,18 @@ probability ``P(X >= x)`` (yellow at 5%, red at 0.01%), so that a few days witho
 
 Drift (headline horizon): with the walk-forward QLIKE ``q_wf`` of the same model (``walkforward=``: a
 metrics.json of ``forecast``, or one per asset), the live losses ``L`` of the last ``drift_window`` (60) scored
-days are tested one-sided, H0 ``E[L] <= q_wf`` against H1 ``E[L] > q_wf``:
-``t = (mean(L) - q_wf) / sqrt(NW(L) / n)``, ``NW`` the Newey-West long-run variance
+days are tested one-sided, H0 ``E[L] <= q_ref`` against H1 ``E[L] > q_ref``:
+``t = (mean(L) - q_ref) / sqrt(NW(L) / n)``, ``NW`` the Newey-West long-run variance
 (:func:`~tinygrad_trade.vol.evaluation.newey_west_variance`, Bartlett, ``lags`` = max(5, h)), p-value from the
 normal (``0.5 erfc(t / sqrt 2)``). The walk-forward mean is taken as known: its thousands of days make its own
-error small beside 60 live days. A model is flagged when ``p < drift_alpha`` (0.05), or when its 99% VaR is
-out of the green zone. Fewer than ``min_drift_days`` (20) scored days: no test (said in the result).
+error small beside 60 live days. QLIKE is not scale-free: scaling the variance by ``c`` adds ``ln c`` to it, so
+a perfect forecaster scores worse in a stormy quarter than in a calm walk-forward period. By default
+(``adjust_level``) the reference is therefore ``q_ref = q_wf + ln(ybar_live / ybar_wf)``: ``ybar_live`` the mean
+realised target of the tested days, ``ybar_wf`` the mean ``r^2`` of the price file over the walk-forward's
+forecast days (metrics.json's ``first_forecast`` .. ``last_forecast``); without those days in the file, or with
+``adjust_level=False``, ``q_ref = q_wf`` (the result's ``note`` says so). A model is flagged when
+``p < drift_alpha`` (0.05), or when its 99% VaR is out of the green zone. Fewer than ``min_drift_days`` (20)
+scored days: no test (said in the result).
 """
 from __future__ import annotations
 
@@ -103,6 +109,10 @@ class DriftResult:
     n: int = 0
     live_qlike: Optional[float] = None
     walkforward_qlike: Optional[float] = None
+    reference: Optional[float] = None     # what the live mean is tested against: walk-forward QLIKE + level_shift
+    level_shift: Optional[float] = None   # ln(live_level / walkforward_level); 0 when not adjusted
+    live_level: Optional[float] = None    # mean realised target of the tested live days
+    walkforward_level: Optional[float] = None   # mean r^2 of the price file over the walk-forward's forecast days
     stat: Optional[float] = None
     pvalue: Optional[float] = None
     note: Optional[str] = None            # why the QLIKE test was not run
@@ -271,14 +281,30 @@ def _walkforward_for(walkforward, asset: str, model: str, horizon: int) -> Optio
     wf_h = int((metrics.get("config") or {}).get("horizon", 1) or 1)
     if entry is None or wf_h != horizon or entry.get("qlike") is None:
         return None
-    return {k: entry[k] for k in ("n", "qlike", "mse", "mae") if k in entry} | {"horizon": wf_h}
+    cfg = metrics.get("config") or {}
+    return {k: entry[k] for k in ("n", "qlike", "mse", "mae") if k in entry} | {
+        "horizon": wf_h, "first_forecast": cfg.get("first_forecast"), "last_forecast": cfg.get("last_forecast")}
 
 
-def _drift(losses: np.ndarray, var1: VarScore, wf: Optional[dict], horizon: int, window: int, alpha: float,
-           min_days: int) -> DriftResult:
+def _level(series, wf: dict) -> Optional[float]:
+    """Mean r^2 of the price file over the walk-forward's forecast days (None when the file does not cover them)."""
+    first, last = wf.get("first_forecast"), wf.get("last_forecast")
+    if series is None or not first or not last:
+        return None
+    dates, r = series
+    a, b = np.datetime64(first, "D"), np.datetime64(last, "D")
+    if dates.size == 0 or dates[0] > a or dates[-1] < b:
+        return None
+    sel = (dates >= a) & (dates <= b) & np.isfinite(r)
+    return float(np.mean(r[sel] ** 2)) if sel.any() else None
+
+
+def _drift(losses: np.ndarray, targets: np.ndarray, var1: VarScore, wf: Optional[dict], wf_level: Optional[float],
+           horizon: int, window: int, alpha: float, min_days: int, adjust_level: bool) -> DriftResult:
     lags = max(5, int(horizon))
+    level = " + ln(live / walk-forward mean realised variance)" if adjust_level else ""
     test = (f"one-sided Newey-West t test (lags {lags}) of the mean live QLIKE of the last {window} scored days "
-            f"against the walk-forward QLIKE, alpha {alpha:g}; or 99% VaR out of the Basel green zone")
+            f"against the walk-forward QLIKE{level}, alpha {alpha:g}; or 99% VaR out of the Basel green zone")
     out = DriftResult(flagged=False, reasons=[], test=test)
     tail = losses[-window:]
     out.n = int(tail.size)
@@ -289,10 +315,21 @@ def _drift(losses: np.ndarray, var1: VarScore, wf: Optional[dict], horizon: int,
         out.note = f"only {tail.size} scored day(s); the test needs {min_days}"
     else:
         out.walkforward_qlike = float(wf["qlike"])
-        out.stat, out.pvalue = drift_test(tail, out.walkforward_qlike, lags)
+        out.level_shift = 0.0
+        if adjust_level:
+            live = targets[-window:]
+            out.live_level, out.walkforward_level = float(np.mean(live)), wf_level
+            if wf_level is None or not wf_level > 0 or not out.live_level > 0:
+                out.note = "not level-adjusted: the price file does not cover the walk-forward's days"
+            else:
+                out.level_shift = math.log(out.live_level / wf_level)
+        out.reference = out.walkforward_qlike + out.level_shift
+        out.stat, out.pvalue = drift_test(tail, out.reference, lags)
         if out.pvalue < alpha:
+            adj = (f" + {out.level_shift:.4f} for the variance level (mean realised {out.live_level:.3g} live, "
+                   f"{out.walkforward_level:.3g} walk-forward)") if out.level_shift else ""
             out.reasons.append(f"live QLIKE {out.live_qlike:.4f} over the last {tail.size} scored days is worse "
-                               f"than the walk-forward {out.walkforward_qlike:.4f} (t = {out.stat:.2f}, "
+                               f"than the walk-forward {out.walkforward_qlike:.4f}{adj} (t = {out.stat:.2f}, "
                                f"one-sided p = {out.pvalue:.3g})")
     if var1.zone not in (None, "green"):
         out.reasons.append(f"99% VaR in the Basel {var1.zone} zone ({var1.zone_hits} exceptions in the last "
@@ -302,18 +339,15 @@ def _drift(losses: np.ndarray, var1: VarScore, wf: Optional[dict], horizon: int,
 
 
 # ------------------------------------------------------------------------------------ scoring
-def _realise(rows: pd.DataFrame, prices_by_asset: Mapping) -> pd.DataFrame:
-    """``rows`` plus target, r_next, losses and the scoring status of each prediction."""
+def _realise(rows: pd.DataFrame, series: Mapping) -> pd.DataFrame:
+    """``rows`` plus target, r_next, losses and the scoring status of each prediction
+    (``series[asset]``: the :func:`realised_returns` of its prices)."""
     rows = rows.copy()
     n_rows = len(rows)
     target = np.full(n_rows, np.nan)
     r_next = np.full(n_rows, np.nan)
     status = np.array(["scored"] * n_rows, dtype=object)
     score_last = np.array([None] * n_rows, dtype=object)
-    series = {}
-    for asset in rows["asset"].unique():
-        if asset in prices_by_asset:
-            series[asset] = realised_returns(prices_by_asset[asset])
     made = rows["made_on"].to_numpy().astype("datetime64[D]")
     horizon = rows["horizon"].to_numpy(dtype=int)
     for k, asset in enumerate(rows["asset"].to_numpy()):
@@ -349,7 +383,8 @@ def _realise(rows: pd.DataFrame, prices_by_asset: Mapping) -> pd.DataFrame:
 
 
 def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[Mapping] = None,
-          drift_window: int = DRIFT_WINDOW, drift_alpha: float = 0.05, min_drift_days: int = 20) -> JournalScore:
+          drift_window: int = DRIFT_WINDOW, drift_alpha: float = 0.05, min_drift_days: int = 20,
+          adjust_level: bool = True) -> JournalScore:
     """Score every matured prediction of ``journal`` (a :class:`~tinygrad_trade.vol.journal.Journal` or the
     DataFrame of its ``predictions()``) against ``prices_by_asset`` (asset -> price frame, price Series or CSV
     path); see the module docstring for the rules. ``since``: predictions made on or after that date only."""
@@ -357,7 +392,8 @@ def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[M
     if since is not None and not hasattr(journal, "predictions"):
         rows = rows[rows["made_on"] >= str(np.datetime64(pd.Timestamp(since).date(), "D"))]
     rows = rows.sort_values(["asset", "model", "horizon", "made_on"]).reset_index(drop=True)
-    done = _realise(rows, prices_by_asset)
+    series = {a: realised_returns(prices_by_asset[a]) for a in rows["asset"].unique() if a in prices_by_asset}
+    done = _realise(rows, series)
     unscored = {reason: int((done["status"] == reason).sum()) for reason in UNSCORED}
     unscored = {k: v for k, v in unscored.items() if v}
     notes = []
@@ -383,8 +419,9 @@ def score(journal, prices_by_asset: Mapping, since=None, walkforward: Optional[M
                for k in VAR_LEVELS}
         hs = g[(g["horizon"] == head) & (g["status"] == "scored")]
         wf = _walkforward_for(walkforward, asset, model, head)
-        drift = _drift(hs["qlike_loss"].to_numpy(float), var["1"], wf, head, drift_window, drift_alpha,
-                       min_drift_days)
+        wf_level = _level(series.get(asset), wf) if wf is not None else None
+        drift = _drift(hs["qlike_loss"].to_numpy(float), hs["target"].to_numpy(float), var["1"], wf, wf_level, head,
+                       drift_window, drift_alpha, min_drift_days, adjust_level)
         hh = horizons[head]
         models.append(ModelScore(asset=str(asset), model=str(model), horizon=head, n=hh.n, qlike=hh.qlike,
                                  mse=hh.mse, horizons=horizons, var=var, walkforward=wf, drift=drift))
