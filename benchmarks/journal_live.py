@@ -69,18 +69,24 @@ def main(argv=None) -> None:
     t_nights = time.perf_counter() - t1
     with Journal.open(journal) as j:
         result = score(j, {"spx": full}, walkforward=wf)
+        journal_frame = j.predictions()
         print(f"{j.count()} predictions stored for {len(nights)} nights "
               f"({full.index[nights[0]].date()} .. {full.index[nights[-1]].date()})")
         if args.report:
             from tinygrad_trade.vol.journal_report import write_journal_report
             print(write_journal_report(result, args.report, events=j.events())["html"])
     print(f"walk-forward {t_wf:.1f} s, nightly runs {t_nights:.1f} s ({t_nights / (len(nights) + 1):.2f} s a night)")
-    print("model   n  live QLIKE  walk-forward QLIKE  drift t  drift p  99% VaR hits  zone   5-day QLIKE (n)")
+    raw = score(journal_frame, {"spx": full}, walkforward=wf, adjust_level=False)
+    print("model   n  live QLIKE  last-60 QLIKE  walk-forward QLIKE  level shift  drift t  drift p  raw p  "
+          "99% VaR hits  zone   5-day QLIKE (n)")
     for m in result.models:
         d, v, h5 = m.drift, m.var["1"], m.horizons.get(5)
-        print(f"{m.model:6s} {m.n:3d}  {m.qlike:10.4f}  {m.walkforward['qlike']:18.4f}  {d.stat or float('nan'):7.2f}"
-              f"  {d.pvalue or float('nan'):7.4f}  {v.hits:4d}/{v.n:<4d}     {v.zone:6s} "
+        print(f"{m.model:6s} {m.n:3d}  {m.qlike:10.4f}  {d.live_qlike:13.4f}  {m.walkforward['qlike']:18.4f}  "
+              f"{d.level_shift:11.4f}  {d.stat:7.2f}  {d.pvalue:7.4f}  {raw.model('spx', m.model).drift.pvalue:5.3f}"
+              f"  {v.hits:4d}/{v.n:<4d}     {v.zone:6s} "
               f"{h5.qlike if h5 and h5.qlike is not None else float('nan'):.4f} ({h5.n if h5 else 0})")
+    print(f"mean realised variance: walk-forward days {result.models[0].drift.walkforward_level:.4f}, "
+          f"last 60 live days {result.models[0].drift.live_level:.4f} (%^2 per day)")
     for f in result.flags:
         print("FLAG", f)
     print(f"unscored: {result.unscored}")
