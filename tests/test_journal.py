@@ -85,6 +85,10 @@ def test_bad_rows_are_refused_and_nothing_is_written(tmp_path):
         with pytest.raises(JournalError) as e:
             j.append(rows)
         assert "row 3" in _one_line(e) and "variance" in str(e.value)
+        with pytest.raises(JournalError) as e:
+            j.append([dict(rows[0], horizon="x")])
+        assert "row 1" in _one_line(e) and "not a number" in str(e.value)
+        assert score(j, {}).to_json()["models"] == {}
         assert j.count() == 0
 
 
@@ -103,7 +107,7 @@ def _writer(path, asset, shared_dates, barrier, queue):
 
 def test_two_processes_writing_at_once_both_land(tmp_path):
     path = str(tmp_path / "j.db")       # created by whichever process comes first
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")   # fork: no re-import
     barrier, queue = ctx.Barrier(2), ctx.Queue()
     shared = pd.bdate_range("2019-01-01", periods=10)
     procs = [ctx.Process(target=_writer, args=(path, a, shared, barrier, queue)) for a in ("A", "B")]
@@ -338,7 +342,7 @@ def test_nightly_predict_runs_leave_one_prediction_per_night_and_score_exactly(t
 
 
 def test_the_report_puts_the_flags_first_and_the_plots_inside_the_page(tmp_path):
-    from tinygrad_trade.vol.journal_report import write_journal_report
+    from tinygrad_trade.vol.journal_report import format_text, write_journal_report
     wf = {"models": {"m": {"n": 2000, "qlike": 1.0, "mse": 2.0}}, "config": {"horizon": 1}}
     stormy = _prices(n=160, seed=11, jump_at=80, sd_after=2.0)
     with Journal.open(tmp_path / "j.db") as j:
@@ -353,6 +357,9 @@ def test_the_report_puts_the_flags_first_and_the_plots_inside_the_page(tmp_path)
     assert "SYN m:" in res.flags[0] and not any("calm" in f for f in res.flags)
     assert page.count('src="data:image/png;base64,') == 2 and "journal_SYN_m.png" not in page
     assert "adj close rescaled by 0.98" in page and len(paths["plots"]) == 2
+    text = format_text(res).splitlines()
+    assert text[:len(res.flags)] == [f"FLAG {f}" for f in res.flags]
+    assert sum(line.split()[:3] == ["SYN", "m", "5"] for line in text) == 1
     with pytest.raises(ValueError):      # a folder holding the user's files is refused
         (tmp_path / "mine").mkdir()
         (tmp_path / "mine" / "notes.txt").write_text("mine")

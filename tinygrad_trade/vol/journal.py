@@ -224,7 +224,15 @@ def journal_rows(results, model_versions: Optional[dict] = None) -> list:
 
 def _normalise(row: dict, run_time: str, where: str) -> tuple:
     """One offered row as the tuple of ``_DB_COLUMNS`` (checked: one-line JournalError)."""
-    row = dict(row)
+    try:
+        return _normalise_row(dict(row), run_time, where)
+    except JournalError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise JournalError(f"journal: {where} has a value that is not a number ({exc})") from None
+
+
+def _normalise_row(row: dict, run_time: str, where: str) -> tuple:
     if "made_on" not in row and "as_of" in row:
         row["made_on"] = row["as_of"]
     missing = [c for c in ("asset", "model", "horizon", "made_on", "variance") if row.get(c) is None]

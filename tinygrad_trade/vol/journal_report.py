@@ -23,7 +23,7 @@ from .journal_scoring import DRIFT_WINDOW, JournalScore
 from .outdir import output_dir
 from .report_html import markdown_to_html
 
-__all__ = ["journal_markdown", "write_journal_report", "plot_model"]
+__all__ = ["journal_markdown", "write_journal_report", "plot_model", "format_text"]
 
 
 def _fmt(v, spec: str = ".4f") -> str:
@@ -34,6 +34,25 @@ def _fmt(v, spec: str = ".4f") -> str:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def format_text(res: JournalScore) -> str:
+    """The live record as plain text for stdout: flags first, then one line per asset, model and horizon."""
+    lines = [f"FLAG {f}" for f in res.flags]
+    rows = []
+    for m in res.models:
+        v = m.var["1"]
+        for h, hs in sorted(m.horizons.items()):
+            head = h == m.horizon
+            rows.append({"asset": m.asset, "model": m.model, "horizon": h, "n": hs.n, "qlike": _fmt(hs.qlike),
+                         "mse": _fmt(hs.mse), "pending": hs.pending,
+                         "wf_qlike": _fmt(m.walkforward["qlike"]) if head and m.walkforward else "-",
+                         "drift_p": _fmt(m.drift.pvalue, ".3g") if head else "-",
+                         "var1_hits": f"{v.hits}/{v.n}" if head else "-", "zone": (v.zone or "-") if head else "-"})
+    lines.append(pd.DataFrame(rows).to_string(index=False) if rows else "(no predictions)")
+    if res.unscored:
+        lines.append("unscored: " + ", ".join(f"{v} {k}" for k, v in res.unscored.items()))
+    return "\n".join(lines)
 
 
 def plot_model(res: JournalScore, asset: str, model: str, path: str) -> Optional[str]:

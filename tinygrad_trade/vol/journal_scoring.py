@@ -172,8 +172,8 @@ class JournalScore:
         per_asset = {a: {"models": {m.model: m.to_dict() for m in self.models if m.asset == a}}
                      for a in self.assets}
         out: dict = {}
-        if len(per_asset) == 1:
-            out["models"] = next(iter(per_asset.values()))["models"]
+        if len(per_asset) <= 1:
+            out["models"] = next(iter(per_asset.values()))["models"] if per_asset else {}
         else:
             out["assets"] = per_asset
             out["models"] = _pooled(self.scored)
