@@ -388,3 +388,19 @@ def test_drift_allows_for_the_variance_level_of_the_live_days():
     assert raw.model("SYN", "good").drift.pvalue < 0.01 and raw.model("SYN", "good").drift.level_shift == 0.0
     nocover = score(rows, {"SYN": prices.iloc[250:]}, walkforward=wf).model("SYN", "good").drift
     assert nocover.level_shift == 0.0 and "not level-adjusted" in nocover.note
+
+
+def test_the_same_nights_give_a_bit_identical_journal(tmp_path):
+    """Given the run times, the file depends only on the sequence of nights (the WAL is checkpointed on close)."""
+    import hashlib
+
+    def build(name):
+        path = tmp_path / name
+        for k in range(4):
+            with Journal.open(path, run_time="2021-01-01T00:00:00Z") as j:
+                night = pd.bdate_range("2021-01-04", periods=k + 1)[-1:]
+                j.append(_rows(night, horizons=(1, 5)), run_time=f"2021-01-0{k + 4}T22:00:00Z")
+                j.record_event("note", f"night {k}", run_time=f"2021-01-0{k + 4}T22:00:00Z")
+        assert not os.path.exists(str(path) + "-wal")
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    assert build("a.journal") == build("b.journal")
