@@ -404,3 +404,18 @@ def test_the_same_nights_give_a_bit_identical_journal(tmp_path):
         assert not os.path.exists(str(path) + "-wal")
         return hashlib.sha256(path.read_bytes()).hexdigest()
     assert build("a.journal") == build("b.journal")
+
+
+def test_an_exported_journal_appended_to_a_new_one_is_the_same(tmp_path):
+    """Export -> append into a fresh journal keeps every column (missing cells stay missing)."""
+    rows = _rows(pd.bdate_range("2021-01-04", periods=3), horizons=(1, 5))
+    rows[0]["model_version"] = "7"
+    with Journal.open(tmp_path / "a.db") as a:
+        a.append(rows, run_time="2021-01-08T22:00:00Z")
+        csv = a.export(tmp_path / "a.csv")
+        first = a.predictions()
+    with Journal.open(tmp_path / "b.db") as b:
+        assert b.append(pd.read_csv(csv, dtype={"model_version": str})).new == 6   # a text column
+        second = b.predictions()
+    pd.testing.assert_frame_equal(first, second)
+    assert second["model_version"].tolist().count("7") == 1 and second["model_version"].isna().sum() == 5

@@ -180,6 +180,13 @@ def _float(value):
     return None if math.isnan(v) else v
 
 
+def _text(value) -> Optional[str]:
+    """``str(value)``; None for None and NaN (a missing cell of a DataFrame)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -246,16 +253,14 @@ def _normalise_row(row: dict, run_time: str, where: str) -> tuple:
         raise JournalError(f"journal: {where} has variance {row['variance']!r}; a forecast is a positive number")
     values = {"asset": str(row["asset"]), "model": str(row["model"]), "horizon": int(horizon),
               "made_on": _date_text(row["made_on"], f"{where}: made_on"), "variance": variance,
-              "package_version": str(row.get("package_version") or __version__),
-              "run_time": str(row.get("run_time") or run_time)}
+              "package_version": _text(row.get("package_version")) or __version__,
+              "run_time": _text(row.get("run_time")) or run_time}
     for c in _FLOATS[1:]:
         values[c] = _float(row.get(c))
     for c in ("first_date", "last_date", "fitted_through"):
-        values[c] = None if row.get(c) is None or (isinstance(row.get(c), float) and math.isnan(row[c])) \
-            else _date_text(row[c], f"{where}: {c}")
+        values[c] = None if _text(row.get(c)) is None else _date_text(row[c], f"{where}: {c}")
     for c in ("risk_method", "params_hash", "model_version"):
-        v = row.get(c)
-        values[c] = None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        values[c] = _text(row.get(c))
     refit = row.get("refit")
     if isinstance(refit, str):
         refit = refit.strip().lower() in ("true", "1", "yes")
