@@ -419,3 +419,40 @@ def test_an_exported_journal_appended_to_a_new_one_is_the_same(tmp_path):
         second = b.predictions()
     pd.testing.assert_frame_equal(first, second)
     assert second["model_version"].tolist().count("7") == 1 and second["model_version"].isna().sum() == 5
+
+
+def test_the_journal_command_job(tmp_path):
+    import json
+
+    from tinygrad_trade.vol.journal_command import JournalConfig, run_journal
+    prices = _prices(n=150, seed=11, jump_at=80, sd_after=2.0)
+    prices.to_csv(tmp_path / "spx.csv")
+    metrics = {"models": {"m": {"n": 2000, "qlike": 1.0}}, "config": {"horizon": 1, "data": {"file": "spx.csv"}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    db = str(tmp_path / "desk.journal")
+    with Journal.open(db) as j:
+        j.append(_rows(prices.index[:-1], asset="spx", horizons=(1, 5)))
+    cfg = JournalConfig(db=db, csv=(str(tmp_path / "spx.csv"),), json=True, export=str(tmp_path / "rows.csv"),
+                        walkforward=(str(tmp_path / "metrics.json"),), report=str(tmp_path / "rep"))
+    run = run_journal(cfg)
+    assert run.text.startswith("FLAG spx m: live QLIKE") and run.json["models"]["m"]["walkforward"]["qlike"] == 1.0
+    assert os.path.exists(run.paths["export"]) and os.path.exists(run.paths["report_html"])
+    assert run.json["unscored"] == {"pending": 4}
+    with pytest.raises(ValueError) as e:               # nothing rewritten: the export exists
+        run_journal(cfg)
+    assert "--export" in _one_line(e)
+    with pytest.raises(ValueError) as e:
+        run_journal(JournalConfig(db=db, csv=cfg.csv, since="yesterday-ish"))
+    assert "--since" in _one_line(e)
+    with pytest.raises(ValueError) as e:
+        run_journal(JournalConfig(db=str(tmp_path / "nope.journal"), csv=cfg.csv))
+    assert "no such journal" in _one_line(e)
+    (tmp_path / "old").mkdir()
+    prices.iloc[:40].to_csv(tmp_path / "old" / "spx.csv")     # ends before every prediction made after day 60
+    with pytest.raises(ValueError) as e:
+        run_journal(JournalConfig(db=db, csv=(str(tmp_path / "old" / "spx.csv"),), since=str(prices.index[60].date())))
+    assert "none of its 178 prediction(s) is covered" in _one_line(e)
+    with Journal.open(tmp_path / "first-night.journal") as j:       # the first night: everything pending, fine
+        j.append(_rows(prices.index[-1:], asset="spx", horizons=(1, 5)))
+    first = run_journal(JournalConfig(db=str(tmp_path / "first-night.journal"), csv=cfg.csv))
+    assert first.result.scored.empty and first.result.unscored == {"pending": 2}
