@@ -71,8 +71,10 @@ def test_rerun_of_the_same_night_adds_nothing(tmp_path):
         assert stored.loc[(stored.horizon == 1) & (stored.made_on == "2021-03-01"), "variance"].item() == 1.0
         assert j.record_event("rescale", "adj close rescaled by 0.98", asset="SYN", date="2021-03-02")
         assert not j.record_event("rescale", "adj close rescaled by 0.98", asset="SYN", date="2021-03-02")
+        assert j.record_rescale("SYN", 0.9871, "2021-03-03") and not j.record_rescale("SYN", 0.9871, "2021-03-03")
         ev = j.events()
-        assert list(ev["kind"]) == ["rescale"] and ev["date"].item() == "2021-03-02"
+        assert list(ev["kind"]) == ["rescale", "rescale"] and ev["date"].tolist() == ["2021-03-02", "2021-03-03"]
+        assert '"factor": 0.9871' in ev["data"].iloc[1] and "0.9871" in ev["message"].iloc[1]
     with Journal.open(path) as j:      # reopened: still there, still version 2, WAL
         assert j.count() == 11 and j.schema_version == J.SCHEMA_VERSION
         assert j._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

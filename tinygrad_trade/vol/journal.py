@@ -414,6 +414,17 @@ class Journal:
         """Record a note of the night (True when new; the same kind, asset, date and message is kept once)."""
         return self._transaction(lambda c: _insert_event(c, run_time or _now(), kind, message, asset, date, data))
 
+    def record_rescale(self, asset: str, factor: float, through, run_time: Optional[str] = None) -> bool:
+        """Record that the vendor rescaled ``asset``'s Adj Close on every row up to ``through`` by ``factor``
+        (a dividend or split rewrites the past): kind ``"rescale"``, data ``{"factor", "through"}``."""
+        factor = float(factor)
+        if not (math.isfinite(factor) and factor > 0):
+            raise JournalError(f"journal: a rescaling factor is a positive number, got {factor!r}")
+        day = _date_text(through, "rescale date")
+        return self.record_event("rescale", f"adj close of {asset} rescaled by factor {factor!r} on every row up to "
+                                 f"{day}", asset=asset, date=day, data={"factor": factor, "through": day},
+                                 run_time=run_time)
+
     # ---------------------------------------------------------------- reading
     def predictions(self, since=None, assets: Optional[Iterable] = None) -> pd.DataFrame:
         """Every stored prediction (``made_on >= since`` when given), sorted by asset, model, horizon, made_on."""
