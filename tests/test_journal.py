@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tinygrad_trade.vol import journal as J
+from tinygrad_trade.vol import journal_schema
 from tinygrad_trade.vol.journal import Journal, JournalError, JournalLocked
 from tinygrad_trade.vol.journal_scoring import basel_zone, score
 
@@ -148,7 +149,7 @@ def test_a_lock_beyond_the_timeout_is_one_line_and_loses_nothing(tmp_path):
 # ------------------------------------------------------------------------------------ versions
 def _v1_journal(path, rows):
     conn = sqlite3.connect(path, isolation_level=None)
-    J._create_v1(conn)
+    journal_schema._create_v1(conn)          # version 1, as released
     for r in rows:
         conn.execute("INSERT INTO predictions (asset, model, horizon, made_on, variance, package_version, "
                      "run_time) VALUES (?, ?, ?, ?, ?, ?, ?)",

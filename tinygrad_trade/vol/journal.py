@@ -29,9 +29,9 @@ seconds have passed; two processes writing at once both land, one after the othe
 (a text file, another SQLite database), a journal from a newer version, a lock held beyond the timeout
 (:class:`JournalLocked`). Nothing is written by a refused call; a row is never dropped silently.
 
-Schema versions migrate forward on open, in one transaction each (``MIGRATIONS``): version 1 held the
-predictions alone; version 2 added ``model_version`` (models updated day by day, issue 25) and ``events``.
-A new journal is created at version 1 and migrated, so the migration path is the one every journal takes.
+Schema versions migrate forward on open, in one transaction each (``MIGRATIONS`` of :mod:`.journal_schema`):
+version 1 held the predictions alone; version 2 added ``model_version`` (models updated day by day, issue 25)
+and ``events``. A new journal is created at version 1 and migrated: the path every journal takes.
 """
 from __future__ import annotations
 
@@ -49,13 +49,12 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .journal_schema import (APPLICATION_ID, FORMAT, MIGRATIONS, SCHEMA_VERSION, JournalError, JournalLocked,
+                             _check_meta, _create_v1, _date_text, _insert_event, _migrate, _schema_version)
 
 __all__ = ["Journal", "JournalError", "JournalLocked", "AppendResult", "SCHEMA_VERSION", "FORMAT",
            "PREDICTION_COLUMNS", "JOURNAL_COLUMNS", "KEY", "MIGRATIONS", "journal_rows", "params_hash"]
 
-FORMAT = "tinygrad-trade-journal"
-SCHEMA_VERSION = 2
-APPLICATION_ID = 0x74677472            # "tgtr": marks the SQLite file as a journal
 SQLITE_HEADER = b"SQLite format 3\x00"
 # predictions.csv's columns (vol.predict.COLUMNS; a test keeps them equal), "as_of" being the key's made_on
 PREDICTION_COLUMNS = ["asset", "model", "horizon", "first_date", "last_date", "variance", "vol_annual", "position",
@@ -63,19 +62,9 @@ PREDICTION_COLUMNS = ["asset", "model", "horizon", "first_date", "last_date", "v
 JOURNAL_COLUMNS = ["params_hash", "package_version", "model_version", "run_time"]
 KEY = ("asset", "model", "horizon", "made_on")
 _FLOATS = ("variance", "vol_annual", "position", "var_5", "es_5", "var_1", "es_1")
-_TEXTS = ("first_date", "last_date", "fitted_through", "risk_method", "params_hash", "package_version",
-          "model_version", "run_time")
 _DB_COLUMNS = ["asset", "model", "horizon", "made_on", "first_date", "last_date", "variance", "vol_annual",
                "position", "var_5", "es_5", "var_1", "es_1", "fitted_through", "refit", "risk_method",
                "params_hash", "package_version", "model_version", "run_time"]
-
-
-class JournalError(ValueError):
-    """The journal cannot be used as asked (one-line message naming the file and what to do)."""
-
-
-class JournalLocked(JournalError):
-    """Another process held the journal's write lock beyond the timeout."""
 
 
 @dataclass
@@ -94,83 +83,9 @@ class AppendResult:
         return text
 
 
-# ------------------------------------------------------------------------------------ schema and migrations
-_SCHEMA_V1 = """
-CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE predictions (
-    asset TEXT NOT NULL, model TEXT NOT NULL, horizon INTEGER NOT NULL, made_on TEXT NOT NULL,
-    first_date TEXT, last_date TEXT, variance REAL NOT NULL, vol_annual REAL, position REAL,
-    var_5 REAL, es_5 REAL, var_1 REAL, es_1 REAL, fitted_through TEXT, refit INTEGER, risk_method TEXT,
-    params_hash TEXT, package_version TEXT NOT NULL, run_time TEXT NOT NULL,
-    PRIMARY KEY (asset, model, horizon, made_on)
-);
-"""
-
-
-def _create_v1(conn: sqlite3.Connection) -> None:
-    """Version 1 of the schema, frozen: new journals start here and migrate (and tests build old journals)."""
-    for statement in _SCHEMA_V1.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-    conn.executemany("INSERT INTO journal_meta (key, value) VALUES (?, ?)",
-                     [("format", FORMAT), ("schema_version", "1"), ("created_by", __version__)])
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("PRAGMA user_version = 1")
-
-
-def _v1_to_v2(conn: sqlite3.Connection) -> None:
-    """Version 2: which version of an updated model made each prediction, and the events of a night."""
-    conn.execute("ALTER TABLE predictions ADD COLUMN model_version TEXT")
-    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, run_time TEXT NOT NULL, "
-                 "kind TEXT NOT NULL, asset TEXT NOT NULL DEFAULT '', date TEXT NOT NULL DEFAULT '', "
-                 "message TEXT NOT NULL, data TEXT, UNIQUE (kind, asset, date, message))")
-
-
-# MIGRATIONS[v] takes a journal from version v to v + 1 (inside the caller's transaction)
-MIGRATIONS: dict = {1: _v1_to_v2}
-
-
-def _schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _migrate(conn: sqlite3.Connection, path: str, run_time: str, note: bool = True) -> list:
-    """Bring the journal up to :data:`SCHEMA_VERSION` (caller holds the write transaction); the steps taken."""
-    version = _schema_version(conn)
-    steps = []
-    while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise JournalError(f"{path}: journal schema version {version} has no migration to {version + 1}")
-        step(conn)
-        version += 1
-        conn.execute(f"PRAGMA user_version = {version}")
-        conn.execute("UPDATE journal_meta SET value = ? WHERE key = 'schema_version'", (str(version),))
-        steps.append(version)
-    if steps and note and version >= 2:
-        _insert_event(conn, run_time, "migration",
-                      f"journal schema migrated to version {version} by tinygrad-trade {__version__}")
-    return steps
-
-
-def _insert_event(conn, run_time, kind, message, asset=None, date=None, data=None) -> bool:
-    cur = conn.execute("INSERT OR IGNORE INTO events (run_time, kind, asset, date, message, data) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (run_time, str(kind), asset or "", _date_text(date, "event date") if date else "",
-                        str(message), None if data is None else json.dumps(data, sort_keys=True)))
-    return cur.rowcount == 1
-
-
 # ------------------------------------------------------------------------------------ values
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _date_text(value, what: str) -> str:
-    try:
-        return str(np.datetime64(pd.Timestamp(value).date(), "D"))
-    except (TypeError, ValueError) as exc:
-        raise JournalError(f"journal: {what} {value!r} is not a date ({exc})") from None
 
 
 def _float(value):
@@ -489,15 +404,6 @@ def _set_wal(conn: sqlite3.Connection) -> None:
     """WAL mode (persistent in the file); SQLite answers with the old mode when another connection holds it."""
     if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
         raise sqlite3.OperationalError("database is locked (switching to WAL mode)")
-
-
-def _check_meta(path: str, meta: dict, version: int) -> None:
-    if meta.get("format") != FORMAT or str(version) != meta.get("schema_version"):
-        raise JournalError(f"{path}: not a tinygrad-trade journal (its format record is missing or inconsistent); "
-                           "name a new file for the journal")
-    if version > SCHEMA_VERSION:
-        raise JournalError(f"{path}: journal schema version {version} is newer than this tinygrad-trade "
-                           f"({__version__}) reads (version {SCHEMA_VERSION}); upgrade tinygrad-trade")
 
 
 def _sniff(path: str, create: bool) -> None:
