@@ -25,8 +25,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]
 
 from tinygrad_trade.vol import data as vdata  # noqa: E402
-from tinygrad_trade.vol.journal import Journal, journal_rows  # noqa: E402
-from tinygrad_trade.vol.journal_scoring import score  # noqa: E402
+from tinygrad_trade.vol.runs.journal import Journal, journal_rows  # noqa: E402
+from tinygrad_trade.vol.evaluation.journal_scoring import score  # noqa: E402
 from tinygrad_trade.vol.pipeline import ForecastConfig, run_forecast  # noqa: E402
 from tinygrad_trade.vol.predict import PredictConfig, run_predict  # noqa: E402
 
@@ -73,7 +73,7 @@ def main(argv=None) -> None:
         print(f"{j.count()} predictions stored for {len(nights)} nights "
               f"({full.index[nights[0]].date()} .. {full.index[nights[-1]].date()})")
         if args.report:
-            from tinygrad_trade.vol.journal_report import write_journal_report
+            from tinygrad_trade.vol.jobs.journal import write_journal_report
             print(write_journal_report(result, args.report, events=j.events())["html"])
     print(f"walk-forward {t_wf:.1f} s, nightly runs {t_nights:.1f} s ({t_nights / (len(nights) + 1):.2f} s a night)")
     raw = score(journal_frame, {"spx": full}, walkforward=wf, adjust_level=False)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinygrad_trade.vol import journal as J
-from tinygrad_trade.vol import journal_schema
-from tinygrad_trade.vol.journal import Journal, JournalError, JournalLocked
-from tinygrad_trade.vol.journal_scoring import basel_zone, score
+from tinygrad_trade.vol.runs import journal as J
+from tinygrad_trade.vol.runs import journal_schema
+from tinygrad_trade.vol.runs.journal import Journal, JournalError, JournalLocked
+from tinygrad_trade.vol.evaluation.journal_scoring import basel_zone, score
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -51,7 +51,7 @@ def _one_line(exc) -> str:
 
 # ------------------------------------------------------------------------------------ the store
 def test_columns_are_those_of_predictions_csv():
-    from tinygrad_trade.vol.predict import COLUMNS
+    from tinygrad_trade.vol.jobs.predict import COLUMNS
     assert J.PREDICTION_COLUMNS == COLUMNS
 
 
@@ -312,9 +312,9 @@ def test_nightly_predict_runs_leave_one_prediction_per_night_and_score_exactly(t
     """A file that grows by a day each night, predict run every night (one night twice) into one journal."""
     import warnings
 
-    from tinygrad_trade.vol import data as vdata
-    from tinygrad_trade.vol.journal import journal_rows
-    from tinygrad_trade.vol.predict import PredictConfig, run_predict
+    from tinygrad_trade.vol.data import loading as vdata
+    from tinygrad_trade.vol.runs.journal import journal_rows
+    from tinygrad_trade.vol.jobs.predict import PredictConfig, run_predict
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = vdata.load_sp500().iloc[:330]
@@ -346,7 +346,8 @@ def test_nightly_predict_runs_leave_one_prediction_per_night_and_score_exactly(t
 
 
 def test_the_report_puts_the_flags_first_and_the_plots_inside_the_page(tmp_path):
-    from tinygrad_trade.vol.journal_report import format_text, write_journal_report
+    from tinygrad_trade.vol.jobs.journal import write_journal_report
+    from tinygrad_trade.vol.report.journal import format_text
     wf = {"models": {"m": {"n": 2000, "qlike": 1.0, "mse": 2.0}}, "config": {"horizon": 1}}
     stormy = _prices(n=160, seed=11, jump_at=80, sd_after=2.0)
     with Journal.open(tmp_path / "j.db") as j:
@@ -428,7 +429,7 @@ def test_an_exported_journal_appended_to_a_new_one_is_the_same(tmp_path):
 def test_the_journal_command_job(tmp_path):
     import json
 
-    from tinygrad_trade.vol.journal_command import JournalConfig, run_journal
+    from tinygrad_trade.vol.jobs.journal import JournalConfig, run_journal
     prices = _prices(n=150, seed=11, jump_at=80, sd_after=2.0)
     prices.to_csv(tmp_path / "spx.csv")
     metrics = {"models": {"m": {"n": 2000, "qlike": 1.0}}, "config": {"horizon": 1, "data": {"file": "spx.csv"}}}

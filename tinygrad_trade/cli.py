@@ -1,4 +1,4 @@
-"""`tinygrad-trade` command line: demo, forecast, predict, garch, graph.
+"""`tinygrad-trade` command line: demo, forecast, predict, journal, garch, graph.
 
 Results go to stdout, progress to stderr. Bad input anywhere gives one line on stderr and exit
 status 2, never a traceback.
@@ -346,7 +346,8 @@ def _predict_parser(sub):
                                    "forecast the mean daily variance of the next H trading days after the last "
                                    "date (business days: weekends skipped, holidays not known), with the "
                                    "volatility-targeting position and the 1-day VaR and ES at 5%% and 1%%. Prints "
-                                   "one table; writes DIR/predictions.csv (and .json with --json).")
+                                   "one table; writes DIR/predictions.csv (and .json with --json); with --journal, "
+                                   "appends the predictions to a forecast journal (SQLite).")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
                      help="daily price CSV file(s) (default: the embedded S&P 500, 1999-2018); several files, or "
@@ -364,6 +365,9 @@ def _predict_parser(sub):
     p.add_argument("--out", metavar="DIR", default="tinygrad-trade-predict",
                    help="output directory (default tinygrad-trade-predict)")
     p.add_argument("--json", action="store_true", help="also write DIR/predictions.json")
+    p.add_argument("--journal", metavar="PATH", default=None,
+                   help="append this run's predictions to the forecast journal PATH (SQLite; created if missing; "
+                        "a rerun of the same night adds nothing)")
     p.add_argument("--force", action="store_true", help="write into --out / --save folders that hold files this "
                    "tool did not write (only its own files are replaced)")
     p.add_argument("--risk-method", choices=("fhs", "normal"), default="fhs",
@@ -409,6 +413,11 @@ def _cmd_predict(args):
     from .vol.jobs.predict import format_table, run_predict
 
     res = run_predict(_predict_config(args))
+    if args.journal is not None:    # after the files are written: a refused journal loses no prediction
+        from .vol.runs.journal import Journal, journal_rows
+        with Journal.open(args.journal) as j:
+            added = j.append(journal_rows(res))
+        say(added.summary(), logging.INFO, echo=not args.quiet)
     print(format_table(res.table))
     print("dates: business days after the last close (weekends skipped; holidays are not known)")
     for key in ("predictions", "predictions_json", "saved"):
@@ -417,11 +426,48 @@ def _cmd_predict(args):
     return 0
 
 
+def _journal_parser(sub):
+    p = sub.add_parser("journal", help="score the forecast journal's predictions against what happened",
+                       description="Score every matured prediction of a forecast journal (written by predict "
+                                   "--journal) against the realised target in the price files: per asset and model, "
+                                   "QLIKE and MSE over the live days, 99%% VaR exceptions (Kupiec, Christoffersen, "
+                                   "Basel zone), the walk-forward figures beside them, and drift flags.")
+    p.add_argument("--db", metavar="PATH", required=True, help="the journal file")
+    p.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
+                   help="price file(s) of the journal's assets (default: the embedded S&P 500)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument("--export", metavar="FILE", default=None, help="write every stored prediction as CSV (a new file)")
+    p.add_argument("--since", metavar="DATE", default=None, help="only predictions made on or after DATE")
+    p.add_argument("--walkforward", metavar="FILE", nargs="+", action="extend", default=None,
+                   help="metrics.json file(s) of `forecast` runs: the walk-forward record beside the live one")
+    p.add_argument("--report", metavar="DIR", default=None, help="write journal.md and journal.html into DIR")
+    p.add_argument("--timeout", default="30", metavar="S", help="seconds to wait for a locked journal (default 30)")
+    p.add_argument("--force", action="store_true", help="write --report into a folder holding other files")
+    p.set_defaults(func=_cmd_journal)
+    return _one_line_errors(p)
+
+
+def _cmd_journal(args):
+    import json
+
+    from .vol.jobs.journal import JournalConfig, run_journal
+
+    run = run_journal(JournalConfig(db=args.db, csv=tuple(args.csv or ()), json=args.json, export=args.export,
+                                    since=args.since, walkforward=tuple(args.walkforward or ()), report=args.report,
+                                    timeout=_float_text("--timeout", args.timeout), force=args.force))
+    for note in run.notes:
+        say(f"note: {note}", logging.INFO)
+    print(json.dumps(run.json, indent=2) if args.json else run.text)
+    for key, path in run.paths.items():
+        say(f"{key.replace('_', ' ')}: {path}", logging.INFO)
+    return 0
+
+
 # --- entry point ------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygrad-trade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for add in (_demo_parser, _forecast_parser, _predict_parser, _garch_parser, _graph_parser):
+    for add in (_demo_parser, _forecast_parser, _predict_parser, _journal_parser, _garch_parser, _graph_parser):
         add(sub)
     return parser
 

@@ -1,6 +1,6 @@
 """The forecast journal: every prediction a desk acted on, kept in an SQLite file, scored once the days are known.
 
-    from tinygrad_trade.vol.journal import Journal, journal_rows
+    from tinygrad_trade.vol.runs.journal import Journal, journal_rows
     with Journal.open("desk.journal", timeout=30) as j:
         added = j.append(journal_rows(results))          # results: vol.predict.PredictResults
         added.new, added.existing                        # rows written, rows a rerun already had
@@ -48,7 +48,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ... import __version__
 from .journal_schema import (APPLICATION_ID, FORMAT, MIGRATIONS, SCHEMA_VERSION, JournalError, JournalLocked,
                              _check_meta, _create_v1, _date_text, _insert_event, _migrate, _schema_version)
 

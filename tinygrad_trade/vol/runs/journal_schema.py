@@ -18,7 +18,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ... import __version__
 
 __all__ = ["JournalError", "JournalLocked", "FORMAT", "SCHEMA_VERSION", "APPLICATION_ID", "MIGRATIONS"]
 

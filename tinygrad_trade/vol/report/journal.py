@@ -1,13 +1,13 @@
 """The journal report: the live track record as one Markdown page and one self-contained HTML page, flags first.
 
-    from tinygrad_trade.vol.journal_report import write_journal_report
+    from tinygrad_trade.vol.report.journal import write_journal_report
     paths = write_journal_report(res, "journal-report", events=journal.events())   # res: journal_scoring.score()
     paths["md"], paths["html"]      # journal.md (+ one PNG per asset and model) and journal.html (PNGs inside)
 
 Why a page: a desk reads the alarms before the tables; the plots show when a model started to go wrong.
 Each asset and model gets one figure: the headline-horizon forecast against the realised target, the QLIKE
 loss of the last 60 scored days (rolling mean) against the walk-forward QLIKE, and the 99% VaR against the next
-day's return with the exceptions marked. The folder goes through :func:`~tinygrad_trade.vol.outdir.output_dir`
+day's return with the exceptions marked. The folder goes through :func:`~tinygrad_trade.vol.jobs.outdir.output_dir`
 (staged, locked, never overwriting files the tool did not write unless ``force``).
 """
 from __future__ import annotations
@@ -19,11 +19,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .journal_scoring import DRIFT_WINDOW, JournalScore
-from .outdir import output_dir
-from .report_html import markdown_to_html
+from ..evaluation.journal_scoring import DRIFT_WINDOW, JournalScore
+from .html import markdown_to_html
 
-__all__ = ["journal_markdown", "write_journal_report", "plot_model", "format_text"]
+__all__ = ["journal_markdown", "write_journal_files", "plot_model", "format_text"]
 
 
 def _fmt(v, spec: str = ".4f") -> str:
@@ -146,20 +145,20 @@ def journal_markdown(res: JournalScore, plots: Optional[dict] = None, events: Op
     return "\n".join(lines) + "\n"
 
 
-def write_journal_report(res: JournalScore, out, events: Optional[pd.DataFrame] = None, force: bool = False,
-                         option: str = "--report") -> dict:
-    """Write ``journal.md``, its PNG plots and ``journal.html`` (plots inside) into the folder ``out``."""
-    with output_dir(out, force=force, option=option) as od:
-        plots = {}
-        for m in res.models:
-            name = f"journal_{_safe(m.asset)}_{_safe(m.model)}.png"
-            if plot_model(res, m.asset, m.model, os.path.join(od.dir, name)):
-                plots[(m.asset, m.model)] = name
-        text = journal_markdown(res, plots, events)
-        with open(os.path.join(od.dir, "journal.md"), "w", encoding="utf-8") as fh:
-            fh.write(text)
-        with open(os.path.join(od.dir, "journal.html"), "w", encoding="utf-8") as fh:
-            fh.write(markdown_to_html(text, od.dir))
-    target = os.fspath(out)
+def write_journal_files(res: JournalScore, folder, events: Optional[pd.DataFrame] = None) -> dict:
+    """Write ``journal.md``, its PNG plots and ``journal.html`` (plots inside) into ``folder`` (the job stages it
+    through :func:`~tinygrad_trade.vol.jobs.outdir.output_dir`)."""
+    folder = os.fspath(folder)
+    plots = {}
+    for m in res.models:
+        name = f"journal_{_safe(m.asset)}_{_safe(m.model)}.png"
+        if plot_model(res, m.asset, m.model, os.path.join(folder, name)):
+            plots[(m.asset, m.model)] = name
+    text = journal_markdown(res, plots, events)
+    with open(os.path.join(folder, "journal.md"), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    with open(os.path.join(folder, "journal.html"), "w", encoding="utf-8") as fh:
+        fh.write(markdown_to_html(text, folder))
+    target = folder
     return {"md": os.path.join(target, "journal.md"), "html": os.path.join(target, "journal.html"),
             "plots": [os.path.join(target, p) for p in plots.values()]}

@@ -1,6 +1,6 @@
 """Live scoring of a forecast journal: each stored prediction against what the market then did, and drift alarms.
 
-    from tinygrad_trade.vol.journal_scoring import score
+    from tinygrad_trade.vol.evaluation.journal_scoring import score
     res = score(journal, {"SPX": load_prices("spx.csv")}, walkforward=metrics)   # metrics.json of `forecast`
     res.to_json()      # {"models": {name: {"n", "qlike", "mse", "var", "drift", ...}}, "flags": [...], ...}
     res.flags          # one line per alarm
@@ -52,7 +52,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .evaluation import mse_loss, newey_west_variance, qlike_loss
+from ..data.loading import load_prices
+from ..features.proxies import log_returns
+from .losses import mse_loss, newey_west_variance, qlike_loss
 from .risk import christoffersen, kupiec
 
 __all__ = ["score", "realised_returns", "basel_zone", "drift_test", "HorizonScore", "VarScore", "DriftResult",
@@ -213,9 +215,7 @@ def _pooled(scored: pd.DataFrame) -> dict:
 def realised_returns(prices) -> tuple[np.ndarray, np.ndarray]:
     """``(dates, r)`` of a price frame (``vol.data.load_prices``: Adj Close, else Close) or a price Series:
     ``r_t = 100 ln(C_t / C_{t-1})`` (NaN on the first row), dates as ``datetime64[D]``."""
-    from .features import log_returns
     if isinstance(prices, (str, os.PathLike)):
-        from .data import load_prices
         prices = load_prices(prices)
     r = log_returns(prices).to_numpy(dtype=float)
     dates = pd.DatetimeIndex(prices.index).values.astype("datetime64[D]")

@@ -1,6 +1,6 @@
 """The job behind ``tinygrad-trade journal``: open a journal, score it on price files, print, export, report.
 
-    from tinygrad_trade.vol.journal_command import JournalConfig, run_journal
+    from tinygrad_trade.vol.jobs.journal import JournalConfig, run_journal
     run = run_journal(JournalConfig(db="desk.journal", csv=("spx.csv",), walkforward=("report/metrics.json",)))
     print(run.text)        # flags first, then the live record (run.json with json=True)
 
@@ -21,9 +21,12 @@ from typing import Optional
 
 import pandas as pd
 
-from .journal import Journal
-from .journal_report import format_text, write_journal_report
-from .journal_scoring import JournalScore, score
+from ..data import loading as vdata
+from ..data.assets import asset_name, load_universe
+from ..evaluation.journal_scoring import JournalScore, score
+from ..report.journal import format_text, write_journal_files
+from ..runs.journal import Journal
+from .outdir import output_dir
 
 __all__ = ["JournalConfig", "JournalRun", "run_journal", "load_walkforward"]
 
@@ -55,8 +58,6 @@ class JournalRun:
 def _prices(csv: tuple) -> dict:
     import warnings
 
-    from . import data as vdata
-    from .assets import asset_name, load_universe
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if csv:
@@ -64,10 +65,18 @@ def _prices(csv: tuple) -> dict:
         return {asset_name(vdata.SP500_FILE): vdata.load_sp500()}
 
 
+def write_journal_report(res: JournalScore, out, events=None, force: bool = False, option: str = "--report") -> dict:
+    """Write the journal report (``journal.md``, its plots, ``journal.html``) into the folder ``out`` through
+    :func:`~tinygrad_trade.vol.jobs.outdir.output_dir` (staged, locked, never replacing files the tool did not
+    write unless ``force``); the paths as they are once written."""
+    with output_dir(out, force=force, option=option) as od:
+        written = write_journal_files(res, od.dir, events=events)
+        return {k: ([od.final(x) for x in v] if isinstance(v, list) else od.final(v)) for k, v in written.items()}
+
+
 def load_walkforward(paths, assets) -> dict:
     """``{asset: metrics}`` from metrics.json files of ``forecast``: each belongs to the asset its data file
     names (``config.data.file``); one file and one asset go together whatever the file name."""
-    from .assets import asset_name
     assets = list(assets)
     out = {}
     for path in paths:
