@@ -54,7 +54,7 @@ from .config import (DEFAULT_MODELS, ForecastConfig, available_models, json_clea
 from .forecast import check_close_only
 from .outdir import output_dir
 
-__all__ = ["PredictConfig", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
+__all__ = ["PredictConfig", "PredictResult", "PredictResults", "FittedModel", "run_predict", "business_days", "extend_one_day",
            "fit_asset", "fit_panel", "is_pooled", "predict_rows", "load_assets", "COLUMNS", "HORIZONS", "RESID_START",
            "MIN_ROWS", "format_table"]
 
@@ -96,7 +96,7 @@ class PredictConfig:
 
 
 @dataclass
-class PredictResults:
+class PredictResult:
     config: PredictConfig
     table: pd.DataFrame                  # COLUMNS, one row per asset, model and horizon
     fitted: list                         # [FittedModel]
@@ -108,6 +108,9 @@ class PredictResults:
     def to_frame(self) -> pd.DataFrame:
         """The predictions (``table``), one row per asset, model and horizon."""
         return self.table.copy()
+
+
+PredictResults = PredictResult   # the name of round 2
 
 
 # ------------------------------------------------------------------------------------ dates and data
@@ -314,7 +317,7 @@ def _write_table(table: pd.DataFrame, folder: str, as_json: bool) -> dict:
     return paths
 
 
-def run_predict(config: PredictConfig, log=None) -> PredictResults:
+def run_predict(config: PredictConfig, log=None) -> PredictResult:
     """Load, (re)fit or restore, predict, and write ``predictions.csv`` (+ ``.json``) and the saved models.
 
     Nothing is written when an input is bad: the saved folder, the data and every option are checked
@@ -356,7 +359,7 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     return res
 
 
-def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, notes: list, log) -> PredictResults:
+def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, notes: list, log) -> PredictResult:
     """Fit (or restore) every model and build the predictions table."""
 
     fitted = {}
@@ -393,5 +396,5 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
     fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return PredictResults(config=config, table=table, fitted=fitted,
+    return PredictResult(config=config, table=table, fitted=fitted,
                           datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)

@@ -2,7 +2,7 @@
 
     from tinygrad_trade.vol.runs.journal import Journal, journal_rows
     with Journal.open("desk.journal", timeout=30) as j:
-        added = j.append(journal_rows(results))          # results: vol.predict.PredictResults
+        added = j.append(journal_rows(results))          # results: vol.jobs.predict.PredictResult
         added.new, added.existing                        # rows written, rows a rerun already had
         j.record_event("rescale", "adj close of SPX rescaled by 0.98 before 2024-03-15", asset="SPX")
         j.export("all-predictions.csv")                  # refuses an existing file
@@ -123,7 +123,7 @@ def params_hash(model) -> Optional[str]:
 
 
 def journal_rows(results, model_versions: Optional[dict] = None) -> list:
-    """The journal rows of a ``predict`` run (:class:`~tinygrad_trade.vol.predict.PredictResults`): its table's
+    """The journal rows of a ``predict`` run (:class:`~tinygrad_trade.vol.jobs.predict.PredictResult`): its table's
     rows plus each horizon's parameters hash and, from ``model_versions[(asset, model)]`` (or the fitted model's
     ``version`` attribute), the model version."""
     fitted = {(fm.asset, fm.name): fm for fm in results.fitted}
