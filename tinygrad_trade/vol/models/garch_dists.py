@@ -93,7 +93,8 @@ class EgarchVariance(CustomOp):
         self.vp = [float(x) for x in np.asarray(vparams, dtype=float).reshape(-1)]
         self.e = np.asarray(e, dtype=float)
         self.h = egarch_log_variance(self.vp, self.e, self.bc)
-        self.s = np.exp(self.h)
+        with np.errstate(over="ignore"):          # an absurd trial point: inf, which the fit rejects
+            self.s = np.exp(self.h)
         return self.s
 
     def backward(self, g):
