@@ -173,3 +173,17 @@ def test_bad_law():
         fit_garch(np.random.default_rng(0).standard_normal(300), dist="cauchy")
     with pytest.raises(ValueError, match="vol must be one of garch, gjr, egarch"):
         GARCH(vol="figarch")
+
+
+def test_forecaster_var_es_from_the_fitted_law(returns):
+    from tests.test_garch import _dataset
+    ds = _dataset(returns[:1400], horizon=5)
+    m = GARCH(vol="gjr", dist="t").fit(ds, end=1200)
+    out = m.predict_var_es(ds, 1200, 1260, levels=(0.01, 0.025))
+    assert set(out) == {"var_1", "es_1", "var_2.5", "es_2.5"}
+    one = _dataset(returns[:1400])
+    sig = np.sqrt(GARCH(vol="gjr", dist="t").set_state(*m.get_state()).predict(one, 1200, 1260))
+    v, es = m.result.dist.var_es(0.025, m.result.shape)
+    np.testing.assert_allclose(out["var_2.5"], sig * v - m.result.mu, rtol=1e-13)
+    np.testing.assert_allclose(out["es_2.5"], sig * es - m.result.mu, rtol=1e-13)
+    assert np.all(out["es_1"] > out["var_1"]) and np.all(out["var_1"] > out["var_2.5"])

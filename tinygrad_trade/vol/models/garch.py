@@ -229,19 +229,23 @@ class GARCH(Forecaster):
         self.begin = begin
         return self
 
-    def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
+    def _one_day(self, ds: Dataset, start: int, stop: int, who: str = "predict") -> np.ndarray:
         if self.result is None:
-            raise RuntimeError("GARCH.predict: call fit first")
+            raise RuntimeError(f"GARCH.{who}: call fit first")
         first = self.begin + 1
         if not first <= start <= stop <= len(ds):
-            raise ValueError(f"GARCH.predict: need {first} <= start <= stop <= {len(ds)}, got {start}, {stop}")
+            raise ValueError(f"GARCH.{who}: need {first} <= start <= stop <= {len(ds)}, got {start}, {stop}")
         res = self.result
         # s[i], the variance of day first + i, needs the returns of days first .. first + i - 1 only
         e = np.asarray(ds.returns[first:stop - 1], dtype=float) - res.mu
         if not np.all(np.isfinite(e)):
-            raise ValueError("GARCH.predict: returns before `stop - 1` must be finite")
+            raise ValueError(f"GARCH.{who}: returns before `stop - 1` must be finite")
         s = variance_path(self.vol, res._vparams, np.append(e, 0.0), res.backcast)
-        s1 = s[start - first:]
+        return s[start - first:]
+
+    def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
+        s1 = self._one_day(ds, start, stop)
+        res = self.result
         h = int(getattr(ds, "horizon", 1))
         if h == 1:
             return s1
@@ -249,6 +253,20 @@ class GARCH(Forecaster):
             raise ValueError(f"EGARCH forecasts one day ahead only (horizon 1), got horizon {h}")
         omega = float(res.params["omega"])
         return _multi_step(s1, omega, res.persistence, h).mean(axis=1)
+
+    def predict_var_es(self, ds: Dataset, start: int, stop: int, levels=(0.01, 0.025, 0.05)) -> dict:
+        """One-day VaR and ES of days ``start .. stop-1`` from the fitted law, as positive % losses:
+        ``VaR_t = sqrt(s_t) v - mu``, ``ES_t = sqrt(s_t) es - mu`` with ``(v, es)`` the law's standardised
+        figures at its fitted shape (whatever ``ds.horizon``). Keys ``var_1``, ``es_1``, ``var_2.5`` ..."""
+        sig = np.sqrt(self._one_day(ds, start, stop, "predict_var_es"))
+        res = self.result
+        out = {}
+        for a in levels:
+            v, es = res.dist.var_es(a, res.shape)
+            key = f"{100.0 * float(a):g}"
+            out[f"var_{key}"] = sig * v - res.mu
+            out[f"es_{key}"] = sig * es - res.mu
+        return out
 
     def get_state(self) -> tuple[dict, dict]:
         if self.result is None:

@@ -27,7 +27,7 @@ from .garch_recursions import (SQRT_2_OVER_PI, _full_vparams, _loglik_terms, log
 __all__ = ["GarchResult", "TITLES"]
 
 TITLES = {"garch": "GARCH(1,1)", "gjr": "GJR-GARCH(1,1,1)", "egarch": "EGARCH(1,1,1)"}
-_AT_BOUND = 1e-6     # relative distance to a bound that counts as "at the bound"
+_AT_BOUND = 1e-6     # distance to a bound, relative to the interval, that counts as "at the bound"
 
 
 class GarchResult:
@@ -92,10 +92,13 @@ class GarchResult:
 
     @functools.cached_property
     def at_bound(self) -> pd.Series:
-        """True for a parameter estimated at (within 1e-6 relative of) one of its bounds."""
+        """True for a parameter estimated at one of its bounds: within 1e-6 of the width of its
+        interval (of ``max(1, |bound|)`` when the other side is open)."""
         flags = []
         for x, (lo, hi) in zip(self.params.to_numpy(), self.bounds):
-            flags.append(any(b is not None and abs(x - b) <= _AT_BOUND * max(1.0, abs(b)) for b in (lo, hi)))
+            ends = [b for b in (lo, hi) if b is not None]
+            width = (hi - lo) if len(ends) == 2 else max([1.0] + [abs(b) for b in ends])
+            flags.append(any(abs(x - b) <= _AT_BOUND * width for b in ends))
         return pd.Series(flags, index=self.names, name="at_bound")
 
     @property
