@@ -203,3 +203,20 @@ def test_true_model_traffic_light_mostly_green(paths):
         green_normal.append(traffic_light(r[i], n["var_1"]).share_green)
     assert np.mean(green) > 0.85 and np.mean(frtb) > 0.9
     assert np.mean(green_normal) < np.mean(green) - 0.2
+
+
+def test_per_day_shape_parameters():
+    sig = np.array([1.0, 1.0, 2.0, 2.0])
+    shape = np.array([[5.0, -0.1], [5.0, -0.1], [8.0, 0.0], [8.0, 0.0]])    # a refit between days 1 and 2
+    f = parametric_var_es(sig, "skewt", shape, [0.01], mu=np.array([0.0, 0.0, 0.1, 0.1]))
+    a = parametric_var_es(sig[:2], "skewt", [5.0, -0.1], [0.01])
+    b = parametric_var_es(sig[2:], "skewt", [8.0, 0.0], [0.01], mu=0.1)
+    np.testing.assert_allclose(f["var_1"], np.concatenate((a["var_1"], b["var_1"])), rtol=1e-14)
+    np.testing.assert_allclose(f["es_1"], np.concatenate((a["es_1"], b["es_1"])), rtol=1e-14)
+    x = parametric_simulator(sig, "skewt", shape)(np.random.default_rng(0), 40_000)
+    assert x.shape == (40_000, 4)
+    q1 = DISTRIBUTIONS["skewt"].ppf(0.05, [5.0, -0.1])
+    q2 = DISTRIBUTIONS["skewt"].ppf(0.05, [8.0, 0.0])
+    np.testing.assert_allclose(np.mean(x < sig * np.array([q1, q1, q2, q2]), axis=0), 0.05, atol=0.006)
+    with pytest.raises(ValueError, match=r"shape \(4, 2\)"):
+        parametric_var_es(sig, "skewt", shape[:3], [0.01])

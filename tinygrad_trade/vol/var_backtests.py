@@ -84,14 +84,31 @@ class _Dict:
 
 
 # ------------------------------------------------------------------------------------ forecasts
+def _shape_groups(shape, k: int, n: int):
+    """``[(row, days)]``: the law's parameters and the days (index array) that use them. ``shape`` is one
+    row of ``k`` parameters for every day, or an (n, k) array with one row per day (refits change it)."""
+    arr = np.asarray(shape, dtype=float)
+    if arr.ndim < 2:
+        return [(arr.reshape(-1), np.arange(n))]
+    if arr.shape != (n, k):
+        raise ValueError(f"per-day shape parameters must have shape ({n}, {k}), got {arr.shape}")
+    rows, inverse = np.unique(arr, axis=0, return_inverse=True)
+    return [(rows[i], np.flatnonzero(inverse.reshape(-1) == i)) for i in range(rows.shape[0])]
+
+
 def parametric_var_es(sigma, dist="normal", shape=(), levels=LEVELS, mu=0.0) -> dict:
     """``{"var_1": ..., "es_1": ..., "var_2.5": ...}`` from volatilities ``sigma`` (array) and a law:
-    ``VaR = sigma v - mu``, ``ES = sigma es - mu``, ``(v, es)`` the law's standardised figures."""
+    ``VaR = sigma v - mu``, ``ES = sigma es - mu``, ``(v, es)`` the law's standardised figures. ``shape``
+    and ``mu`` may be given per day (an (n, k) array and an (n,) array: walk-forward refits)."""
     d = get_distribution(dist)
-    sig = np.asarray(sigma, dtype=float)
+    sig = np.asarray(sigma, dtype=float).reshape(-1)
+    groups = _shape_groups(shape, d.k, sig.size)
     out = {}
     for a in levels:
-        v, e = d.var_es(_check_level(a), shape)
+        a = _check_level(a)
+        v, e = np.empty(sig.size), np.empty(sig.size)
+        for row, days in groups:
+            v[days], e[days] = d.var_es(a, row)
         out[f"var_{level_key(a)}"] = sig * v - mu
         out[f"es_{level_key(a)}"] = sig * e - mu
     return out
@@ -106,13 +123,18 @@ def fhs_var_es(returns, variance, levels=LEVELS, min_history: int = MIN_HISTORY,
 
 
 def parametric_simulator(sigma, dist="normal", shape=(), mu=0.0):
-    """``simulate(rng, n) -> (n, T)`` returns ``mu + sigma_t z`` with ``z`` i.i.d. from the law: the
-    model's predictive distributions, for :func:`acerbi_szekely`."""
+    """``simulate(rng, n) -> (n, T)`` returns ``mu + sigma_t z`` with ``z`` independent draws from the law
+    (``shape`` one row or one per day, as in :func:`parametric_var_es`): the model's predictive
+    distributions, for :func:`acerbi_szekely`."""
     d = get_distribution(dist)
-    sig = np.asarray(sigma, dtype=float)
+    sig = np.asarray(sigma, dtype=float).reshape(-1)
+    groups = _shape_groups(shape, d.k, sig.size)
 
     def simulate(rng: np.random.Generator, n: int) -> np.ndarray:
-        return mu + sig[None, :] * d.simulate((int(n), sig.size), shape, rng)
+        z = np.empty((int(n), sig.size))
+        for row, days in groups:
+            z[:, days] = d.simulate((int(n), days.size), row, rng)
+        return mu + sig[None, :] * z
 
     return simulate
 
