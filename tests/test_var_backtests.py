@@ -164,7 +164,8 @@ def test_frtb_limits():
 
 
 # --------------------------------------------------------------------------- on simulated GJR paths
-@pytest.mark.parametrize("alpha,n_sims", [pytest.param(0.025, 99, marks=pytest.mark.slow), (0.01, 0)])   # Z p-values by simulation at 2.5% only
+# Z p-values by simulation at 2.5% only (the slow part)
+@pytest.mark.parametrize("alpha,n_sims", [pytest.param(0.025, 99, marks=pytest.mark.slow), (0.01, 0)])
 def test_true_model_passes_at_nominal_size(paths, alpha, n_sims):
     r, s = paths
     rates = _rejections(r, s, alpha, "skewt", [ETA, LAM], n_sims=n_sims)
