@@ -187,3 +187,19 @@ def test_forecaster_var_es_from_the_fitted_law(returns):
     np.testing.assert_allclose(out["var_2.5"], sig * v - m.result.mu, rtol=1e-13)
     np.testing.assert_allclose(out["es_2.5"], sig * es - m.result.mu, rtol=1e-13)
     assert np.all(out["es_1"] > out["var_1"]) and np.all(out["var_1"] > out["var_2.5"])
+
+
+def test_zero_residuals_in_a_zero_mean_ged_fit(returns):
+    r = returns[:400].copy()
+    r[::40] = 0.0                 # days without a price change: e_t = 0 exactly, where |z|^nu has no 2nd derivative
+    bc = backcast(r)
+    x = np.array([0.05, 0.05, 0.1, 0.85, 1.4])
+
+    def gradient(p):
+        t = Tensor(p, requires_grad=True)
+        return np.asarray(grad(loglik_dist_tensor(t, r, bc, "gjr", "zero", "ged"), t))
+
+    L, scores, H = loglik_dist_derivatives(x, r, bc, "gjr", "zero", "ged")
+    assert np.all(np.isfinite(H)) and np.all(np.isfinite(scores))
+    Hn = np.array([(gradient(x + h) - gradient(x - h)) / 2e-6 for h in np.eye(x.size) * 1e-6])
+    np.testing.assert_allclose(H, Hn, atol=2e-6 * np.abs(H).max())

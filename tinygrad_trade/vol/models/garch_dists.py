@@ -120,7 +120,7 @@ class EgarchVariance(CustomOp):
         return grads, de
 
 
-def _split(theta, vol, mean):
+def _split(vol, mean):
     m = 1 if mean == "constant" else 0
     return m, m + n_vol_params(vol)
 
@@ -129,7 +129,7 @@ def loglik_dist_tensor(theta: Tensor, returns, bc: float, vol: str = "garch", me
                        dist="normal") -> Tensor:
     """The log-likelihood as a Tensor graph; ``theta`` in the order of ``param_names(vol, mean, shape)``."""
     d = get_distribution(dist)
-    m, v = _split(theta, vol, mean)
+    m, v = _split(vol, mean)
     r = Tensor(np.asarray(returns, dtype=float))
     e = r - theta[0] if m else r
     op = EgarchVariance if vol == "egarch" else GarchVariance
@@ -150,8 +150,12 @@ def pointwise_derivatives(e, s, dist: Distribution, shape=()):
     """``(l, D, D2)``: ``l_t`` and its first (T, n) and second (T, n, n) derivatives in
     ``x_t = (s_t, e_t, shape...)``, by the engine's ``grad`` (``create_graph=True``) on all days at once."""
     T = np.size(e)
+    e = np.asarray(e, dtype=float)
+    # a residual of exactly 0 (a zero-mean model on a day without a price change): the GED's |z|^nu has
+    # an infinite second derivative there, which multiplies a zero sensitivity; evaluate just beside it
+    e = np.where(e == 0.0, 1e-200, e)
     S = Tensor(np.asarray(s, dtype=float), requires_grad=True)
-    E = Tensor(np.asarray(e, dtype=float), requires_grad=True)
+    E = Tensor(e, requires_grad=True)
     P = [Tensor(np.full(T, float(p)), requires_grad=True) for p in shape]
     xs = [S, E] + P
     lt = dist.logpdf(E / S.sqrt(), P) - 0.5 * S.log()
@@ -170,7 +174,7 @@ def loglik_dist_derivatives(theta, returns, bc: float, vol: str = "garch", mean:
     """Exact ``(L, scores, H)``: the log-likelihood, per-observation scores (T, k) and Hessian (k, k)."""
     d = get_distribution(dist)
     theta = np.asarray(theta, dtype=float)
-    m, v = _split(theta, vol, mean)
+    m, v = _split(vol, mean)
     if vol == "egarch":
         e, s, ds, d2s = egarch_sensitivities(theta[:v], returns, bc, mean)
     else:
