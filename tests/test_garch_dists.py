@@ -9,7 +9,7 @@ import pytest
 from tinygrad_trade.gradcheck import gradcheck
 from tinygrad_trade.graph import grad
 from tinygrad_trade.tensor import Tensor
-from tinygrad_trade.vol.base import StateError
+from tinygrad_trade.vol.base import Dataset, StateError
 from tinygrad_trade.vol.models.garch import GARCH, backcast, egarch_variance, fit_garch, loglik_tensor, param_names
 from tinygrad_trade.vol.models.garch_dists import (EgarchVariance, GarchVariance, loglik_dist_derivatives,
                                                    loglik_dist_tensor)
@@ -41,6 +41,16 @@ def returns():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return log_returns(load_sp500()).to_numpy()[1:]
+
+
+def _dataset(r, horizon=1):
+    """A Dataset of returns only (day 0 has none), as the walk-forward builds it."""
+    n = r.size
+    r = np.concatenate(([np.nan], r))
+    r2 = r ** 2
+    target = np.array([np.mean(r2[t:t + horizon]) if t + horizon <= n + 1 else np.nan for t in range(n + 1)])
+    dates = np.arange(n + 1).astype("datetime64[D]")
+    return Dataset(dates=dates, returns=r, daily=r2, target=target, proxies={"r2": r2}, horizon=horizon)
 
 
 def _theta(vol, mean, dist):
@@ -152,7 +162,6 @@ def p_om(res):
 
 
 def test_forecaster_with_a_law_and_its_state(returns):
-    from tests.test_garch import _dataset
     ds = _dataset(returns[:1400])
     m = GARCH(vol="gjr", dist="skewt").fit(ds, end=1200, begin=100)
     assert m.name == "gjr_skewt" and m.result.dist.name == "skewt"
@@ -176,7 +185,6 @@ def test_bad_law():
 
 
 def test_forecaster_var_es_from_the_fitted_law(returns):
-    from tests.test_garch import _dataset
     ds = _dataset(returns[:1400], horizon=5)
     m = GARCH(vol="gjr", dist="t").fit(ds, end=1200)
     out = m.predict_var_es(ds, 1200, 1260, levels=(0.01, 0.025))
