@@ -85,7 +85,11 @@ def _neg_loglik_dist(x, r, bc, vol, mean, dist, lo, hi):
         return 1e300, np.zeros_like(x)
     if not math.isfinite(val):
         return 1e300, np.zeros_like(x)
-    return -val, -np.asarray(grad(L, theta), dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = np.asarray(grad(L, theta), dtype=float)
+    if not np.all(np.isfinite(g)):          # an absurd trial point (EGARCH far outside): step back
+        return 1e300, np.zeros_like(x)
+    return -val, -g
 
 
 def _grid_start(r, resid0, bc, vol, mean):
