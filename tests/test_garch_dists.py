@@ -211,3 +211,17 @@ def test_zero_residuals_in_a_zero_mean_ged_fit(returns):
     assert np.all(np.isfinite(H)) and np.all(np.isfinite(scores))
     Hn = np.array([(gradient(x + h) - gradient(x - h)) / 2e-6 for h in np.eye(x.size) * 1e-6])
     np.testing.assert_allclose(H, Hn, atol=2e-6 * np.abs(H).max())
+
+
+def test_failed_refit_keeps_the_previous_fit(returns):
+    ds = _dataset(returns[:1300])
+    ds.source = "sp500.csv"
+    m = GARCH(vol="gjr", dist="skewt", warm_start=False, on_failure="keep").fit(ds, end=1000, begin=500)
+    before = m.result
+    with pytest.warns(UserWarning, match=r"sp500.csv: gjr_skewt refit for .* did not converge.*previous parameters"):
+        m.fit(ds, end=31)       # the first 30 returns: the skew-t GJR does not converge on them
+    assert m.result is before and m.begin == 500
+    used = GARCH(vol="gjr", dist="skewt", warm_start=False).fit(ds, end=1000, begin=500).fit(ds, end=31)
+    assert not used.result.converged and used.begin == 0
+    with pytest.raises(ValueError, match="on_failure"):
+        GARCH(on_failure="skip")

@@ -40,6 +40,7 @@ live in :mod:`.garch_result`; this module fits and forecasts. All public names s
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ from .garch_result import GarchResult, _multi_step
 
 __all__ = ["VOLS", "MEANS", "DISTS", "LOG_2PI", "param_names", "backcast", "garch_variance", "egarch_variance",
            "GarchLogLik", "loglik_tensor", "loglik_value", "loglik_derivatives", "value_hessian", "fit_garch",
-           "GarchResult", "GARCH"]
+           "GarchResult", "GARCH", "ConvergenceWarning"]
 
 DISTS = tuple(DISTRIBUTIONS)
 _ALPHAS = (0.01, 0.05, 0.1, 0.2)
@@ -206,6 +207,10 @@ def fit_garch(returns, vol: str = "garch", mean: str = "constant", start=None,
 
 # --------------------------------------------------------------------------- forecaster
 
+class ConvergenceWarning(UserWarning):
+    """A walk-forward refit did not converge and the previous parameters were kept."""
+
+
 class GARCH(Forecaster):
     """GARCH(1,1) / GJR-GARCH(1,1,1) / EGARCH(1,1,1) forecaster for the walk-forward evaluation.
 
@@ -214,12 +219,17 @@ class GARCH(Forecaster):
     from ``begin+1`` through day ``t-1`` and returns ``s_t`` (for ``ds.horizon`` h > 1 the mean
     of the 1..h step forecasts; EGARCH forecasts one day only). ``dist``: the error law
     (``"normal"``, ``"t"``, ``"skewt"``, ``"ged"``); the name is ``vol`` for the normal, else
-    ``vol_dist`` (``"gjr_skewt"``).
+    ``vol_dist`` (``"gjr_skewt"``). ``on_failure``: what a refit that does not converge does: ``"use"``
+    its estimates anyway (as before), or ``"keep"`` the previous fit, with a :class:`ConvergenceWarning`
+    naming the data, the model and the day (the first fit is always used).
     """
 
-    def __init__(self, vol: str = "garch", mean: str = "constant", warm_start: bool = True, dist: str = "normal"):
+    def __init__(self, vol: str = "garch", mean: str = "constant", warm_start: bool = True, dist: str = "normal",
+                 on_failure: str = "use"):
         _check(vol, mean)
-        self.vol, self.mean, self.warm_start = vol, mean, warm_start
+        if on_failure not in ("use", "keep"):
+            raise ValueError(f"on_failure must be 'use' or 'keep', got {on_failure!r}")
+        self.vol, self.mean, self.warm_start, self.on_failure = vol, mean, warm_start, on_failure
         self.dist = get_distribution(dist).name
         self.name = vol if self.dist == "normal" else f"{vol}_{self.dist}"
         self.horizon_free = True        # the fit uses returns only: one fit serves every horizon
@@ -229,7 +239,14 @@ class GARCH(Forecaster):
     def fit(self, ds: Dataset, end: int, begin: int = 0) -> "GARCH":
         r = np.asarray(ds.returns[begin + 1:end], dtype=float)
         start = self.result.params if (self.warm_start and self.result is not None) else None
-        self.result = fit_garch(r, vol=self.vol, mean=self.mean, start=start, dist=self.dist)
+        res = fit_garch(r, vol=self.vol, mean=self.mean, start=start, dist=self.dist)
+        if not res.converged and self.on_failure == "keep" and self.result is not None:
+            day = ds.dates[min(end, len(ds) - 1)]
+            why = getattr(res.optimization_result, "message", "")
+            warnings.warn(f"{ds.source or 'data'}: {self.name} refit for {day} did not converge ({why}); "
+                          f"the previous parameters are kept", ConvergenceWarning, stacklevel=2)
+            return self
+        self.result = res
         self.begin = begin
         return self
 
