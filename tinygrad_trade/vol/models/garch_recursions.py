@@ -268,13 +268,15 @@ def egarch_log_variance(vparams, resids, bc: float) -> np.ndarray:
     (variance) backcast, so ``ln s_0 = omega + beta ln bc``."""
     omega, alpha, gamma, beta = (float(x) for x in np.asarray(vparams, dtype=float).reshape(-1))
     e = np.asarray(resids, dtype=float).tolist()
-    h = np.empty(len(e))
+    h = [0.0] * len(e)
     prev = omega + beta * math.log(bc)
-    for t, et in enumerate(e):
+    const = omega - alpha * SQRT_2_OVER_PI
+    exp = math.exp
+    for t, et in enumerate(e):          # plain floats: the recursion is nonlinear, so a loop
         h[t] = prev
-        z = et * math.exp(-0.5 * prev)
-        prev = omega + alpha * (abs(z) - SQRT_2_OVER_PI) + gamma * z + beta * prev
-    return h
+        z = et * exp(-0.5 * prev)
+        prev = const + alpha * (z if z >= 0.0 else -z) + gamma * z + beta * prev
+    return np.array(h)
 
 
 def egarch_variance(vparams, resids, bc: float) -> np.ndarray:
