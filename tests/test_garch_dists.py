@@ -31,7 +31,9 @@ REF = {
                        -6827.286, {"mu": 0.0106, "omega": 0.00281, "alpha": 0.0108, "beta": 0.01086, "nu": 0.03665}),
 }
 REF_ROBUST = {("egarch", "t"): {"mu": 0.01026, "omega": 0.00269, "alpha": 0.01435, "gamma": 0.01341,
-                                "beta": 0.00339, "nu": 0.76915}}
+                                "beta": 0.00339, "nu": 0.76915},
+              ("gjr", "skewt"): {"mu": 0.0111, "omega": 0.00299, "gamma": 0.02254, "beta": 0.01292, "eta": 0.94568,
+                                 "lambda": 0.01764}}
 
 
 @pytest.fixture(scope="module")
