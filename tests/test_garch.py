@@ -72,7 +72,7 @@ def test_param_names_and_backcast_rule():
     assert backcast(e) == pytest.approx(np.sum(w * e[:75] ** 2) / w.sum(), rel=1e-14)
     assert backcast([2.0, -2.0]) == pytest.approx(4.0)    # T < 75: all of them
     with pytest.raises(ValueError, match="vol"):
-        param_names("egarch")
+        param_names("figarch")
 
 
 def test_variance_recursion_by_hand():
