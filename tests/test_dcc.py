@@ -221,3 +221,14 @@ def test_bad_inputs_are_one_line_errors(sim):
         assert isinstance(info.value, ValueError) and "\n" not in str(info.value)
     with pytest.raises(DCCInputError, match="vol"):
         DCC(vol="egarch")
+
+
+def test_walk_forward_refits_and_keeps_out_of_sample_rows(sim):
+    r = sim["returns"].iloc[:760]
+    path, fits = D.walk_forward(r, DCC(vol="gjr"), first=600, refit_every=100)
+    assert len(fits) == 2 and path.covariances.shape == (160, 3, 3) and path.index.equals(r.index[600:])
+    assert np.allclose(path.covariances[0], fits[0].filter(r.iloc[:600]).next_covariance)
+    assert np.allclose(path.covariances[100], fits[1].filter(r.iloc[:700]).next_covariance)
+    assert fits[1].nobs == 700 and np.all(np.linalg.eigvalsh(path.covariances) > 0)
+    with pytest.raises(DCCInputError, match="first"):
+        D.walk_forward(r, first=100)

@@ -43,10 +43,11 @@ from ...graph import grad
 from ...tensor import Tensor
 from .dcc_kernels import (DISTS, ConstantKernel, DCCLogLik, FullKernel, PairKernel, correlation_target,
                           pair_list)
-from .dcc_result import DCCResult, standardised
+from .dcc_result import DCCPath, DCCResult, standardised
 from .garch import VOLS, fit_garch
 
-__all__ = ["DCC", "CCC", "align_prices", "check_returns", "simulate_dcc", "DCCInputError", "TooFewDaysError",
+__all__ = ["DCC", "CCC", "align_prices", "check_returns", "walk_forward", "simulate_dcc", "DCCInputError",
+           "TooFewDaysError",
            "NonNumericError", "NotPositiveDefiniteError", "MIN_DAYS", "FULL_MAX_ASSETS", "METHODS"]
 
 MIN_DAYS = 500
@@ -300,6 +301,44 @@ class CCC(DCC):
                                   options={"xatol": 1e-8})
             psi = np.array([float(opt.x)])
         return DCCResult("CCC", names, index, self.vol, self.dist, fits, psi, qbar, kernel, opt)
+
+
+# --------------------------------------------------------------------------- walk-forward
+
+def walk_forward(returns: pd.DataFrame, model: DCC | None = None, first: int = 1000, refit_every: int = 21,
+                 window: int | None = None) -> tuple[DCCPath, list]:
+    """Out-of-sample one-day-ahead covariances of a book, refitting every ``refit_every`` days.
+
+    For each block ``[end, stop)`` (``end = first, first + refit_every, ...``) the model is fitted on
+    rows ``[begin, end)`` (``begin = 0``, or ``end - window`` for a rolling window), warm-started from
+    the previous fit, and run with those parameters fixed over rows ``[begin, stop)``
+    (:meth:`DCCResult.filter`); the rows ``[end, stop)`` are kept, so day t's covariance uses returns
+    before t only. Returns ``(path, fits)``: a :class:`DCCPath` over rows ``first..T-1`` (its
+    ``next_*`` is tomorrow's forecast from the last fit) and the list of fits, one per block.
+    """
+    model = DCC() if model is None else model
+    if not isinstance(returns, pd.DataFrame):
+        raise DCCInputError("walk_forward needs a DataFrame of returns (see align_prices)")
+    T = len(returns)
+    if refit_every < 1:
+        raise DCCInputError(f"refit_every must be a positive number of days, got {refit_every}")
+    if not model.min_days <= first < T:
+        raise DCCInputError(f"first must be between min_days ({model.min_days}) and the number of days - 1 "
+                            f"({T - 1}), got {first}")
+    parts, fits, prev = [], [], None
+    for end in range(first, T, refit_every):
+        stop = min(end + refit_every, T)
+        begin = 0 if window is None else max(0, end - window)
+        prev = model.fit(returns.iloc[begin:end], start=prev)
+        fits.append(prev)
+        path = prev.filter(returns.iloc[begin:stop])
+        parts.append((path, end - begin))
+    def cat(attr):
+        return np.concatenate([getattr(p, attr)[k:] for p, k in parts])
+    last = parts[-1][0]
+    return DCCPath(returns.index[first:], list(last.names), cat("variances"), cat("correlations"),
+                   cat("covariances"), cat("std_resid"), last.next_variances, last.next_correlation,
+                   last.next_covariance), fits
 
 
 # --------------------------------------------------------------------------- simulation

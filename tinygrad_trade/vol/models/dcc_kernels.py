@@ -244,11 +244,19 @@ class FullKernel(_EntryKernel):
             return False, None, None, None, None
         s = 1.0 / np.sqrt(d)
         R = Q * s[:, :, None] * s[:, None, :]
-        got = chol_inverse(R)
-        if got is None:
-            return False, None, None, None, None
-        logdet, Rinv = got
-        y = np.einsum("tij,tj->ti", Rinv, self.z)                  # R^-1 z
+        if not want_grad and N > SMALL_N:      # value only: no inverse needed
+            try:
+                L = np.linalg.cholesky(R)
+            except np.linalg.LinAlgError:
+                return False, None, None, None, None
+            logdet = 2.0 * np.log(np.einsum("tii->ti", L)).sum(axis=1)
+            y = np.linalg.solve(R, self.z[:, :, None])[:, :, 0]
+        else:
+            got = chol_inverse(R)
+            if got is None:
+                return False, None, None, None, None
+            logdet, Rinv = got
+            y = np.einsum("tij,tj->ti", Rinv, self.z)              # R^-1 z
         quad = np.einsum("ti,ti->t", self.z, y)
         llt, c_ld, c_q, d_nu = density(logdet, quad, N, nu)
         if not want_grad:
