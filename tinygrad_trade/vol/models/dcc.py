@@ -47,8 +47,7 @@ from .dcc_result import DCCPath, DCCResult, standardised
 from .garch import VOLS, fit_garch
 
 __all__ = ["DCC", "CCC", "align_prices", "check_returns", "walk_forward", "simulate_dcc", "DCCInputError",
-           "TooFewDaysError",
-           "NonNumericError", "NotPositiveDefiniteError", "MIN_DAYS", "FULL_MAX_ASSETS", "METHODS"]
+           "TooFewDaysError", "NonNumericError", "NotPositiveDefiniteError", "MIN_DAYS", "FULL_MAX_ASSETS", "METHODS"]
 
 MIN_DAYS = 500
 FULL_MAX_ASSETS = 20       # method="auto": the full likelihood up to this many assets, composite above
