@@ -232,3 +232,25 @@ def test_walk_forward_refits_and_keeps_out_of_sample_rows(sim):
     assert fits[1].nobs == 700 and np.all(np.linalg.eigvalsh(path.covariances) > 0)
     with pytest.raises(DCCInputError, match="first"):
         D.walk_forward(r, first=100)
+
+
+def test_sandwich_cross_block_matches_differences_through_the_marginals(sim):
+    from tinygrad_trade.vol.models.dcc_result import two_step_parts
+    res = DCC(vol="garch").fit(sim["returns"].iloc[:900, :2])
+    A, G = two_step_parts(res.marginals, res.kernel, res.psi)
+    m = res.marginals[1]
+    x = m.params.to_numpy()
+    kp = 8
+    for j in range(len(x)):
+        h = 1e-6 * max(1.0, abs(x[j]))
+        grads = []
+        for sgn in (1, -1):
+            th = x.copy()
+            th[j] += sgn * h
+            e = m.returns - th[0]
+            z = res.z.copy()
+            z[:, 1] = e / np.sqrt(garch_variance(th[1:], e, m.backcast))
+            grads.append(FullKernel(z, res.qbar).evaluate(res.psi, grad=True).g_psi)
+        brute = (grads[0] - grads[1]) / (2 * h)
+        assert np.abs(brute).max() > 1.0 and np.allclose(A[kp:, 4 + j], brute, rtol=1e-4, atol=1e-4)
+    assert np.allclose(A[:kp, kp:], 0) and G.shape == (900, kp + 2)

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from .dcc_kernels import FullKernel, cov2cor
+from .dcc_kernels import ConstantKernel, FullKernel, PairKernel, cov2cor
 from .garch import garch_variance, loglik_derivatives
 
 __all__ = ["DCCResult", "DCCPath", "DCCForecast", "standardised", "z_sensitivity", "two_step_covariance",
+           "two_step_parts",
            "ARCH_NAMES", "book_variance", "risk_contributions"]
 
 ARCH_NAMES = {"mu": "mu", "omega": "omega", "alpha": "alpha[1]", "gamma": "gamma[1]", "beta": "beta[1]"}
@@ -68,6 +69,17 @@ def z_sensitivity(m) -> np.ndarray:
 
 def two_step_covariance(marginals, kernel, psi) -> np.ndarray:
     """Covariance of (marginal parameters..., psi) by the two-step sandwich (module docstring)."""
+    A, G = two_step_parts(marginals, kernel, psi)
+    try:
+        Ainv = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        Ainv = np.linalg.pinv(A)
+    return Ainv @ (G.T @ G) @ Ainv.T
+
+
+def two_step_parts(marginals, kernel, psi) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, G)`` of the sandwich: ``A`` (K, K) the derivative of the summed stacked scores in
+    (marginal parameters..., psi), ``G`` (T, K) the per-day stacked scores."""
     T, N, k = kernel.T, kernel.N, kernel.k
     sizes = [len(m.names) for m in marginals]
     offs = np.concatenate(([0], np.cumsum(sizes)))
@@ -94,11 +106,7 @@ def two_step_covariance(marginals, kernel, psi) -> np.ndarray:
         A[kp:, kp:] = 0.5 * (H22 + H22.T)
         for i, m in enumerate(marginals):
             A[kp:, offs[i]:offs[i + 1]] = M[:, :, i] @ z_sensitivity(m)
-    try:
-        Ainv = np.linalg.inv(A)
-    except np.linalg.LinAlgError:
-        Ainv = np.linalg.pinv(A)
-    return Ainv @ (G.T @ G) @ Ainv.T
+    return A, G
 
 
 def book_variance(covariances, weights) -> np.ndarray:
@@ -162,20 +170,21 @@ class DCCResult:
         self.psi = np.asarray(psi, dtype=float)
         self.psi_names = list(kernel.names)
         self.qbar = np.asarray(qbar, dtype=float)
-        self.kernel = kernel
         self.method = kernel.method
         self.pairs = pairs
+        self._pair_array = getattr(kernel, "pairs", None)
         self.optimization_result = opt
         self.converged = bool(getattr(opt, "success", True)) if opt is not None else True
         self.nobs, self.nassets = kernel.T, kernel.N
         self.z = kernel.z
         self.sigma = np.sqrt(np.column_stack([m.conditional_variance for m in self.marginals]))
+        # the fitting kernel is not kept (its (T, entries) arrays would make a list of fits heavy)
         if model == "DCC":
             full = kernel if isinstance(kernel, FullKernel) else FullKernel(self.z, self.qbar, dist)
-            self._q = full.q_path(self.psi[0], self.psi[1])
+            self.q_last = full.q_path(self.psi[0], self.psi[1])[-1].reshape(self.nassets, self.nassets)
             llt2 = full.evaluate(self.psi).llt
         else:
-            self._q = None
+            self.q_last = self.qbar.copy()
             llt2 = kernel.evaluate(self.psi).llt
         self.llt = llt2 - np.log(self.sigma).sum(axis=1)
         self.loglikelihood = float(np.sum(self.llt))
@@ -205,6 +214,15 @@ class DCCResult:
     @property
     def nu(self) -> float | None:
         return float(self.psi[-1]) if self.dist == "t" else None
+
+    @property
+    def kernel(self):
+        """The likelihood the correlation step maximised (rebuilt from ``z`` and ``Qbar``)."""
+        if self.method == "full":
+            return FullKernel(self.z, self.qbar, self.dist)
+        if self.method == "composite":
+            return PairKernel(self.z, self.qbar, self.dist, self._pair_array)
+        return ConstantKernel(self.z, self.qbar, self.dist)
 
     @functools.cached_property
     def cov_params(self) -> pd.DataFrame:
@@ -242,9 +260,10 @@ class DCCResult:
     @functools.cached_property
     def conditional_correlations(self) -> np.ndarray:
         """(T, N, N) ``R_t``, the correlation of day t given the days before."""
-        if self._q is None:
+        if self.model != "DCC":
             return np.broadcast_to(self.qbar, (self.nobs,) + self.qbar.shape).copy()
-        return cov2cor(self._q.reshape(self.nobs, self.nassets, self.nassets))
+        q = FullKernel(self.z, self.qbar, self.dist).q_path(self.psi[0], self.psi[1])
+        return cov2cor(q.reshape(self.nobs, self.nassets, self.nassets))
 
     @property
     def conditional_covariances(self) -> np.ndarray:
@@ -272,8 +291,7 @@ class DCCResult:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
         var = np.column_stack([m.forecast(h) for m in self.marginals])
         if self.model == "DCC":
-            N = self.nassets
-            q1 = self._next_q(self._q[-1].reshape(N, N), self.z[-1])
+            q1 = self._next_q(self.q_last, self.z[-1])
             decay = (self.psi[0] + self.psi[1]) ** np.arange(h)
             R = cov2cor(self.qbar + decay[:, None, None] * (q1 - self.qbar))
         else:
