@@ -47,7 +47,7 @@ __all__ = ["LOG_2PI", "DISTS", "cov2cor", "correlation_target", "density", "Eval
 
 LOG_2PI = math.log(2.0 * math.pi)
 DISTS = ("normal", "t")
-SMALL_N = 4          # chol_inverse: vectorised over days up to this many assets, LAPACK above
+SMALL_N = 10         # chol_inverse: entry by entry over days up to this many assets, LAPACK above
 
 
 def cov2cor(S: np.ndarray) -> np.ndarray:
@@ -83,8 +83,8 @@ def density(logdet, quad, ndim: int, nu: float | None):
 
 def chol_inverse(R: np.ndarray):
     """``(log|R_t|, R_t^-1)`` of a stack (T, N, N) of symmetric matrices, or None if one is not positive
-    definite. Small N: a Cholesky factorisation and triangular inverse vectorised over T (a few dozen
-    numpy calls, where LAPACK would be called T times); large N: LAPACK per matrix."""
+    definite. Small N: a Cholesky factorisation and triangular inverse written entry by entry, each entry a
+    contiguous (T,) series (O(N^3) numpy calls, where LAPACK would be called T times); large N: LAPACK."""
     T, N, _ = R.shape
     if N > SMALL_N:
         try:
@@ -92,22 +92,22 @@ def chol_inverse(R: np.ndarray):
         except np.linalg.LinAlgError:
             return None
         return 2.0 * np.log(np.einsum("tii->ti", L)).sum(axis=1), np.linalg.inv(R)
-    L = np.zeros_like(R)
+    A = np.ascontiguousarray(R.transpose(1, 2, 0))          # (N, N, T)
+    L = np.zeros_like(A)
     for j in range(N):
-        lj = L[:, j, :j]
-        d = R[:, j, j] - np.einsum("tk,tk->t", lj, lj)
+        d = A[j, j] - (L[j, :j] * L[j, :j]).sum(axis=0) if j else A[j, j].copy()
         if not np.all(d > 0):
             return None
-        L[:, j, j] = ljj = np.sqrt(d)
-        if j + 1 < N:
-            L[:, j + 1:, j] = (R[:, j + 1:, j] - np.einsum("tik,tk->ti", L[:, j + 1:, :j], lj)) / ljj[:, None]
-    M = np.zeros_like(R)                                  # M = L^-1, row by row
+        L[j, j] = ljj = np.sqrt(d)
+        for i in range(j + 1, N):
+            L[i, j] = ((A[i, j] - (L[i, :j] * L[j, :j]).sum(axis=0)) if j else A[i, j]) / ljj
+    M = np.zeros_like(A)                                    # M = L^-1 (lower triangular)
     for i in range(N):
-        row = -np.einsum("tk,tkc->tc", L[:, i, :i], M[:, :i, :])
-        row[:, i] += 1.0
-        M[:, i, :] = row / L[:, i, i][:, None]
-    logdet = 2.0 * np.log(np.einsum("tii->ti", L)).sum(axis=1)
-    return logdet, np.matmul(M.transpose(0, 2, 1), M)
+        M[i, i] = 1.0 / L[i, i]
+        for c in range(i):
+            M[i, c] = -sum(L[i, k] * M[k, c] for k in range(c, i)) / L[i, i]
+    inv = np.einsum("kit,kjt->tij", M, M)                  # R^-1 = M' M
+    return 2.0 * np.log(np.einsum("iit->it", L)).sum(axis=0), inv
 
 
 def pair_list(n: int, pairs: str = "all") -> np.ndarray:
