@@ -254,3 +254,18 @@ def test_sandwich_cross_block_matches_differences_through_the_marginals(sim):
         brute = (grads[0] - grads[1]) / (2 * h)
         assert np.abs(brute).max() > 1.0 and np.allclose(A[kp:, 4 + j], brute, rtol=1e-4, atol=1e-4)
     assert np.allclose(A[:kp, kp:], 0) and G.shape == (900, kp + 2)
+
+
+def test_state_round_trip_through_savez(sim, fit, tmp_path):
+    import json
+
+    from tinygrad_trade.vol.models.dcc_result import DCCResult
+    arrays, meta = fit.get_state()
+    np.savez(tmp_path / "dcc.npz", **arrays)
+    (tmp_path / "dcc.json").write_text(json.dumps(meta))
+    with np.load(tmp_path / "dcc.npz", allow_pickle=False) as f:
+        back = DCCResult.from_state(dict(f), json.loads((tmp_path / "dcc.json").read_text()))
+    assert back.loglikelihood == pytest.approx(fit.loglikelihood, rel=1e-12)
+    assert back.index.equals(fit.index) and back.names == fit.names
+    assert np.allclose(back.forecast(5).covariances, fit.forecast(5).covariances, rtol=1e-12)
+    assert np.allclose(back.filter(sim["returns"]).next_covariance, fit.filter(sim["returns"]).next_covariance)

@@ -331,6 +331,48 @@ class DCCResult:
         return DCCPath(returns.index, list(self.names), s[:T], np.ascontiguousarray(R[:T]), H[:T], z,
                        s[T].copy(), np.array(R[T]), H[T].copy())
 
+    # ----------------------------------------------------------------- saving
+
+    def get_state(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: numeric arrays (for ``np.savez``) and a JSON-ready dict, enough for
+        :meth:`from_state` to rebuild this result exactly (estimates, paths, forecasts, filter)."""
+        arrays = {"psi": self.psi.copy(), "qbar": self.qbar.copy(),
+                  "returns": np.column_stack([m.returns for m in self.marginals]),
+                  "marginal_params": np.vstack([m.params.to_numpy() for m in self.marginals]),
+                  "backcasts": np.array([m.backcast for m in self.marginals]),
+                  "pairs": (np.zeros((0, 2), dtype=np.int64) if self._pair_array is None
+                            else np.asarray(self._pair_array, dtype=np.int64))}
+        if isinstance(self.index, pd.DatetimeIndex):
+            arrays["index"] = self.index.values.astype("datetime64[ns]").view("int64").copy()
+        meta = {"model": self.model, "vol": self.vol, "dist": self.dist, "method": self.method,
+                "pairs": self.pairs, "names": list(self.names), "converged": self.converged,
+                "mean": self.marginals[0].mean}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays: dict, meta: dict) -> "DCCResult":
+        """The result saved by :meth:`get_state`."""
+        from .garch import GarchResult
+        R = np.asarray(arrays["returns"], dtype=float)
+        P = np.asarray(arrays["marginal_params"], dtype=float)
+        bcs = np.asarray(arrays["backcasts"], dtype=float).reshape(-1)
+        names = list(meta["names"])
+        if R.ndim != 2 or R.shape[1] != len(names) or P.shape[0] != len(names) or bcs.size != len(names):
+            raise ValueError("saved DCC state: returns, parameters and names do not match")
+        marginals = [GarchResult(P[i], R[:, i], bcs[i], meta["vol"], meta.get("mean", "constant"))
+                     for i in range(len(names))]
+        z, qbar, dist = standardised(marginals), np.asarray(arrays["qbar"], dtype=float), meta["dist"]
+        pairs = np.asarray(arrays.get("pairs", np.zeros((0, 2))), dtype=int).reshape(-1, 2)
+        kernel = {"full": lambda: FullKernel(z, qbar, dist),
+                  "composite": lambda: PairKernel(z, qbar, dist, pairs),
+                  "constant": lambda: ConstantKernel(z, qbar, dist)}[meta["method"]]()
+        index = pd.DatetimeIndex(np.asarray(arrays["index"], dtype="int64").view("datetime64[ns]")) \
+            if "index" in arrays else pd.RangeIndex(R.shape[0])
+        res = cls(meta["model"], names, index, meta["vol"], dist, marginals, arrays["psi"], qbar, kernel, None,
+                  pairs=meta.get("pairs"))
+        res.converged = bool(meta.get("converged", True))
+        return res
+
     # ----------------------------------------------------------------- reporting
 
     def to_dict(self, std_err: bool = False) -> dict:
