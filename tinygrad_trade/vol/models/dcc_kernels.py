@@ -32,6 +32,7 @@ gives the per-day scores by forward sensitivities, ``dQ_t = F_t + b dQ_{t-1}``.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -163,10 +164,19 @@ class _EntryKernel:
         self.k = 3 if dist == "t" else 2
         self.names = ["alpha", "beta"] + (["nu"] if dist == "t" else [])
         self.I, self.J = np.asarray(I, dtype=int), np.asarray(J, dtype=int)
-        self.zz = self.z[:, self.I] * self.z[:, self.J]          # (T, E): products, lagged in forcing
+        self.zz = self._products()                               # (T, E): products, lagged in forcing
         self.qbar_e = self.qbar[self.I, self.J]
-        self._incI = _incidence(self.I, self.N)
-        self._incJ = _incidence(self.J, self.N)
+
+    def _products(self) -> np.ndarray:
+        return self.z[:, self.I] * self.z[:, self.J]
+
+    @functools.cached_property
+    def _incI(self):
+        return _incidence(self.I, self.N)
+
+    @functools.cached_property
+    def _incJ(self):
+        return _incidence(self.J, self.N)
 
     def _unpack(self, psi):
         psi = np.asarray(psi, dtype=float).reshape(-1)
@@ -230,6 +240,9 @@ class FullKernel(_EntryKernel):
     def __init__(self, z, qbar, dist: str = "normal"):
         n = np.asarray(z).shape[1]
         super().__init__(z, qbar, dist, np.repeat(np.arange(n), n), np.tile(np.arange(n), n))
+
+    def _products(self) -> np.ndarray:
+        return (self.z[:, :, None] * self.z[:, None, :]).reshape(self.T, self.N * self.N)
 
     def correlations(self, q_entries: np.ndarray) -> np.ndarray:
         """(T, N, N) ``R_t`` from the filtered entries."""
