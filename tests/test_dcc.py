@@ -269,3 +269,14 @@ def test_state_round_trip_through_savez(sim, fit, tmp_path):
     assert back.index.equals(fit.index) and back.names == fit.names
     assert np.allclose(back.forecast(5).covariances, fit.forecast(5).covariances, rtol=1e-12)
     assert np.allclose(back.filter(sim["returns"]).next_covariance, fit.filter(sim["returns"]).next_covariance)
+
+
+def test_marginals_fitted_elsewhere_give_the_same_fit(sim, fit):
+    r = sim["returns"]
+    given = [fit_garch(r[c].to_numpy(), vol="gjr") for c in r.columns]
+    again = DCC(vol="gjr").fit(r, marginals=given)
+    assert again.loglikelihood == pytest.approx(fit.loglikelihood, rel=1e-9)
+    with pytest.raises(DCCInputError, match="'B'"):
+        DCC(vol="gjr").fit(r, marginals=[given[0], given[0], given[2]])
+    with pytest.raises(DCCInputError, match="garch"):
+        DCC(vol="garch").fit(r, marginals=given)

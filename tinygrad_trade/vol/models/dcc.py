@@ -182,6 +182,19 @@ def _fit_marginals(x, vol, names, start) -> list:
     return fits
 
 
+def _given_marginals(marginals, x, names, vol) -> list:
+    fits = list(marginals)
+    if len(fits) != len(names):
+        raise DCCInputError(f"{len(fits)} fitted marginals for {len(names)} assets; give one per column")
+    for i, (m, name) in enumerate(zip(fits, names)):
+        r = getattr(m, "returns", None)
+        if r is None or getattr(m, "vol", None) != vol or getattr(m, "mean", None) != "constant":
+            raise DCCInputError(f"marginal of {name!r}: expected a constant-mean {vol} fit_garch result")
+        if r.shape != x[:, i].shape or not np.array_equal(r, x[:, i]):
+            raise DCCInputError(f"marginal of {name!r} was fitted on other returns than its column")
+    return fits
+
+
 def _kernel(z, qbar, dist, method, pairs):
     if method == "full":
         return FullKernel(z, qbar, dist)
@@ -257,21 +270,26 @@ class DCC:
             return "full" if n <= FULL_MAX_ASSETS else "composite"
         return self.method
 
-    def _marginals(self, returns, start):
+    def _marginals(self, returns, start, marginals=None):
         x, names, index = check_returns(returns, self.min_days)
-        fits = _fit_marginals(x, self.vol, names, start)
+        if marginals is None:
+            fits = _fit_marginals(x, self.vol, names, start)
+        else:
+            fits = _given_marginals(marginals, x, names, self.vol)
         z = standardised(fits)
         qbar = correlation_target(z)
         _check_pd(qbar, names, "standardised residuals")
         return x, names, index, fits, z, qbar
 
-    def fit(self, returns, start: DCCResult | None = None) -> DCCResult:
+    def fit(self, returns, start: DCCResult | None = None, marginals=None) -> DCCResult:
         """Fit on a (days x assets) frame of % returns on common days (see :func:`align_prices`).
 
         ``start``: a previous :class:`DCCResult` on the same assets; its parameters start the
-        optimisers (a walk-forward refit is then a few iterations).
+        optimisers (a walk-forward refit is then a few iterations). ``marginals``: step one done
+        elsewhere (e.g. as parallel tasks), one ``fit_garch(returns[c], vol=..., mean="constant")``
+        result per column, in column order; they must be fits of exactly these returns.
         """
-        x, names, index, fits, z, qbar = self._marginals(returns, start)
+        x, names, index, fits, z, qbar = self._marginals(returns, start, marginals)
         method = self._method(len(names))
         kernel = _kernel(z, qbar, self.dist, method, self.pairs)
         psi, opt = _fit_stage2(kernel, _valid_start(start, kernel.k, names), self.options)
@@ -291,8 +309,8 @@ class CCC(DCC):
                  options: dict | None = None):
         super().__init__(vol=vol, dist=dist, min_days=min_days, options=options)
 
-    def fit(self, returns, start: DCCResult | None = None) -> DCCResult:
-        x, names, index, fits, z, qbar = self._marginals(returns, start)
+    def fit(self, returns, start: DCCResult | None = None, marginals=None) -> DCCResult:
+        x, names, index, fits, z, qbar = self._marginals(returns, start, marginals)
         kernel = ConstantKernel(z, qbar, self.dist)
         psi, opt = np.zeros(0), None
         if self.dist == "t":
