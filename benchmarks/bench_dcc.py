@@ -3,7 +3,8 @@
 Books:
 
 * unseen: arch's bundled S&P 500 and NASDAQ Composite (indices) and WTI crude (a commodity; no stock
-  ships with arch or pymgarch), aligned on their common days;
+  ships with arch or pymgarch), aligned on their common days (arch's S&P 500 is the same series as the
+  embedded one; NASDAQ and WTI are new to the project);
 * embedded: the project's S&P 500, AAPL and IBM;
 * large: 50 simulated assets x 2,500 days (``simulate_dcc``, seeded), composite likelihood.
 
