@@ -35,8 +35,10 @@ BENCHMARKS = [  # key, module, section title
     ("layers", "crosscheck_torch_layers", "nn layers checked against PyTorch"),
     ("mcs", "crosscheck_mcs", "Model Confidence Set checked against arch"),
     ("dask", "bench_dask", "Scaling out on Dask"),     # minutes; bench_dask.py --write refreshes it alone
+    ("dcc", "bench_dcc", "DCC for a book vs pymgarch"),  # minutes: pymgarch takes about a minute per fit
 ]
-PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch")]
+PEERS = [("micrograd", "micrograd", "scalar"), ("torch", "PyTorch", "tensor"), ("arch", "arch", "garch"),
+         ("pymgarch", "pymgarch", "dcc")]
 # (PyTorch is also the reference of the "torch", "ops" and "layers" sections)
 COMMAND = "python benchmarks/run.py"
 
