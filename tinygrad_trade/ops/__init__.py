@@ -7,7 +7,9 @@
 - ``statistics``: std, prod, norm, argmax/argmin, sort/argsort/topk, median/quantile;
 - ``cumulative``: cumsum/cumprod/cummax/cummin/logcumsumexp, diff, roll, flip, pad, unfold;
 - ``shapes``: expand, tile/repeat, split/chunk, stacking, gathers/scatters, constructors;
-- ``linalg``: solve, inv, det, cholesky, eigh, svd, einsum and their compositions;
+- ``linalg``: solve, inv, det, slogdet, cholesky, einsum and their compositions (kron, cross, diag, ...);
+- ``spectral``: eigh/eigvalsh, eig/eigvals (real eigenvalues), svd (full or thin), pinv;
+- ``layers``: conv_transpose1d, scaled_dot_product_attention, normalize (torch.nn.functional's);
 - ``interop``: numpy ufuncs and functions on Tensors.
 
 Each family is a mixin class of `Tensor` (in ``tensor.py``, which keeps the core: construction,
@@ -22,8 +24,10 @@ from .interop import NumpyInterop
 from .linalg import Linalg
 from .losses import Losses
 from .shapes import Shapes
+from .spectral import Spectral
+from .layers import Layers
 from .statistics import Statistics
 
-FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, NumpyInterop)
+FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, NumpyInterop)
 
 __all__ = ["FAMILIES"]

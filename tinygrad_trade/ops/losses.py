@@ -77,6 +77,10 @@ class Losses(TensorBase):
             y = np.exp(d) / s
         return self._make(y, (self,), _softmax_op(axis))
 
+    def softmin(self, axis=-1):
+        """torch.nn.functional.softmin: ``softmax(-x)`` along ``axis``."""
+        return (-self).softmax(axis)
+
     def log_softmax(self, axis=-1):
         axis = normalize_axis(axis, self.ndim, "log_softmax")
         with np.errstate(invalid="ignore", divide="ignore"):
