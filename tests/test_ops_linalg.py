@@ -116,12 +116,17 @@ def test_svd_pinv(m, n, b, data):
     d = np.zeros((m, n))
     d[np.arange(k), np.arange(k)] = 2.0 + 2.0 * np.arange(k)
     a = a * 0.3 + d
-    u, s, vh = Tensor(a).svd()
+    u, s, vh = Tensor(a).svd(full_matrices=False)
     np.testing.assert_allclose(s.data, np.linalg.svd(a, compute_uv=False), rtol=1e-12)
     np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, a, rtol=1e-12, atol=1e-13)
+    uf, sf, vhf = Tensor(a).svd()  # numpy's default: full matrices, U (m, m) and Vh (n, n) orthogonal
+    assert uf.shape == a.shape[:-2] + (m, m) and vhf.shape == a.shape[:-2] + (n, n)
+    np.testing.assert_allclose(uf.data @ np.swapaxes(uf.data, -1, -2), np.broadcast_to(np.eye(m), uf.shape), atol=1e-13)
+    np.testing.assert_allclose((uf.data[..., :k] * sf.data[..., None, :]) @ vhf.data[..., :k, :], a, rtol=1e-12, atol=1e-13)
     check_gradients(lambda x: x.svd()[1], Tensor(a), order=2)
-    check_gradients(lambda x: (x.svd()[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
-    check_gradients(lambda x: x.svd()[0] @ x.svd()[2], Tensor(a), order=2)  # U @ Vh: invariant to paired sign flips
+    check_gradients(lambda x: (x.svd(full_matrices=False)[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
+    check_gradients(lambda x: x.svd(False)[0] @ x.svd(False)[2], Tensor(a), order=2)  # invariant to paired sign flips
+    check_gradients(lambda x: x.svd()[0][..., :k] @ x.svd()[2][..., :k, :], Tensor(a), order=2)
     np.testing.assert_allclose(Tensor(a, requires_grad=True).pinv().data, np.linalg.pinv(a), rtol=1e-10, atol=1e-12)
     check_gradients(lambda x: x.pinv(), Tensor(a), order=2)
 

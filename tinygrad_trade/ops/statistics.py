@@ -9,12 +9,20 @@ lower one); ``argmax``/``argmin`` return integer arrays (no gradient).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..graph import Op
 from ._base import F, TensorBase, data, normalize_axis, reduce_shape
 
-__all__ = ["Statistics"]
+__all__ = ["Statistics", "TopkResult"]
+
+
+class TopkResult(NamedTuple):
+    """torch.topk's pair: ``values`` (a Tensor with its gradient) and ``indices`` (an integer array)."""
+    values: object
+    indices: object
 
 
 def _extreme_op(name, shape, axis):
@@ -188,12 +196,13 @@ class Statistics(TensorBase):
         return self.take_along_axis(self.argsort(axis, descending), axis)
 
     def topk(self, k, axis=-1, largest=True, sorted=True):
-        """The ``k`` largest (or smallest) values along ``axis`` and their indices, largest first."""
+        """TopkResult(values, indices): the ``k`` largest (or smallest) values along ``axis`` and their
+        indices, largest (smallest) first, as torch.topk."""
         axis = normalize_axis(axis, self.ndim, "topk")
         if not 0 <= k <= self.shape[axis]:
             raise ValueError(f"topk: k={k} is out of range for an axis of size {self.shape[axis]}")
         idx = np.take(self.argsort(axis, descending=largest), np.arange(k), axis=axis)
-        return self.take_along_axis(idx, axis), idx
+        return TopkResult(self.take_along_axis(idx, axis), idx)
 
     def quantile(self, q, axis=None, keepdims=False, method="linear"):
         """numpy's (and torch's) quantile: ``q`` a number or a 1-D list in [0, 1] (a list adds a
