@@ -212,3 +212,60 @@ def test_interop_linalg_and_clear_errors():
     e = Tensor(np.eye(2), requires_grad=True)
     with pytest.raises(ValueError, match="eigh: the gradient needs distinct values"):
         grad((e.eigh()[1] ** 2).sum(), e)
+
+
+@settings(max_examples=budget(10))
+@given(a=square(), data=st.data())
+def test_slogdet_is_numpys_pair_batched(a, data):
+    a = _dominant(a) * np.where(data.draw(st.booleans(), label="flip"), -1.0, 1.0)
+    res = Tensor(a).slogdet()
+    ref = np.linalg.slogdet(a)
+    sign, logabsdet = res  # unpacks as numpy's and torch's pair; reads by name too
+    assert res.sign is sign and res.logabsdet is logabsdet
+    assert isinstance(sign, Tensor) and not sign.requires_grad
+    np.testing.assert_array_equal(sign.data, ref.sign)
+    np.testing.assert_allclose(logabsdet.data, ref.logabsdet, rtol=1e-12, atol=1e-13)
+    check_gradients(lambda x: x.slogdet().logabsdet, Tensor(a), order=2)
+    check_gradients(lambda x: x.slogdet()[0] * x.slogdet()[1], Tensor(a), order=2)
+
+
+KRON_SHAPES = [((3,), (2,)), ((), (2, 3)), ((2, 3), ()), ((2,), (2, 3)), ((2, 1, 2), (2, 3)), ((2, 2), (3,)), ((), ())]
+
+
+@pytest.mark.parametrize("sa, sb", KRON_SHAPES)
+def test_kron_of_any_ranks(sa, sb):
+    rng = np.random.default_rng(len(sa) * 7 + len(sb))
+    a, b = rng.uniform(-1, 1, sa), rng.uniform(-1, 1, sb)
+    np.testing.assert_allclose(Tensor(a).kron(b).data, np.kron(a, b), rtol=1e-14)
+    check_gradients(lambda x, y: x.kron(y), Tensor(a), Tensor(b), order=2)
+
+
+@settings(max_examples=budget(10))
+@given(n=st.integers(1, 4), k=st.integers(-2, 2), data=st.data())
+def test_diag_builds_and_reads(n, k, data):
+    v = data.draw(arrays((n,), entries), label="v")
+    np.testing.assert_array_equal(Tensor(v).diag(k).data, np.diag(v, k))
+    check_gradients(lambda x: x.diag(k), Tensor(v), order=2)
+    m = data.draw(arrays((n, n + 1), entries), label="m")
+    np.testing.assert_array_equal(Tensor(m).diag(k).data, np.diag(m, k))
+    check_gradients(lambda x: x.diag(k), Tensor(m), order=2)
+    with pytest.raises(ValueError, match="diag: needs a 1-D or 2-D"):
+        Tensor(np.zeros((2, 2, 2))).diag()
+
+
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors")  # numpy 2 deprecates its 2-vectors
+@settings(max_examples=budget(10))
+@given(batch=st.sampled_from([(), (2,), (3, 1)]), other=st.sampled_from([(), (1,), (2,)]), n=st.sampled_from([2, 3]),
+       data=st.data())
+def test_cross_broadcasts_as_numpy(batch, other, n, data):
+    a = data.draw(arrays(batch + (3,), entries), label="a")
+    b = data.draw(arrays(other + (n,), entries), label="b")
+    np.testing.assert_allclose(Tensor(a).cross(b).data, np.cross(a, b), rtol=1e-14, atol=1e-15)
+    check_gradients(lambda x, y: x.cross(y), Tensor(a), Tensor(b), order=2)
+    c = np.moveaxis(np.broadcast_to(a, (2,) + a.shape), -1, 0)  # vectors along axis 0
+    np.testing.assert_allclose(Tensor(c).cross(np.ones_like(c), axis=0).data, np.cross(c, np.ones_like(c), axis=0),
+                               rtol=1e-14, atol=1e-15)
+    two = data.draw(arrays((2,), entries), label="two")
+    np.testing.assert_allclose(Tensor(two).cross(two[::-1]).data, np.cross(two, two[::-1]), atol=1e-15)
+    with pytest.raises(ValueError, match="cross: vectors must have 2 or 3"):
+        Tensor(np.ones(4)).cross(np.ones(4))
