@@ -147,7 +147,11 @@ class Statistics(TensorBase):
             return self._lift(np.sum(self.data != 0, axis=axis, keepdims=keepdims).astype(self.dtype))
         if ord == 1:
             return a.sum(axis=axis, keepdims=keepdims)
-        return (a ** float(ord)).sum(axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        total = (a ** float(ord)).sum(axis=axis, keepdims=keepdims)
+        zero = total.data == 0
+        if ord > 0 and zero.any():  # the norm of a zero vector: 0 with gradient 0 (torch's), not 0 ** (1/p)'s inf
+            return type(self).where(zero, 0.0, type(self).where(zero, 1.0, total) ** (1.0 / ord))
+        return total ** (1.0 / ord)
 
     def _norm2(self, axis, keepdims):
         axes, kshape = reduce_shape(self.shape, axis)
@@ -160,9 +164,9 @@ class Statistics(TensorBase):
         if ord in (None, "fro"):
             out = x._norm2((-2, -1), False)
         elif ord == "nuc":
-            out = x.svd()[1].sum(axis=-1)
+            out = x.svdvals().sum(axis=-1)
         elif ord in (2, -2):
-            s = x.svd()[1]
+            s = x.svdvals()
             out = s.max(axis=-1) if ord == 2 else s.min(axis=-1)
         elif ord in (1, -1):
             cs = x.abs().sum(axis=-2)
