@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 from common import peer_version, table
+from op_coverage_more import linalg_cases, new_op_cases, zero_d_cases
 
 from tinygrad_trade import Tensor
 
@@ -427,7 +428,7 @@ def _cases(torch):
     add(C(ag, "eigh batched", lambda x: sym(x).eigh()[0], lambda x: torch.linalg.eigh(tsym(x))[0], shapes=[(3, 4, 4)]))
     for shape in [(5, 5), (5, 3), (3, 5), (2, 4, 3)]:
         add(C(ag, f"svd values {shape}", lambda x: x.svd()[1], lambda x: torch.linalg.svdvals(x), shapes=[shape]))
-        add(C(ag, f"svd U Vh {shape}", lambda x: x.svd()[0] @ x.svd()[2],
+        add(C(ag, f"svd U Vh {shape}", lambda x: x.svd(False)[0] @ x.svd(False)[2],
               lambda x: (lambda u, s, vh: u @ vh)(*torch.linalg.svd(x, full_matrices=False)), shapes=[shape]))
     add(C(ag, "pinv", lambda x: x.pinv(), lambda x: torch.linalg.pinv(x), shapes=[(5, 3)]))
     add(C(ag, "pinv wide", lambda x: x.pinv(), lambda x: torch.linalg.pinv(x), shapes=[(3, 5)]))
@@ -587,6 +588,9 @@ def _cases(torch):
     add(C(ag, "np.linalg.solve", lambda a, b: np.linalg.solve(a + 3 * eye5, b),
           lambda a, b: torch.linalg.solve(a + 3 * torch.eye(5, dtype=a.dtype), b), shapes=[(5, 5), (5, 2)]))
     add(C(ag, "ndarray * t", lambda x: np.full((3, 4), 2.0) * x, lambda x: 2.0 * x, shapes=[(3, 4)]))
+    # the ops added for issue 26, batched/broadcast linear algebra and 0-d inputs: op_coverage_more.py
+    for more in (new_op_cases, linalg_cases, zero_d_cases):
+        cases += more(torch, Case)
     return cases
 
 
@@ -706,7 +710,7 @@ def run() -> str:
     rows = coverage(torch)
     counts, ran = summary(rows)
     by_peer = []
-    for peer in ("autograd", "tinygrad"):
+    for peer in ("autograd", "tinygrad", "variants"):
         sel = [r for c, r in rows if c.peer == peer and r.status != "skipped"]
         agree = sum(1 for r in sel if r.status == "agree")
         by_peer.append([peer, len(sel), agree, f"{100 * agree / max(len(sel), 1):.1f}%",

@@ -97,6 +97,9 @@ class Cumulative(TensorBase):
 
     def logcumsumexp(self, axis=None):
         """log(cumsum(exp(x))) without overflow."""
+        if self.ndim == 0 and axis is not None:  # torch: a 0-d input keeps its shape
+            normalize_axis(axis, 0, "logcumsumexp")
+            return self.reshape(1).logcumsumexp(0).reshape(())
         x, ax = self._flat_axis(axis, "logcumsumexp")
         with np.errstate(invalid="ignore"):
             y = np.logaddexp.accumulate(x.data, axis=ax) if x.size else x.data.copy()
@@ -104,10 +107,16 @@ class Cumulative(TensorBase):
 
     def cummax(self, axis=None):
         """Running maximum along ``axis`` (drawdowns: ``x / x.cummax() - 1``)."""
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cummax")
+            return self.reshape(1).cummax(0).reshape(())
         x, ax = self._flat_axis(axis, "cummax")
         return x.take_along_axis(_running_arg(x.data, ax, np.maximum), ax)
 
     def cummin(self, axis=None):
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cummin")
+            return self.reshape(1).cummin(0).reshape(())
         x, ax = self._flat_axis(axis, "cummin")
         return x.take_along_axis(_running_arg(x.data, ax, np.minimum), ax)
 

@@ -125,6 +125,9 @@ class Statistics(TensorBase):
     def prod(self, axis=None, keepdims=False):
         if isinstance(axis, list):
             axis = tuple(axis)
+        if self.ndim == 0 and axis is not None and axis != ():  # torch: axis 0 or -1 of a 0-d input
+            normalize_axis(axis if np.ndim(axis) == 0 else axis[0], 0, "prod")
+            return self.reshape(1).prod(0).reshape(())
         axes, kshape = reduce_shape(self.shape, axis)
         return self._make(np.prod(self.data, axis=axes, keepdims=keepdims), (self,), _prod_op(axes, kshape))
 
@@ -193,15 +196,27 @@ class Statistics(TensorBase):
 
     def argsort(self, axis=-1, descending=False):
         """Stable: equal elements keep their order (also when ``descending``)."""
+        if self.ndim == 0:
+            normalize_axis(axis, 0, "argsort")
+            return np.zeros((), dtype=np.int64)
         return np.argsort(-self.data if descending else self.data, axis=axis, kind="stable")
 
     # -- order statistics (gradient to the selected elements) ---------------------------------
     def sort(self, axis=-1, descending=False):
+        if self.ndim == 0:  # torch: sorting a 0-d input along 0 or -1 returns it
+            normalize_axis(axis, 0, "sort")
+            return self.reshape(())
         return self.take_along_axis(self.argsort(axis, descending), axis)
 
     def topk(self, k, axis=-1, largest=True, sorted=True):
         """TopkResult(values, indices): the ``k`` largest (or smallest) values along ``axis`` and their
         indices, largest (smallest) first, as torch.topk."""
+        if self.ndim == 0:  # torch: k = 0 or 1 along 0 or -1 of a 0-d input
+            normalize_axis(axis, 0, "topk")
+            if k not in (0, 1):
+                raise ValueError(f"topk: k={k} is out of range for a 0-d Tensor")
+            r = self.reshape(1).topk(k, 0, largest, sorted)
+            return TopkResult(r.values.reshape(()), r.indices.reshape(())) if k else r
         axis = normalize_axis(axis, self.ndim, "topk")
         if not 0 <= k <= self.shape[axis]:
             raise ValueError(f"topk: k={k} is out of range for an axis of size {self.shape[axis]}")
