@@ -9,6 +9,7 @@
 - ``shapes``: expand, tile/repeat, split/chunk, stacking, gathers/scatters, constructors;
 - ``linalg``: solve, inv, det, slogdet, cholesky, einsum and their compositions (kron, cross, diag, ...);
 - ``spectral``: eigh/eigvalsh, eig/eigvals (real eigenvalues), svd (full or thin), pinv;
+- ``special``: i0/i1, bessel_j0/bessel_j1, gammainc (scipy.special's);
 - ``layers``: conv_transpose1d, scaled_dot_product_attention, normalize (torch.nn.functional's);
 - ``interop``: numpy ufuncs and functions on Tensors.
 
@@ -25,9 +26,10 @@ from .linalg import Linalg
 from .losses import Losses
 from .shapes import Shapes
 from .spectral import Spectral
+from .special import Special
 from .layers import Layers
 from .statistics import Statistics
 
-FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, NumpyInterop)
+FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, Special, NumpyInterop)
 
 __all__ = ["FAMILIES"]

@@ -38,6 +38,11 @@ _UFUNC_CALL = {  # ufunc: what it does on Tensors (all inputs already Tensors)
         "trunc", "logaddexp", "hypot", "arctan2", "fmod", "deg2rad", "rad2deg", "exp2", "logaddexp2",
         "copysign")},
 }
+# scipy.special's ufuncs, by name (the core does not import scipy): their Tensor methods
+_SCIPY_UFUNCS = {"i0": "i0", "i1": "i1", "j0": "bessel_j0", "j1": "bessel_j1", "erf": "erf", "erfc": "erfc",
+                 "erfinv": "erfinv", "gammaln": "gammaln", "psi": "digamma", "digamma": "digamma",
+                 "expit": "sigmoid", "logit": "logit", "ndtr": "normal_cdf", "ndtri": "normal_ppf",
+                 "gammainc": "gammainc"}
 _UFUNC_DATA = {np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
                np.isnan, np.isfinite, np.isinf, np.signbit, np.logical_and, np.logical_or, np.logical_not}
 _UFUNC_METHOD = {  # (ufunc, method): Tensor method taking (axis=..., keepdims=...)
@@ -171,7 +176,7 @@ _FUNCTIONS = {
     np.allclose: _on_data(np.allclose), np.isclose: _on_data(np.isclose), np.array_equal: _on_data(np.array_equal),
     np.zeros_like: lambda a, **kw: a.zeros_like(), np.ones_like: lambda a, **kw: a.ones_like(),
     np.full_like: lambda a, fill_value, **kw: a.full_like(fill_value),
-    np.flipud: lambda a: a.flip(0), np.fliplr: lambda a: a.flip(1),
+    np.i0: _on("i0"), np.flipud: lambda a: a.flip(0), np.fliplr: lambda a: a.flip(1),
     np.linalg.norm: _linalg_norm, np.linalg.matrix_power: _on("matrix_power"),
     np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a, axis=None: np.size(a.data, axis),
     **{getattr(np, n): _on(n) for n in (
@@ -209,6 +214,11 @@ class NumpyInterop(TensorBase):
         if method == "__call__" and ufunc in _UFUNC_CALL and not kwargs:
             ref = _first_tensor(inputs)
             return _UFUNC_CALL[ufunc](*[ref._lift(x) for x in inputs])
+        scipy_name = _SCIPY_UFUNCS.get(ufunc.__name__)  # a ufunc of that name that is not numpy's own
+        if method == "__call__" and scipy_name and not kwargs and getattr(np, ufunc.__name__, None) is not ufunc:
+            ref = _first_tensor(inputs)
+            first, *rest = [ref._lift(x) for x in inputs]
+            return getattr(first, scipy_name)(*rest)
         name = _UFUNC_METHOD.get((ufunc, method))
         if name is not None and len(inputs) == 1:
             axis = kwargs.pop("axis", 0)
