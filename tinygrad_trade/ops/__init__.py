@@ -30,6 +30,7 @@ from .special import Special
 from .layers import Layers
 from .statistics import Statistics
 
-FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, Special, NumpyInterop)
+FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, Special,
+            NumpyInterop)
 
 __all__ = ["FAMILIES"]
