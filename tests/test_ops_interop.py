@@ -55,6 +55,8 @@ def test_numpy_functions_on_tensors():
         (lambda a, b: np.column_stack([a, b]), (v, w)), (lambda a: np.array_split(a, 3, axis=1)[0], (m,)),
         (lambda a: np.average(a, axis=1, weights=np.arange(1.0, 5.0)), (m,)), (lambda a: np.radians(a), (v,)),
         (lambda a, b: np.meshgrid(a, b)[1], (v, w)), (lambda a: np.atleast_2d(a), (v,)), (lambda a: np.ravel(a), (m,)),
+        (lambda a, b: np.dstack([a, b]), (m, m)), (lambda a: np.hsplit(a, 2)[1], (m,)), (lambda a: np.vsplit(a, 3)[0], (m,)),
+        (lambda a: np.rollaxis(a, 1), (m,)), (lambda a: np.ptp(a, axis=0), (m,)), (lambda a, b: np.vdot(a, b), (v, w)),
     ]
     for fn, args in cases:
         got = fn(*[Tensor(a) for a in args])

@@ -150,6 +150,33 @@ def _average(a, axis=None, weights=None, returned=False, keepdims=False):
     return avg
 
 
+def _dstack(ts):
+    ref = _first_tensor(ts)
+    return type(ref).cat([ref._lift(t).atleast_3d() for t in ts], axis=2)
+
+
+def _split_along(axis_of):
+    def call(a, indices_or_sections):
+        return a.split(indices_or_sections, axis=axis_of(a))
+    return call
+
+
+def _rollaxis(a, axis, start=0):
+    axis, start = axis % a.ndim, start + a.ndim if start < 0 else start  # numpy's normalisation
+    if start > axis:
+        start -= 1
+    return a if axis == start else a.moveaxis(axis, start)
+
+
+def _ptp(a, axis=None, keepdims=False):
+    return a.max(axis=axis, keepdims=keepdims) - a.min(axis=axis, keepdims=keepdims)
+
+
+def _vdot(a, b):
+    ref = _first_tensor((a, b))
+    return (ref._lift(a).reshape(-1) * ref._lift(b).reshape(-1)).sum()
+
+
 def _on_data(fn):
     """A numpy function whose result carries no gradient (a predicate): run on the arrays."""
     return lambda *args, **kw: fn(*[data(a) for a in args], **{k: data(v) for k, v in kw.items()})
@@ -176,7 +203,9 @@ _FUNCTIONS = {
     np.allclose: _on_data(np.allclose), np.isclose: _on_data(np.isclose), np.array_equal: _on_data(np.array_equal),
     np.zeros_like: lambda a, **kw: a.zeros_like(), np.ones_like: lambda a, **kw: a.ones_like(),
     np.full_like: lambda a, fill_value, **kw: a.full_like(fill_value),
-    np.i0: _on("i0"), np.flipud: lambda a: a.flip(0), np.fliplr: lambda a: a.flip(1),
+    np.i0: _on("i0"), np.flipud: lambda a: a.flip(0), np.dstack: _dstack, np.rollaxis: _rollaxis,
+    np.vsplit: _split_along(lambda a: 0), np.hsplit: _split_along(lambda a: 1 if a.ndim > 1 else 0),
+    np.dsplit: _split_along(lambda a: 2), np.ptp: _ptp, np.vdot: _vdot, np.fliplr: lambda a: a.flip(1),
     np.linalg.norm: _linalg_norm, np.linalg.matrix_power: _on("matrix_power"),
     np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a, axis=None: np.size(a.data, axis),
     **{getattr(np, n): _on(n) for n in (
