@@ -7,9 +7,9 @@ Rules are written with Tensor methods that have numpy twins (through ``F`` or th
 helpers here), so they also record a graph: second derivatives (Hessians of Gaussian
 log-likelihoods, of portfolio variances) work through every primitive.
 
-Conventions: ``cholesky`` reads only the lower triangle (as numpy), so its gradient is
-lower-triangular: the derivative of exactly what it computes (torch returns the symmetric gradient
-instead; the two agree on any function of a symmetric matrix). ``slogdet`` returns numpy's pair
+Conventions: ``cholesky`` reads only the lower triangle (as numpy and torch); its gradient is torch's
+symmetric one, the gradient with respect to a symmetric matrix (its lower-triangular fold is the
+derivative of exactly what is read; the two agree on any function of a symmetric input). ``slogdet`` returns numpy's pair
 ``SlogdetResult(sign, logabsdet)`` (torch's names too), batched. ``solve``/``inv``/``det`` of a
 singular matrix and ``cholesky`` of a non-positive-definite one are clear errors.
 """
@@ -110,7 +110,7 @@ def _slogdet_vjp(g, y, a):
 
 
 def _phi(n, dtype):
-    """Lower triangle with the diagonal halved (the symmetric-to-lower fold of cholesky and eigh)."""
+    """Lower triangle with the diagonal halved (Phi of the cholesky rule)."""
     return (np.tril(np.ones((n, n))) - 0.5 * np.eye(n)).astype(dtype)
 
 
@@ -120,7 +120,7 @@ def _cholesky_vjp(g, y, a):
     lt = _swap(y)
     q = _solve_tri(lt, (lt @ g) * phi, True)           # L^T Q = Phi(L^T gL)
     mt = _solve_tri(lt, _swap(q), True)                 # M = L^-T Phi(L^T gL) L^-1, as M^T
-    return ((mt + _swap(mt)) * phi,)
+    return ((mt + _swap(mt)) * 0.5,)                    # torch's symmetric gradient
 
 
 def _einsum_op(spec, ins, out):
@@ -228,7 +228,8 @@ class Linalg(TensorBase):
 
     # -- factorizations -------------------------------------------------------------------------
     def cholesky(self):
-        """Lower L with ``L @ L.T = self`` (reads the lower triangle; positive definite)."""
+        """Lower L with ``L @ L.T = self`` (reads the lower triangle; positive definite); the gradient
+        is the symmetric one (torch's)."""
         self._need_square("cholesky")
         try:
             y = np.linalg.cholesky(self.data)
