@@ -60,6 +60,8 @@ def linalg_cases(torch, C):
               shapes=[batch + (3, 3)]))
         add(C(VAR, "eigvalsh symmetric input" + tag, lambda x: x.eigvalsh(), L.eigvalsh,
               vals=[_symmetric(batch + (4, 4), len(batch))]))
+        add(C(VAR, "cholesky symmetric input" + tag, lambda x: x.cholesky(), L.cholesky,
+              vals=[_symmetric(batch + (3, 3), 9 + len(batch)) + 3 * np.eye(3)]))
         add(C(VAR, "eigh vectors symmetric input" + tag, lambda x: x.eigh()[1] ** 2, lambda x: L.eigh(x)[1] ** 2,
               vals=[_symmetric(batch + (3, 3), 5 + len(batch))]))
         for shape in [(4, 3), (3, 4)]:
@@ -170,6 +172,7 @@ def new_op_cases(torch, C):
     add(C(AG, "pinv low rank", lambda a, b: (a @ b).pinv(), lambda a, b: L.pinv(a @ b), shapes=[(5, 2), (2, 4)]))
     add(C(AG, "pinv rank 1", lambda a, b: (a @ b).pinv(), lambda a, b: L.pinv(a @ b), shapes=[(3, 1), (1, 3)]))
     add(C(AG, "eigvalsh symmetric input", lambda x: x.eigvalsh(), L.eigvalsh, vals=[_symmetric((4, 4), 11)]))
+    add(C(AG, "cholesky symmetric input", lambda x: x.cholesky(), L.cholesky, vals=[_symmetric((4, 4), 12) + 4 * np.eye(4)]))
     # torch-named (tinygrad's test_ops has them)
     idx = np.array([[0, 2, 1, 0], [1, 1, 0, 2]])
     for red in ("sum", "prod", "mean", "amax", "amin"):
