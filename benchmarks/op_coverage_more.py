@@ -234,6 +234,8 @@ def new_op_cases(torch, C):
               lambda x, a=a: S.gammainc(torch.full_like(x, a), x), shapes=[(6,)], low=0.1, high=3 * a))
     add(C(AG, "scipy gammainc broadcast a", lambda x: Tensor(np.array([0.7, 1.5, 4.0])).gammainc(x),
           lambda x: S.gammainc(torch.tensor([0.7, 1.5, 4.0], dtype=x.dtype), x), shapes=[(2, 3)], low=0.1, high=6))
+    add(C(TG, "hardsigmoid values (torch's own kernel)", lambda x: x.hardsigmoid(), F.hardsigmoid,
+          vals=[[-3.0, -2.9999999999999996, -1.2, 0.0, 0.7, 2.9999999999999996, 3.0, 4.5]], grad=False))
     add(C(TG, "hardswish at the kinks", lambda x: x.hardswish(), F.hardswish, vals=[[-3.0, 3.0, 0.0, -4.0, 4.0]]))
     return out
 
