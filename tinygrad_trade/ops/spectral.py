@@ -84,13 +84,19 @@ def _off_diag_inverse(d, name):
     return off / F.where(off.astype(bool), d, 1.0)
 
 
+def _used(g):
+    """Whether a gradient part takes part: non-zero, or (under create_graph) depending on the inputs
+    (a zero that varies still carries a second derivative)."""
+    return (isinstance(g, TensorBase) and g.requires_grad) or bool((data(g) != 0).any())
+
+
 # -- rules --------------------------------------------------------------------------------------
 def _eigh_vjp(g, y, a):
     n = data(a).shape[-1]
     w, v = y[..., 0, :], y[..., 1:, :]
     gw, gv = g[..., 0, :], g[..., 1:, :]
     inner = _row(gw) * _eye(n, a)
-    if (data(gv) != 0).any():
+    if _used(gv):  # eigenvalues only: no distinct-values condition
         f = _off_diag_inverse(_row(w) - _col(w), "eigh")
         inner = inner + f * (_swap(v) @ gv)
     gm = v @ inner @ _swap(v)
@@ -103,7 +109,7 @@ def _eig_vjp(g, y, a):
     w, v = y[..., 0, :], y[..., 1:, :]
     gw, gv = g[..., 0, :], g[..., 1:, :]
     inner = _row(gw) * _eye(n, a)
-    if (data(gv) != 0).any():
+    if _used(gv):
         vtgv = _swap(v) @ gv
         diag = (vtgv * _eye(n, a)).sum(axis=-1)            # diag(V^T gV)
         vtgv = vtgv - _swap(v) @ (v * _row(diag))
@@ -131,7 +137,7 @@ def _svd_op(m, n, k, ku, kv):
             vh, gvh = vh[..., :k, :], gvh[..., :k, :]
         dt = data(a).dtype
         ga = u @ (_row(gs) * np.eye(k, dtype=dt)) @ vh
-        if not ((data(gu) != 0).any() or (data(gvh) != 0).any()):
+        if not (_used(gu) or _used(gvh)):  # singular values only
             return (ga,)
         if data(s).size and (data(s) == 0).any():
             raise ValueError("svd: the gradient of U or Vh needs non-zero singular values")
