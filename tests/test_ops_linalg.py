@@ -60,7 +60,6 @@ def test_cholesky_and_triangular_solve(a, upper, k):
     n = s.shape[-1]
     np.testing.assert_allclose(Tensor(s).cholesky().data, np.linalg.cholesky(s), rtol=1e-12, atol=1e-14)
     check_gradients(lambda x: _sym(x).cholesky(), Tensor(s), order=2)
-    check_gradients(lambda x: x.cholesky(), Tensor(s), order=2)  # reads the lower triangle: gradient is lower-triangular
     tri = np.triu(s) if upper else np.tril(s)
     b = np.linspace(-1, 1, n * k).reshape(n, k)
     np.testing.assert_allclose(Tensor(s).solve_triangular(b, upper=upper).data, np.linalg.solve(tri, b),
@@ -68,10 +67,22 @@ def test_cholesky_and_triangular_solve(a, upper, k):
     check_gradients(lambda x, y: x.solve_triangular(y, upper=upper), Tensor(s), Tensor(b), order=2)
 
 
-def test_cholesky_gradient_reads_only_the_lower_triangle_and_errors_are_clear():
-    s = Tensor(_spd(np.array([[0.3, -0.2], [0.5, 0.1]])), requires_grad=True)
-    g = grad(s.cholesky().sum(), s)
-    assert g[0, 1] == 0.0 and g[1, 0] != 0.0
+def test_cholesky_gradient_is_the_symmetric_one_and_errors_are_clear():
+    """torch's convention: a symmetric gradient; its lower-triangular fold (lower part doubled) is the
+    derivative of what cholesky reads, the lower triangle: finite differences of the raw input see that."""
+    rng = np.random.default_rng(2)
+    raw = _spd(rng.uniform(-1, 1, (2, 3, 3)))
+    s = Tensor(raw, requires_grad=True)
+    w = rng.uniform(0.5, 1.5, raw.shape)
+    g = grad((s.cholesky() * w).sum(), s)
+    np.testing.assert_allclose(g, np.swapaxes(g, -1, -2), atol=1e-14)
+    fold = np.tril(g + np.swapaxes(g, -1, -2)) - g * np.eye(3)  # lower part doubled, diagonal kept
+    num = np.zeros_like(raw)
+    for i in np.ndindex(raw.shape):
+        d = np.zeros_like(raw)
+        d[i] = 1e-6
+        num[i] = ((np.linalg.cholesky(raw + d) - np.linalg.cholesky(raw - d)) * w).sum() / 2e-6
+    np.testing.assert_allclose(fold, num, atol=1e-7)
     with pytest.raises(ValueError, match="not positive definite"):
         Tensor([[1.0, 2.0], [2.0, 1.0]]).cholesky()
     with pytest.raises(ValueError, match="solve: singular"):
@@ -116,12 +127,17 @@ def test_svd_pinv(m, n, b, data):
     d = np.zeros((m, n))
     d[np.arange(k), np.arange(k)] = 2.0 + 2.0 * np.arange(k)
     a = a * 0.3 + d
-    u, s, vh = Tensor(a).svd()
+    u, s, vh = Tensor(a).svd(full_matrices=False)
     np.testing.assert_allclose(s.data, np.linalg.svd(a, compute_uv=False), rtol=1e-12)
     np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, a, rtol=1e-12, atol=1e-13)
+    uf, sf, vhf = Tensor(a).svd()  # numpy's default: full matrices, U (m, m) and Vh (n, n) orthogonal
+    assert uf.shape == a.shape[:-2] + (m, m) and vhf.shape == a.shape[:-2] + (n, n)
+    np.testing.assert_allclose(uf.data @ np.swapaxes(uf.data, -1, -2), np.broadcast_to(np.eye(m), uf.shape), atol=1e-13)
+    np.testing.assert_allclose((uf.data[..., :k] * sf.data[..., None, :]) @ vhf.data[..., :k, :], a, rtol=1e-12, atol=1e-13)
     check_gradients(lambda x: x.svd()[1], Tensor(a), order=2)
-    check_gradients(lambda x: (x.svd()[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
-    check_gradients(lambda x: x.svd()[0] @ x.svd()[2], Tensor(a), order=2)  # U @ Vh: invariant to paired sign flips
+    check_gradients(lambda x: (x.svd(full_matrices=False)[0] ** 2).sum(axis=-2) + 0 * x.sum(), Tensor(a), order=1)
+    check_gradients(lambda x: x.svd(False)[0] @ x.svd(False)[2], Tensor(a), order=2)  # invariant to paired sign flips
+    check_gradients(lambda x: x.svd()[0][..., :k] @ x.svd()[2][..., :k, :], Tensor(a), order=2)
     np.testing.assert_allclose(Tensor(a, requires_grad=True).pinv().data, np.linalg.pinv(a), rtol=1e-10, atol=1e-12)
     check_gradients(lambda x: x.pinv(), Tensor(a), order=2)
 
@@ -207,3 +223,60 @@ def test_interop_linalg_and_clear_errors():
     e = Tensor(np.eye(2), requires_grad=True)
     with pytest.raises(ValueError, match="eigh: the gradient needs distinct values"):
         grad((e.eigh()[1] ** 2).sum(), e)
+
+
+@settings(max_examples=budget(10))
+@given(a=square(), data=st.data())
+def test_slogdet_is_numpys_pair_batched(a, data):
+    a = _dominant(a) * np.where(data.draw(st.booleans(), label="flip"), -1.0, 1.0)
+    res = Tensor(a).slogdet()
+    ref = np.linalg.slogdet(a)
+    sign, logabsdet = res  # unpacks as numpy's and torch's pair; reads by name too
+    assert res.sign is sign and res.logabsdet is logabsdet
+    assert isinstance(sign, Tensor) and not sign.requires_grad
+    np.testing.assert_array_equal(sign.data, ref.sign)
+    np.testing.assert_allclose(logabsdet.data, ref.logabsdet, rtol=1e-12, atol=1e-13)
+    check_gradients(lambda x: x.slogdet().logabsdet, Tensor(a), order=2)
+    check_gradients(lambda x: x.slogdet()[0] * x.slogdet()[1], Tensor(a), order=2)
+
+
+KRON_SHAPES = [((3,), (2,)), ((), (2, 3)), ((2, 3), ()), ((2,), (2, 3)), ((2, 1, 2), (2, 3)), ((2, 2), (3,)), ((), ())]
+
+
+@pytest.mark.parametrize("sa, sb", KRON_SHAPES)
+def test_kron_of_any_ranks(sa, sb):
+    rng = np.random.default_rng(len(sa) * 7 + len(sb))
+    a, b = rng.uniform(-1, 1, sa), rng.uniform(-1, 1, sb)
+    np.testing.assert_allclose(Tensor(a).kron(b).data, np.kron(a, b), rtol=1e-14)
+    check_gradients(lambda x, y: x.kron(y), Tensor(a), Tensor(b), order=2)
+
+
+@settings(max_examples=budget(10))
+@given(n=st.integers(1, 4), k=st.integers(-2, 2), data=st.data())
+def test_diag_builds_and_reads(n, k, data):
+    v = data.draw(arrays((n,), entries), label="v")
+    np.testing.assert_array_equal(Tensor(v).diag(k).data, np.diag(v, k))
+    check_gradients(lambda x: x.diag(k), Tensor(v), order=2)
+    m = data.draw(arrays((n, n + 1), entries), label="m")
+    np.testing.assert_array_equal(Tensor(m).diag(k).data, np.diag(m, k))
+    check_gradients(lambda x: x.diag(k), Tensor(m), order=2)
+    with pytest.raises(ValueError, match="diag: needs a 1-D or 2-D"):
+        Tensor(np.zeros((2, 2, 2))).diag()
+
+
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors")  # numpy 2 deprecates its 2-vectors
+@settings(max_examples=budget(10))
+@given(batch=st.sampled_from([(), (2,), (3, 1)]), other=st.sampled_from([(), (1,), (2,)]), n=st.sampled_from([2, 3]),
+       data=st.data())
+def test_cross_broadcasts_as_numpy(batch, other, n, data):
+    a = data.draw(arrays(batch + (3,), entries), label="a")
+    b = data.draw(arrays(other + (n,), entries), label="b")
+    np.testing.assert_allclose(Tensor(a).cross(b).data, np.cross(a, b), rtol=1e-14, atol=1e-15)
+    check_gradients(lambda x, y: x.cross(y), Tensor(a), Tensor(b), order=2)
+    c = np.moveaxis(np.broadcast_to(a, (2,) + a.shape), -1, 0)  # vectors along axis 0
+    np.testing.assert_allclose(Tensor(c).cross(np.ones_like(c), axis=0).data, np.cross(c, np.ones_like(c), axis=0),
+                               rtol=1e-14, atol=1e-15)
+    two = data.draw(arrays((2,), entries), label="two")
+    np.testing.assert_allclose(Tensor(two).cross(two[::-1]).data, np.cross(two, two[::-1]), atol=1e-15)
+    with pytest.raises(ValueError, match="cross: vectors must have 2 or 3"):
+        Tensor(np.ones(4)).cross(np.ones(4))

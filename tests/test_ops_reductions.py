@@ -287,3 +287,59 @@ def test_diff_roll_flip_pad_unfold(sa, data):
     check_gradients(lambda a: a.roll(s, axis), Tensor(x), order=1)
     check_gradients(lambda a: a.pad(width, mode, 1.5), Tensor(x), order=1)
     check_gradients(lambda a: a.unfold(axis, size, step), Tensor(x), order=1)
+
+
+def test_topk_returns_torchs_pair():
+    x = Tensor(np.array([[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]]), requires_grad=True)
+    res = x.topk(2, axis=1)
+    values, indices = res
+    assert res.values is values and res.indices is indices
+    np.testing.assert_array_equal(values.data, [[3.0, 2.0], [4.0, 0.5]])
+    np.testing.assert_array_equal(indices, [[0, 2], [1, 0]])
+    np.testing.assert_array_equal(grad(values.sum(), x), [[1, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(x.topk(1, 0, largest=False).values.data, [[0.5, 1.0, -1.0]])
+
+
+@settings(max_examples=budget(10))
+@given(x=arrays((), reals), axis=st.sampled_from([0, -1]))
+def test_zero_d_cumulative_ops_keep_their_shape(x, axis):
+    t = Tensor(x)
+    for name in ("cumsum", "cumprod"):
+        y = getattr(t, name)(axis)
+        assert y.shape == () and y.item() == float(x)  # torch's: a 0-d input stays 0-d
+        assert getattr(t, name)().shape == (1,)  # numpy's axis=None flattens
+        order = 1 if name == "cumprod" and x == 0 else 2  # cumprod's documented limit at exact zeros
+        check_gradients(lambda a, n=name: getattr(a, n)(axis), Tensor(x), order=order)
+    with pytest.raises(ValueError, match="out of range"):
+        t.cumsum(1)
+
+
+def test_unfold_with_window_zero_and_on_0d():
+    x = Tensor(np.arange(5.0), requires_grad=True)
+    assert x.unfold(0, 0, 2).shape == (3, 0)  # torch: (5 - 0) // 2 + 1 empty windows
+    assert x.unfold(0, 0, 1).shape == (6, 0)
+    y = Tensor(np.ones((2, 4))).unfold(1, 0, 3)
+    assert y.shape == (2, 2, 0)
+    s = Tensor(2.5)
+    assert s.unfold(0, 1, 1).shape == (1,) and s.unfold(0, 1, 1).item() == 2.5
+    with pytest.raises(ValueError, match="unfold: need 0 <= size"):
+        x.unfold(0, 6, 1)
+
+
+@settings(max_examples=budget(15))
+@given(sa=shape_and_axis(min_side=3), edge=st.sampled_from([1, 2]), coords=st.booleans(), data=st.data())
+def test_numpy_gradient(sa, edge, coords, data):
+    shape, axis = sa
+    x = data.draw(arrays(shape, reals), label="x")
+    n = shape[axis]
+    h = np.cumsum(data.draw(arrays((n,), floats(0.2, 1.5)), label="steps")) if coords else 0.7
+    got = Tensor(x).gradient(h, axis=axis, edge_order=edge)
+    np.testing.assert_allclose(got.data, np.gradient(x, h, axis=axis, edge_order=edge), rtol=1e-12, atol=1e-12)
+    check_gradients(lambda t: t.gradient(h, axis=axis, edge_order=edge), Tensor(x), order=2)
+    every = Tensor(x).gradient()
+    refs = np.gradient(x)
+    refs = refs if isinstance(refs, (tuple, list)) else [refs]
+    every = every if isinstance(every, tuple) else (every,)
+    for g, r in zip(every, refs):
+        np.testing.assert_allclose(g.data, r, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.gradient(Tensor(x), axis=axis).data, np.gradient(x, axis=axis), rtol=1e-12)

@@ -1,6 +1,6 @@
-"""Normalisation layers: LayerNorm, RMSNorm and BatchNorm1d, with PyTorch's definitions.
+"""Normalisation layers: LayerNorm, RMSNorm, BatchNorm1d and GroupNorm, with PyTorch's definitions.
 
-All three are composed from Tensor operations, so their gradients need no rules of their own and
+All four are composed from Tensor operations, so their gradients need no rules of their own and
 second derivatives work. Variances are the biased ones (divide by n), as PyTorch normalises; the
 running variance of BatchNorm1d is the unbiased one (divide by n - 1), as PyTorch tracks it.
 """
@@ -12,7 +12,7 @@ from ..graph import no_grad
 from ..tensor import Tensor
 from .modules import Module, _as_tensor
 
-__all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d"]
+__all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d", "GroupNorm"]
 
 
 def _shape(normalized_shape) -> tuple:
@@ -139,3 +139,36 @@ class BatchNorm1d(Module):
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class GroupNorm(Module):
+    """Group normalisation of ``(N, C, *)`` inputs (PyTorch's): the ``C`` channels fall into
+    ``num_groups`` groups of consecutive channels; each sample's group is normalised by its own
+    mean and biased variance, then scaled and shifted per channel by ``weight`` (ones) and ``bias``
+    (zeros) when ``affine``. No running statistics: training and evaluation agree.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None):
+        if int(num_groups) < 1 or int(num_channels) < 1 or int(num_channels) % int(num_groups):
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be a positive multiple of "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps = int(num_groups), int(num_channels), float(eps)
+        C = self.num_channels
+        self.weight = Tensor(np.ones(C), requires_grad=True, dtype=dtype) if affine else None
+        self.bias = Tensor(np.zeros(C), requires_grad=True, dtype=dtype) if affine else None
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm expects (N, {self.num_channels}, *), got {x.shape}")
+        n, G = x.shape[0], self.num_groups
+        g = x.reshape((n, G, -1))
+        d = g - g.mean(axis=2, keepdims=True)
+        y = (d / ((d * d).mean(axis=2, keepdims=True) + self.eps).sqrt()).reshape(x.shape)
+        if self.weight is not None:
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"

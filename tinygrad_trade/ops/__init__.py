@@ -7,7 +7,10 @@
 - ``statistics``: std, prod, norm, argmax/argmin, sort/argsort/topk, median/quantile;
 - ``cumulative``: cumsum/cumprod/cummax/cummin/logcumsumexp, diff, roll, flip, pad, unfold;
 - ``shapes``: expand, tile/repeat, split/chunk, stacking, gathers/scatters, constructors;
-- ``linalg``: solve, inv, det, cholesky, eigh, svd, einsum and their compositions;
+- ``linalg``: solve, inv, det, slogdet, cholesky, einsum and their compositions (kron, cross, diag, ...);
+- ``spectral``: eigh/eigvalsh, eig/eigvals (real eigenvalues), svd (full or thin), pinv;
+- ``special``: i0/i1, bessel_j0/bessel_j1, gammainc (scipy.special's);
+- ``layers``: conv_transpose1d, scaled_dot_product_attention, normalize (torch.nn.functional's);
 - ``interop``: numpy ufuncs and functions on Tensors.
 
 Each family is a mixin class of `Tensor` (in ``tensor.py``, which keeps the core: construction,
@@ -22,8 +25,12 @@ from .interop import NumpyInterop
 from .linalg import Linalg
 from .losses import Losses
 from .shapes import Shapes
+from .spectral import Spectral
+from .special import Special
+from .layers import Layers
 from .statistics import Statistics
 
-FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, NumpyInterop)
+FAMILIES = (Elementwise, Activations, Losses, Statistics, Cumulative, Shapes, Linalg, Spectral, Layers, Special,
+            NumpyInterop)
 
 __all__ = ["FAMILIES"]

@@ -10,10 +10,13 @@ normal cdf, tanh, softplus) in the backward, which costs more on arrays than kee
 intermediates as the composition does.
 
 Kinks (which subgradient): ``leaky_relu'(0) = slope``, ``elu'(0) = alpha`` (torch's choices),
-``relu6`` and ``hardtanh`` pass the gradient strictly inside ``(lo, hi)`` (torch's), ``softsign``
-is smooth at 0 (derivative 1).
+``relu6`` and ``hardtanh`` pass the gradient strictly inside ``(lo, hi)`` (torch's), as do
+``hardsigmoid`` and ``hardswish`` inside (-3, 3) (with torch's forward formulas, so the values agree
+to the bit), ``softsign`` is smooth at 0 (derivative 1).
 """
 from __future__ import annotations
+
+import numpy as np
 
 from .. import functions as fn
 from ._base import TensorBase
@@ -46,11 +49,28 @@ class Activations(TensorBase):
     def relu6(self):
         return self.hardtanh(0.0, 6.0)
 
+    def _hard_parts(self):
+        """(inside -3 < x < 3, the flat value outside: 0 below, ``above`` from 3 on, NaN for NaN)."""
+        x = self.data
+        with np.errstate(invalid="ignore"):
+            inside = (x > -3.0) & (x < 3.0)
+            return inside, x >= 3.0, (x <= -3.0) | inside
+
     def hardsigmoid(self):
-        return (self * (1.0 / 6.0) + 0.5).hardtanh(0.0, 1.0)
+        """torch's ``min(max(x + 3, 0), 6) / 6`` (the same rounding); gradient exactly 1/6 where
+        -3 < x < 3 (decided on x itself, not on a rounded x/6 + 1/2), 0 elsewhere."""
+        inside, above, known = self._hard_parts()
+        flat = np.where(above, 1.0, np.where(known, 0.0, np.nan)).astype(self.dtype)
+        xs = type(self).where(inside, self, 0.0)  # finite everywhere: no inf * 0 in the backward
+        return type(self).where(inside, (xs + 3.0) / 6.0, flat)
 
     def hardswish(self):
-        return self * (self * (1.0 / 6.0) + 0.5).hardtanh(0.0, 1.0)
+        """torch's ``x * min(max(x + 3, 0), 6) / 6``: ``x`` from 3 on, 0 up to -3."""
+        inside, above, known = self._hard_parts()
+        above = above | ~known  # NaN: passed through with gradient 1, as torch's backward
+        flat = np.zeros_like(self.data)
+        xs = type(self).where(inside, self, 0.0)
+        return type(self).where(inside, xs * (xs + 3.0) / 6.0, type(self).where(above, self, flat))
 
     def silu(self):
         """x * sigmoid(x) (also called swish)."""

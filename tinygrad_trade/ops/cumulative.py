@@ -79,15 +79,27 @@ class Cumulative(TensorBase):
         return self, normalize_axis(axis, self.ndim, op)
 
     def cumsum(self, axis=None):
+        """numpy.cumsum (``axis=None`` flattens); a 0-d Tensor with an axis (0 or -1) keeps its shape,
+        as torch.cumsum."""
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cumsum")
+            return self.reshape(1).cumsum(0).reshape(())
         x, ax = self._flat_axis(axis, "cumsum")
         return x._make(np.cumsum(x.data, axis=ax), (x,), _cumsum_op(ax))
 
     def cumprod(self, axis=None):
+        """numpy.cumprod; a 0-d Tensor with an axis keeps its shape (torch.cumprod)."""
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cumprod")
+            return self.reshape(1).cumprod(0).reshape(())
         x, ax = self._flat_axis(axis, "cumprod")
         return x._make(np.cumprod(x.data, axis=ax), (x,), _cumprod_op(ax))
 
     def logcumsumexp(self, axis=None):
         """log(cumsum(exp(x))) without overflow."""
+        if self.ndim == 0 and axis is not None:  # torch: a 0-d input keeps its shape
+            normalize_axis(axis, 0, "logcumsumexp")
+            return self.reshape(1).logcumsumexp(0).reshape(())
         x, ax = self._flat_axis(axis, "logcumsumexp")
         with np.errstate(invalid="ignore"):
             y = np.logaddexp.accumulate(x.data, axis=ax) if x.size else x.data.copy()
@@ -95,10 +107,16 @@ class Cumulative(TensorBase):
 
     def cummax(self, axis=None):
         """Running maximum along ``axis`` (drawdowns: ``x / x.cummax() - 1``)."""
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cummax")
+            return self.reshape(1).cummax(0).reshape(())
         x, ax = self._flat_axis(axis, "cummax")
         return x.take_along_axis(_running_arg(x.data, ax, np.maximum), ax)
 
     def cummin(self, axis=None):
+        if self.ndim == 0 and axis is not None:
+            normalize_axis(axis, 0, "cummin")
+            return self.reshape(1).cummin(0).reshape(())
         x, ax = self._flat_axis(axis, "cummin")
         return x.take_along_axis(_running_arg(x.data, ax, np.minimum), ax)
 
@@ -163,15 +181,76 @@ class Cumulative(TensorBase):
     def unfold(self, axis, size, step):
         """Sliding windows (torch's ``unfold``): windows of ``size`` every ``step`` along ``axis``;
         the window becomes a new last axis."""
+        if self.ndim == 0:  # torch: a 0-d Tensor unfolds as a 1-element axis, the window a new axis
+            return self.reshape(1).unfold(0, size, step).reshape((size,) if size else (0,))
         ax = normalize_axis(axis, self.ndim, "unfold")
         n = self.shape[ax]
-        if size < 1 or step < 1 or size > n:
-            raise ValueError(f"unfold: need 1 <= size <= {n} and step >= 1, got size={size}, step={step}")
+        if size < 0 or step < 1 or size > n:
+            raise ValueError(f"unfold: need 0 <= size <= {n} and step >= 1, got size={size}, step={step}")
         starts = np.arange(0, n - size + 1, step)
         idx = starts[:, None] + np.arange(size)[None, :]
         win = self.take(idx.reshape(-1), ax)
         shape = self.shape[:ax] + (len(starts), size) + self.shape[ax + 1:]
         return win.reshape(shape).moveaxis(ax + 1, -1)
+
+    def gradient(self, *varargs, axis=None, edge_order=1):
+        """numpy.gradient: second-order central differences inside, one-sided ones of ``edge_order``
+        (1 or 2) at the ends; spacings per axis as numbers (uniform) or 1-D coordinates. One axis
+        gives a Tensor, several a tuple (numpy's)."""
+        axes = list(range(self.ndim)) if axis is None else [
+            normalize_axis(a, self.ndim, "gradient") for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+        if edge_order not in (1, 2):
+            raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+        if not varargs:
+            spacing = [1.0] * len(axes)
+        elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+            spacing = [varargs[0]] * len(axes)
+        elif len(varargs) == len(axes):
+            spacing = list(varargs)
+        else:
+            raise ValueError(f"gradient: give one spacing or one per axis ({len(axes)}), got {len(varargs)}")
+        out = tuple(self._gradient_axis(a, np.asarray(data(h), dtype=self.dtype), edge_order)
+                    for a, h in zip(axes, spacing))
+        return out[0] if len(out) == 1 else out
+
+    def _gradient_axis(self, ax, h, edge_order):
+        n = self.shape[ax]
+        if n < edge_order + 1:
+            raise ValueError(f"gradient: axis {ax} of size {n} needs at least {edge_order + 1} points")
+        shape = [-1 if d == ax else 1 for d in range(self.ndim)]
+
+        def at(idx):
+            return self.take(np.asarray(idx), ax)
+
+        if h.ndim == 0:
+            dx = np.full(n - 1, float(h))
+        elif h.shape == (n,):
+            dx = np.diff(h)
+        else:
+            raise ValueError(f"gradient: coordinates along axis {ax} must have length {n}, got shape {h.shape}")
+        if (dx == 0).any():
+            raise ValueError("gradient: the spacing must not be zero")
+        parts = []
+        # ends: one-sided differences
+        if edge_order == 1:
+            first = (at([1]) - at([0])) * (1.0 / dx[0])
+            last = (at([n - 1]) - at([n - 2])) * (1.0 / dx[-1])
+        else:
+            d1, d2 = dx[0], dx[1]
+            a, b, c = -(2 * d1 + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), -d1 / (d2 * (d1 + d2))
+            first = at([0]) * a + at([1]) * b + at([2]) * c
+            d1, d2 = dx[-2], dx[-1]
+            a, b, c = d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), (2 * d2 + d1) / (d2 * (d1 + d2))
+            last = at([n - 3]) * a + at([n - 2]) * b + at([n - 1]) * c
+        parts.append(first)
+        if n > 2:  # inside: second-order central differences on (possibly) uneven spacing
+            h1, h2 = dx[:-1], dx[1:]
+            a = (-h2 / (h1 * (h1 + h2))).reshape(shape)
+            b = ((h2 - h1) / (h1 * h2)).reshape(shape)
+            c = (h1 / (h2 * (h1 + h2))).reshape(shape)
+            parts.append(at(np.arange(0, n - 2)) * a + at(np.arange(1, n - 1)) * b + at(np.arange(2, n)) * c)
+        parts.append(last)
+        return type(self).cat(parts, axis=ax)
 
     def sliding_window(self, window, axis=-1, step=1):
         """numpy-style alias of :meth:`unfold` (windows along a new last axis)."""

@@ -199,6 +199,35 @@ class Elementwise(TensorBase):
     def minimum(self, other):
         return self._binary(other, np.minimum, MINIMUM)
 
+    def fmax(self, other):
+        """numpy.fmax (torch.fmax): the larger, ignoring a NaN on one side; torch's gradient (all of it
+        to ``self`` on ties, to the non-NaN side when one is NaN)."""
+        other = self._lift(other)
+        with np.errstate(invalid="ignore"):
+            take_self = (self.data >= other.data) | np.isnan(other.data)
+        return type(self).where(take_self, self, other)
+
+    def fmin(self, other):
+        """numpy.fmin (torch.fmin): the smaller, ignoring a NaN on one side (gradient as fmax)."""
+        other = self._lift(other)
+        with np.errstate(invalid="ignore"):
+            take_self = (self.data <= other.data) | np.isnan(other.data)
+        return type(self).where(take_self, self, other)
+
+    def sinc(self):
+        """numpy.sinc (torch.sinc): sin(pi x) / (pi x), 1 at 0; smooth there (a Taylor polynomial
+        for |x| < 1e-3, exact to rounding, carries the derivatives through 0)."""
+        small = np.abs(self.data) < 1e-3
+        if not small.any():
+            px = self * math.pi
+            return px.sin() / px
+        z = (self * math.pi) ** 2
+        poly = 1.0 - z * (1.0 / 6.0) + z * z * (1.0 / 120.0) - z * z * z * (1.0 / 5040.0)
+        if small.all():
+            return poly
+        safe = type(self).where(small, 1.0, self) * math.pi
+        return type(self).where(small, poly, safe.sin() / safe)
+
     def clip(self, lo=None, hi=None):
         lo = -np.inf if lo is None else lo
         hi = np.inf if hi is None else hi

@@ -1,28 +1,35 @@
 """Linear algebra on Tensor (batched over leading axes, numpy's conventions), each primitive's
-forward beside its rule: solve, solve_triangular, inv, det, slogdet, cholesky, eigh, svd, einsum.
-Compositions: pinv, trace, diagonal, tril/triu, outer, inner, dot, tensordot, kron.
+forward beside its rule: solve, solve_triangular, inv, det, slogdet, cholesky, einsum (the spectral
+decompositions, eigh/eig/svd/pinv, are in ``spectral.py``). Compositions: trace, diagonal, diag,
+tril/triu, outer, inner, dot, tensordot, kron, cross, matrix_power.
 
 Rules are written with Tensor methods that have numpy twins (through ``F`` or the small dispatch
 helpers here), so they also record a graph: second derivatives (Hessians of Gaussian
 log-likelihoods, of portfolio variances) work through every primitive.
 
-Conventions: ``cholesky`` and ``eigh`` read only the lower triangle (as numpy), so their gradient
-is lower-triangular: the derivative of exactly what they compute (torch returns the symmetric
-gradient instead; the two agree on any function of a symmetric matrix). ``eigh`` and ``svd``
-gradients need distinct eigen/singular values (a clear error otherwise) and are invariant to the
-sign of each vector only for losses that are. ``solve``/``inv``/``det`` of a singular matrix and
-``cholesky`` of a non-positive-definite one are clear errors.
+Conventions: ``cholesky`` reads only the lower triangle (as numpy and torch); its gradient is torch's
+symmetric one, the gradient with respect to a symmetric matrix (its lower-triangular fold is the
+derivative of exactly what is read; the two agree on any function of a symmetric input). ``slogdet`` returns numpy's pair
+``SlogdetResult(sign, logabsdet)`` (torch's names too), batched. ``solve``/``inv``/``det`` of a
+singular matrix and ``cholesky`` of a non-positive-definite one are clear errors.
 """
 from __future__ import annotations
 
 import string
+from typing import NamedTuple
 
 import numpy as np
 
 from ..graph import Op
 from ._base import F, TensorBase, data
 
-__all__ = ["Linalg"]
+__all__ = ["Linalg", "SlogdetResult"]
+
+
+class SlogdetResult(NamedTuple):
+    """numpy's (and torch's) pair: ``sign`` (a constant Tensor) and ``logabsdet`` (differentiable)."""
+    sign: object
+    logabsdet: object
 
 
 def _swap(x):
@@ -103,7 +110,7 @@ def _slogdet_vjp(g, y, a):
 
 
 def _phi(n, dtype):
-    """Lower triangle with the diagonal halved (the symmetric-to-lower fold of cholesky and eigh)."""
+    """Lower triangle with the diagonal halved (Phi of the cholesky rule)."""
     return (np.tril(np.ones((n, n))) - 0.5 * np.eye(n)).astype(dtype)
 
 
@@ -113,58 +120,7 @@ def _cholesky_vjp(g, y, a):
     lt = _swap(y)
     q = _solve_tri(lt, (lt @ g) * phi, True)           # L^T Q = Phi(L^T gL)
     mt = _solve_tri(lt, _swap(q), True)                 # M = L^-T Phi(L^T gL) L^-1, as M^T
-    return ((mt + _swap(mt)) * phi,)
-
-
-def _off_diag_inverse(d, name):
-    """1 / d off the diagonal, 0 on it (d[..., i, j] = v_j - v_i)."""
-    dd = data(d)
-    n = dd.shape[-1]
-    off = (1.0 - np.eye(n)).astype(dd.dtype)
-    if (np.abs(dd) * off == 0).sum() > np.prod(dd.shape[:-2], dtype=int) * n:
-        raise ValueError(f"{name}: the gradient needs distinct values (repeated ones found)")
-    return off / F.where(off.astype(bool), d, 1.0)
-
-
-def _eigh_vjp(g, y, a):
-    n = data(a).shape[-1]
-    w, v = y[..., 0, :], y[..., 1:, :]
-    gw, gv = g[..., 0, :], g[..., 1:, :]
-    f = _off_diag_inverse(_row(w) - _col(w), "eigh")
-    inner = _row(gw) * np.eye(n, dtype=data(a).dtype) + f * (_swap(v) @ gv)
-    gm = v @ inner @ _swap(v)
-    return ((gm + _swap(gm)) * _phi(n, data(a).dtype),)
-
-
-def _svd_unpack(p, m, n, k):
-    batch = data(p).shape[:-1]
-    u = p[..., :m * k].reshape(batch + (m, k))
-    s = p[..., m * k:m * k + k]
-    vh = p[..., m * k + k:].reshape(batch + (k, n))
-    return u, s, vh
-
-
-def _svd_op(m, n, k):
-    def vjp(g, y, a):
-        u, s, vh = _svd_unpack(y, m, n, k)
-        gu, gs, gvh = _svd_unpack(g, m, n, k)
-        v, gv = _swap(vh), _swap(gvh)
-        s2 = s * s
-        f = _off_diag_inverse(_row(s2) - _col(s2), "svd")
-        j = f * (_swap(u) @ gu)
-        kk = f * (_swap(v) @ gv)
-        sd = _row(s)                                   # multiply columns by s: X S
-        inner = (j + _swap(j)) * sd + _row(gs) * np.eye(k, dtype=data(a).dtype) + _swap(_swap(kk + _swap(kk)) * sd)
-        ga = u @ inner @ vh
-        if data(s).size and (data(s) == 0).any():
-            raise ValueError("svd: the gradient needs non-zero singular values")
-        inv_s = 1.0 / s
-        if m > k:
-            ga = ga + (gu - u @ (_swap(u) @ gu)) * _row(inv_s) @ vh
-        if n > k:
-            ga = ga + (u * _row(inv_s)) @ (gvh - (gvh @ v) @ vh)
-        return (ga,)
-    return Op("svd", vjp)
+    return ((mt + _swap(mt)) * 0.5,)                    # torch's symmetric gradient
 
 
 def _einsum_op(spec, ins, out):
@@ -246,17 +202,6 @@ class Linalg(TensorBase):
         self._need_square("inv")
         return self._make(_linalg("inv", np.linalg.inv, self.data), (self,), Op("inv", _inv_vjp))
 
-    def pinv(self):
-        """Moore-Penrose pseudo-inverse; differentiable for full-rank matrices."""
-        if self.ndim < 2:
-            raise ValueError(f"pinv: needs matrices, got shape {self.shape}")
-        if not self.requires_grad:
-            return self._lift(np.linalg.pinv(self.data))
-        at = self.swapaxes(-1, -2)
-        if self.shape[-2] >= self.shape[-1]:
-            return (at @ self).solve(at)
-        return (self @ at).solve(self).swapaxes(-1, -2)
-
     # -- determinants ---------------------------------------------------------------------------
     def det(self):
         self._need_square("det")
@@ -266,49 +211,31 @@ class Linalg(TensorBase):
         return self._make(np.asarray(y), (self,), Op("det", _det_vjp))
 
     def slogdet(self):
-        """(sign, log|det|): ``sign`` a numpy array (no gradient), ``log|det|`` a Tensor."""
+        """SlogdetResult(sign, logabsdet), batched: ``sign`` a constant Tensor (no gradient),
+        ``logabsdet`` a Tensor with its gradient (at a singular matrix: -inf, no gradient)."""
         self._need_square("slogdet")
         sign, logdet = np.linalg.slogdet(self.data)
         if self.requires_grad and (sign == 0).any():
             raise ValueError("slogdet: the gradient at a singular matrix is not available")
-        return sign, self._make(np.asarray(logdet), (self,), Op("slogdet", _slogdet_vjp))
+        return SlogdetResult(self._lift(np.asarray(sign, dtype=self.dtype)),
+                             self._make(np.asarray(logdet), (self,), Op("slogdet", _slogdet_vjp)))
 
     def logdet(self):
         sign, ld = self.slogdet()
-        if (sign <= 0).any():
+        if (sign.data <= 0).any():
             raise ValueError("logdet: the determinant is not positive (use slogdet)")
         return ld
 
     # -- factorizations -------------------------------------------------------------------------
     def cholesky(self):
-        """Lower L with ``L @ L.T = self`` (reads the lower triangle; positive definite)."""
+        """Lower L with ``L @ L.T = self`` (reads the lower triangle; positive definite); the gradient
+        is the symmetric one (torch's)."""
         self._need_square("cholesky")
         try:
             y = np.linalg.cholesky(self.data)
         except np.linalg.LinAlgError:
             raise ValueError("cholesky: the matrix is not positive definite") from None
         return self._make(y, (self,), Op("cholesky", _cholesky_vjp))
-
-    def eigh(self):
-        """(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix (lower triangle)."""
-        self._need_square("eigh")
-        w, v = np.linalg.eigh(self.data)
-        packed = self._make(np.concatenate([w[..., None, :], v], axis=-2), (self,), Op("eigh", _eigh_vjp))
-        return packed[..., 0, :], packed[..., 1:, :]
-
-    def eigvalsh(self):
-        return self.eigh()[0]
-
-    def svd(self):
-        """Thin SVD (U, S, Vh) with ``self = U @ diag(S) @ Vh``; S descending."""
-        if self.ndim < 2:
-            raise ValueError(f"svd: needs matrices, got shape {self.shape}")
-        m, n = self.shape[-2:]
-        k = min(m, n)
-        u, s, vh = np.linalg.svd(self.data, full_matrices=False)
-        batch = self.shape[:-2]
-        flat = np.concatenate([u.reshape(batch + (m * k,)), s, vh.reshape(batch + (k * n,))], axis=-1)
-        return _svd_unpack(self._make(flat, (self,), _svd_op(m, n, k)), m, n, k)
 
     # -- products -------------------------------------------------------------------------------
     @classmethod
@@ -364,11 +291,31 @@ class Linalg(TensorBase):
         return self @ other
 
     def kron(self, other):
+        """numpy.kron for any ranks (the smaller rank padded with leading 1s), scalars included."""
         other = self._lift(other)
-        if self.ndim != 2 or other.ndim != 2:
-            raise ValueError("kron: needs two matrices")
-        (m, n), (p, q) = self.shape, other.shape
-        return (self.reshape(m, 1, n, 1) * other.reshape(1, p, 1, q)).reshape(m * p, n * q)
+        nd = max(self.ndim, other.ndim)
+        sa = (1,) * (nd - self.ndim) + self.shape
+        sb = (1,) * (nd - other.ndim) + other.shape
+        a = self.reshape(tuple(v for n in sa for v in (n, 1)))
+        b = other.reshape(tuple(v for n in sb for v in (1, n)))
+        return (a * b).reshape(tuple(p * q for p, q in zip(sa, sb)))
+
+    def cross(self, other, axis=-1):
+        """numpy.cross of 3-vectors along ``axis`` (torch.linalg.cross's ``dim``), broadcasting;
+        2-vectors are taken with a zero third component (numpy's; a 2-D result is the z part)."""
+        other = self._lift(other)
+        a, b = self.moveaxis(axis, -1), other.moveaxis(axis, -1)
+        na, nb = a.shape[-1], b.shape[-1]
+        if na not in (2, 3) or nb not in (2, 3):
+            raise ValueError(f"cross: vectors must have 2 or 3 components along axis {axis}, got {na} and {nb}")
+        if na == 2 and nb == 2:
+            return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+        a0, a1 = a[..., 0], a[..., 1]
+        b0, b1 = b[..., 0], b[..., 1]
+        a2 = a[..., 2] if na == 3 else 0.0
+        b2 = b[..., 2] if nb == 3 else 0.0
+        out = type(self).stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+        return out.moveaxis(-1, axis) if out.ndim > 1 else out
 
     def matrix_power(self, k):
         self._need_square("matrix_power")
@@ -396,6 +343,21 @@ class Linalg(TensorBase):
         """(..., n) -> (..., n, n) with the last axis on the diagonal (torch's diag_embed)."""
         n = self.shape[-1]
         return self.reshape(self.shape + (1,)) * np.eye(n, dtype=self.dtype)
+
+    def diag(self, k=0):
+        """numpy.diag: a 1-D Tensor becomes the matrix with it on diagonal ``k``; a 2-D Tensor gives
+        its diagonal ``k``."""
+        if self.ndim == 2:
+            return self.diagonal(k)
+        if self.ndim != 1:
+            raise ValueError(f"diag: needs a 1-D or 2-D Tensor, got shape {self.shape}")
+        n = self.shape[0] + abs(k)
+        rows = np.arange(self.shape[0]) + max(0, -k)
+        cols = np.arange(self.shape[0]) + max(0, k)
+        pick = np.zeros((n, n), dtype=int)
+        pick[rows, cols] = np.arange(self.shape[0]) + 1
+        padded = type(self).cat([self._lift(np.zeros(1, dtype=self.dtype)), self])
+        return padded[pick]
 
     def trace(self, offset=0, axis1=0, axis2=1):
         return self.diagonal(offset, axis1, axis2).sum(axis=-1)

@@ -63,6 +63,9 @@ class Losses(TensorBase):
     # -- stable outputs ---------------------------------------------------------------------
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(x))) over ``axis`` without overflow."""
+        if self.ndim == 0 and axis is not None and axis != ():  # torch: axis 0 or -1 of a 0-d input
+            normalize_axis(axis if np.ndim(axis) == 0 else axis[0], 0, "logsumexp")
+            return self.reshape(1).logsumexp(0, keepdims).reshape(())
         if isinstance(axis, list):
             axis = tuple(axis)
         axes, kshape = reduce_shape(self.shape, axis)
@@ -72,13 +75,21 @@ class Losses(TensorBase):
 
     def softmax(self, axis=-1):
         axis = normalize_axis(axis, self.ndim, "softmax")
+        if self.ndim == 0:  # torch: softmax of a 0-d input along 0 or -1 is 1
+            return self.reshape(1).softmax(0).reshape(())
         with np.errstate(invalid="ignore"):
             d, s, _ = _shifted(self.data, (axis,))
             y = np.exp(d) / s
         return self._make(y, (self,), _softmax_op(axis))
 
+    def softmin(self, axis=-1):
+        """torch.nn.functional.softmin: ``softmax(-x)`` along ``axis``."""
+        return (-self).softmax(axis)
+
     def log_softmax(self, axis=-1):
         axis = normalize_axis(axis, self.ndim, "log_softmax")
+        if self.ndim == 0:
+            return self.reshape(1).log_softmax(0).reshape(())
         with np.errstate(invalid="ignore", divide="ignore"):
             d, s, _ = _shifted(self.data, (axis,))
             y = d - np.log(s)

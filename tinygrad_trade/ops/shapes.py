@@ -95,6 +95,25 @@ class Shapes(TensorBase):
             bounds = [0] + [int(i) for i in indices_or_sections] + [n]
         return [self._slice_axis(ax, lo, max(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
+    def array_split(self, indices_or_sections, axis=0):
+        """numpy.array_split: like split, but ``k`` sections need not divide the axis (the first
+        ``n % k`` pieces are one longer)."""
+        ax = normalize_axis(axis, self.ndim, "array_split")
+        if np.ndim(indices_or_sections) != 0:
+            return self.split(indices_or_sections, ax)
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"array_split: the number of sections must be positive, got {k}")
+        n = self.shape[ax]
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+        bounds = np.cumsum([0] + sizes)
+        return [self._slice_axis(ax, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def tensor_split(self, indices_or_sections, axis=0):
+        """torch.tensor_split: numpy's array_split (``dim`` is ``axis``)."""
+        return self.array_split(indices_or_sections, axis)
+
     def chunk(self, chunks, axis=0):
         """torch.chunk: at most ``chunks`` pieces of ceil(n / chunks) (the last may be smaller)."""
         ax = normalize_axis(axis, self.ndim, "chunk")
@@ -129,6 +148,37 @@ class Shapes(TensorBase):
         ts = [t if isinstance(t, TensorBase) else cls(t) for t in ts]
         ts = [t.reshape(1) if t.ndim == 0 else t for t in ts]
         return cls.cat(ts, axis=0 if ts[0].ndim == 1 else 1)
+
+    @classmethod
+    def column_stack(cls, ts):
+        """numpy.column_stack: 1-D (and 0-d) Tensors become columns, 2-D ones are joined as they are."""
+        ts = [t if isinstance(t, TensorBase) else cls(t) for t in ts]
+        ts = [t.reshape(-1, 1) if t.ndim < 2 else t for t in ts]
+        return cls.cat(ts, axis=1)
+
+    @classmethod
+    def meshgrid(cls, *ts, indexing="xy"):
+        """numpy.meshgrid (default ``indexing="xy"``: the first two output axes swapped; torch's
+        default is ``"ij"``): one Tensor per input, each broadcast over the grid."""
+        if indexing not in ("xy", "ij"):
+            raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+        ts = [(t if isinstance(t, TensorBase) else cls(t)).reshape(-1) for t in ts]
+        shape = [t.shape[0] for t in ts]
+        if indexing == "xy" and len(ts) > 1:
+            shape[0], shape[1] = shape[1], shape[0]
+        out = []
+        for i, t in enumerate(ts):
+            pos = (1 - i if i < 2 else i) if indexing == "xy" and len(ts) > 1 else i
+            out.append(t.reshape([-1 if d == pos else 1 for d in range(len(ts))]).expand(tuple(shape)))
+        return out
+
+    def select(self, axis, index):
+        """torch.select: the slice at ``index`` along ``axis`` (that axis removed)."""
+        ax = normalize_axis(axis, self.ndim, "select")
+        n = self.shape[ax]
+        if not -n <= int(index) < n:
+            raise IndexError(f"select: index {index} is out of range for axis {ax} of size {n}")
+        return self[(slice(None),) * ax + (int(index),)]
 
     # -- gathers and scatters -----------------------------------------------------------------
     def take(self, indices, axis=None):
@@ -172,6 +222,72 @@ class Shapes(TensorBase):
             raise ValueError(f"scatter_add: index shape {idx.shape} does not fit src {src.shape}")
         src = src[tuple(slice(0, n) for n in idx.shape)]
         return self + scatter(src, self.shape, _full_index(idx, ax, idx.shape))
+
+    def _scatter_positions(self, axis, indices, src, op):
+        idx = _int_index(indices, op)
+        ax = normalize_axis(axis, self.ndim, op)
+        src = self._lift(src)
+        if src.ndim == 0:
+            src = src.expand(idx.shape)
+        if idx.ndim != self.ndim or any(idx.shape[d] > src.shape[d] for d in range(self.ndim)) or any(
+                idx.shape[d] > self.shape[d] for d in range(self.ndim) if d != ax):
+            raise ValueError(f"{op}: index shape {idx.shape} does not fit src {src.shape} and self {self.shape}")
+        if idx.size and (idx.max() >= self.shape[ax] or idx.min() < -self.shape[ax]):
+            raise IndexError(f"{op}: index out of range for axis {ax} of size {self.shape[ax]}")
+        full = _full_index(idx % max(self.shape[ax], 1), ax, idx.shape)
+        dest = np.ravel_multi_index(full, self.shape).reshape(-1)  # flat destination of each src element
+        return src[tuple(slice(0, n) for n in idx.shape)].reshape(-1), dest
+
+    def scatter(self, axis, indices, src):
+        """torch.scatter: a copy of self with ``src[i][j]`` written at ``[indices[i][j]][j]`` (axis 0);
+        ``src`` may be a number. Where an index repeats, the last write wins (torch leaves it
+        unspecified). The gradient reaches self where nothing was written and each written src."""
+        vals, dest = self._scatter_positions(axis, indices, src, "scatter")
+        last = np.full(self.size, -1)
+        last[dest] = np.arange(dest.size)  # numpy assignment: the last of repeated indices wins
+        written = last >= 0
+        pick = np.where(written, last, 0)
+        flat = type(self).where(written, vals[pick] if vals.size else 0.0, self.reshape(-1))
+        return flat.reshape(self.shape)
+
+    def scatter_reduce(self, axis, indices, src, reduce, include_self=True):
+        """torch.scatter_reduce with ``reduce`` 'sum', 'prod', 'mean', 'amax' or 'amin'; torch's
+        gradients (amax/amin share it equally among the elements that tie for the extreme)."""
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise ValueError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got {reduce!r}")
+        vals, dest = self._scatter_positions(axis, indices, src, "scatter_reduce")
+        flat = self.reshape(-1)
+        count = np.bincount(dest, minlength=self.size)
+        hit = count > 0
+        base = flat if include_self else type(self).where(hit, 0.0 if reduce != "prod" else 1.0, flat)
+        if reduce in ("sum", "mean"):
+            out = base + scatter(vals, (self.size,), dest) if vals.size else base
+            if reduce == "mean":
+                out = out * (1.0 / np.maximum(count + (1 if include_self else 0), 1))
+                out = type(self).where(hit, out, flat)
+        elif reduce == "prod":
+            out = base
+            order = np.argsort(dest, kind="stable")
+            rank = np.empty_like(order)
+            starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+            rank[order] = np.arange(dest.size) - starts[dest[order]]
+            for r in range(int(count.max(initial=0))):  # one factor per repeat of a destination
+                sel = rank == r
+                factor = np.ones(self.size, dtype=int) * -1
+                factor[dest[sel]] = np.nonzero(sel)[0]
+                out = out * type(self).where(factor >= 0, vals[np.maximum(factor, 0)], 1.0)
+        else:
+            better = np.maximum if reduce == "amax" else np.minimum
+            start = -np.inf if reduce == "amax" else np.inf
+            ext = flat.data.copy() if include_self else np.where(hit, start, flat.data)
+            better.at(ext, dest, vals.data)
+            tie_self = (flat.data == ext) & (include_self | ~hit)
+            tie_src = vals.data == ext[dest]
+            n_ties = tie_self.astype(int) + np.bincount(dest, weights=tie_src, minlength=self.size).astype(int)
+            share = 1.0 / np.maximum(n_ties, 1)
+            lin = flat * (tie_self * share) + scatter(vals * (tie_src * share[dest]), (self.size,), dest)
+            out = lin + self._lift(ext - lin.data)  # the exact extreme; the gradient of the shares
+        return out.reshape(self.shape)
 
     # -- axes -----------------------------------------------------------------------------------
     def moveaxis(self, source, destination):

@@ -9,12 +9,20 @@ lower one); ``argmax``/``argmin`` return integer arrays (no gradient).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..graph import Op
 from ._base import F, TensorBase, data, normalize_axis, reduce_shape
 
-__all__ = ["Statistics"]
+__all__ = ["Statistics", "TopkResult"]
+
+
+class TopkResult(NamedTuple):
+    """torch.topk's pair: ``values`` (a Tensor with its gradient) and ``indices`` (an integer array)."""
+    values: object
+    indices: object
 
 
 def _extreme_op(name, shape, axis):
@@ -117,6 +125,9 @@ class Statistics(TensorBase):
     def prod(self, axis=None, keepdims=False):
         if isinstance(axis, list):
             axis = tuple(axis)
+        if self.ndim == 0 and axis is not None and axis != ():  # torch: axis 0 or -1 of a 0-d input
+            normalize_axis(axis if np.ndim(axis) == 0 else axis[0], 0, "prod")
+            return self.reshape(1).prod(0).reshape(())
         axes, kshape = reduce_shape(self.shape, axis)
         return self._make(np.prod(self.data, axis=axes, keepdims=keepdims), (self,), _prod_op(axes, kshape))
 
@@ -139,7 +150,11 @@ class Statistics(TensorBase):
             return self._lift(np.sum(self.data != 0, axis=axis, keepdims=keepdims).astype(self.dtype))
         if ord == 1:
             return a.sum(axis=axis, keepdims=keepdims)
-        return (a ** float(ord)).sum(axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        total = (a ** float(ord)).sum(axis=axis, keepdims=keepdims)
+        zero = total.data == 0
+        if ord > 0 and zero.any():  # the norm of a zero vector: 0 with gradient 0 (torch's), not 0 ** (1/p)'s inf
+            return type(self).where(zero, 0.0, type(self).where(zero, 1.0, total) ** (1.0 / ord))
+        return total ** (1.0 / ord)
 
     def _norm2(self, axis, keepdims):
         axes, kshape = reduce_shape(self.shape, axis)
@@ -152,9 +167,9 @@ class Statistics(TensorBase):
         if ord in (None, "fro"):
             out = x._norm2((-2, -1), False)
         elif ord == "nuc":
-            out = x.svd()[1].sum(axis=-1)
+            out = x.svdvals().sum(axis=-1)
         elif ord in (2, -2):
-            s = x.svd()[1]
+            s = x.svdvals()
             out = s.max(axis=-1) if ord == 2 else s.min(axis=-1)
         elif ord in (1, -1):
             cs = x.abs().sum(axis=-2)
@@ -181,19 +196,32 @@ class Statistics(TensorBase):
 
     def argsort(self, axis=-1, descending=False):
         """Stable: equal elements keep their order (also when ``descending``)."""
+        if self.ndim == 0:
+            normalize_axis(axis, 0, "argsort")
+            return np.zeros((), dtype=np.int64)
         return np.argsort(-self.data if descending else self.data, axis=axis, kind="stable")
 
     # -- order statistics (gradient to the selected elements) ---------------------------------
     def sort(self, axis=-1, descending=False):
+        if self.ndim == 0:  # torch: sorting a 0-d input along 0 or -1 returns it
+            normalize_axis(axis, 0, "sort")
+            return self.reshape(())
         return self.take_along_axis(self.argsort(axis, descending), axis)
 
     def topk(self, k, axis=-1, largest=True, sorted=True):
-        """The ``k`` largest (or smallest) values along ``axis`` and their indices, largest first."""
+        """TopkResult(values, indices): the ``k`` largest (or smallest) values along ``axis`` and their
+        indices, largest (smallest) first, as torch.topk."""
+        if self.ndim == 0:  # torch: k = 0 or 1 along 0 or -1 of a 0-d input
+            normalize_axis(axis, 0, "topk")
+            if k not in (0, 1):
+                raise ValueError(f"topk: k={k} is out of range for a 0-d Tensor")
+            r = self.reshape(1).topk(k, 0, largest, sorted)
+            return TopkResult(r.values.reshape(()), r.indices.reshape(())) if k else r
         axis = normalize_axis(axis, self.ndim, "topk")
         if not 0 <= k <= self.shape[axis]:
             raise ValueError(f"topk: k={k} is out of range for an axis of size {self.shape[axis]}")
         idx = np.take(self.argsort(axis, descending=largest), np.arange(k), axis=axis)
-        return self.take_along_axis(idx, axis), idx
+        return TopkResult(self.take_along_axis(idx, axis), idx)
 
     def quantile(self, q, axis=None, keepdims=False, method="linear"):
         """numpy's (and torch's) quantile: ``q`` a number or a 1-D list in [0, 1] (a list adds a
