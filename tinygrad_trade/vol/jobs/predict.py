@@ -79,6 +79,7 @@ class PredictConfig:
     json: bool = False
     save: Optional[str] = None
     load: Optional[str] = None
+    update: bool = False                 # with load and save: update the engine-trained models from the new days
     risk_method: str = "fhs"
     target_vol: float = 10.0
     max_leverage: float = 2.0
@@ -104,6 +105,7 @@ class PredictResults:
     frames: dict                         # asset -> DataFile (the price frame and its facts)
     notes: list
     paths: dict = field(default_factory=dict)
+    rescales: list = field(default_factory=list)    # [persistence.Rescale]: the vendor's backward rescalings
 
     def to_frame(self) -> pd.DataFrame:
         """The predictions (``table``), one row per asset, model and horizon."""
@@ -161,7 +163,7 @@ def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
             fits[h] = fits[1]
             continue
         fits[h] = spec.build().fit(dsets[h], n)
-    return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
+    return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]), version=1)
 
 
 def _fit_pinned(asset: str, spec, dsets: dict, horizons) -> FittedModel:
@@ -185,7 +187,8 @@ def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
     fits = {}
     for h in sorted(set(horizons) | {1}):
         fits[h] = spec.build().fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
-    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1])) for a in assets]
+    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1]), version=1)
+            for a in assets]
 
 
 def is_pooled(model) -> bool:
@@ -280,6 +283,9 @@ def validate(config: PredictConfig) -> PredictConfig:
         raise ValueError("give either --universe or --csv files, not both")
     positive_int(config.workers, "--workers")
     check_scheduler(config.scheduler)
+    if config.update and (config.load is None or config.save is None):
+        raise ValueError("--update needs --load DIR (the models to update) and --save DIR (a new folder for the "
+                         "updated models)")
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
     return dataclasses.replace(config, horizons=horizons, models=models,
@@ -337,8 +343,12 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
         config = dataclasses.replace(config, horizons=horizons,
                                      models=saved.check_request(config.models, horizons))
     dsets = {name: _datasets(df, config.horizons) for name, df in assets}
+    rescales = []
     if saved is not None:
-        saved.check_data(assets)
+        rescales = saved.check_data(assets)
+        for r in rescales:
+            notes.append(r.line())
+            log(f"note: {r.line()}")
     with contextlib.ExitStack() as stack:      # output folders: checked and locked now, written at the end
         out_dir = save_dir = None
         if config.out is not None:
@@ -347,6 +357,7 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
             save_dir = stack.enter_context(output_dir(config.save, force=config.force, inputs=config.csv,
                                                       option="--save"))
         res = _fit_and_predict(config, assets, dsets, saved, notes, log)
+        res.rescales = list(rescales)
         if out_dir is not None:
             written = _write_table(res.table, out_dir.dir, config.json)
             res.paths.update({k: out_dir.final(p) for k, p in written.items()})
