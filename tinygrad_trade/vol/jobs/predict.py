@@ -181,6 +181,11 @@ def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
         return run_jobs(jobs, executor=ex, progress=not config.quiet, desc="fits")
 
 
+def _restore_one(saved, asset: str, spec, dsets: dict, config: PredictConfig) -> tuple:
+    """``(FittedModel, note)`` of one saved model (a picklable job: the same result in any process)."""
+    return saved.restore(asset, spec, dsets, config)
+
+
 def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
     """A pooled model (``pooled = True``): one fit per horizon on every asset's rows together; one
     :class:`FittedModel` per asset, all sharing those fits."""
@@ -395,9 +400,14 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
                 fms = fit_panel(names, spec, dsets, config.horizons)
             fitted.update({(fm.asset, spec.name): fm for fm in fms})
             continue
-        if saved is not None:
-            for name in names:
-                fm, note = saved.restore(name, spec, dsets[name], config)
+    if saved is not None:   # the per-asset restores (refit, update or filter): here, on --workers or on --scheduler
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        jobs = [Job(_restore_one, (saved, name, portable_spec(spec), dsets[name], config),
+                    task_cost(spec, 1), f"{name}: model {spec.key!r}, restored from --load") for name, spec in pairs]
+        if jobs:
+            with open_executor(config.scheduler, config.workers) as ex:
+                done = run_jobs(jobs, executor=ex, progress=False, desc="restores")
+            for (name, spec), (fm, note) in zip(pairs, done):
                 notes.append(note)
                 log(f"note: {note}")
                 fitted[(name, spec.name)] = fm
