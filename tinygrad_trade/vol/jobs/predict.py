@@ -22,8 +22,16 @@ standardised residuals ``r_t / sqrt(f_t)`` (days 60 .. T), or normal quantiles (
 With ``load`` (a folder written by ``save``, :mod:`tinygrad_trade.vol.persistence`) the saved fits
 are reused on a longer file: the new days are filtered through them (recursions and features run
 forward with the saved parameters); a model is refitted (warm-started from the saved state) only when
-at least ``refit_every`` new days have come in, as in the walk-forward, and every decision is
-reported in ``notes`` and in the ``refit`` column.
+at least ``refit_every`` new days have come in since its last fit, as in the walk-forward, and every
+decision is reported in ``notes`` and in the ``refit`` column. The loaded history may differ from the saved
+one by a vendor's backward rescaling of the prices (a dividend or split; ``rescales``, one note each).
+
+With ``update`` (and ``load`` and ``save``), the engine-trained models learn from the new days between
+refits: ``pooled`` by Newton steps from its saved coefficients on the longer window, ``mlp`` and ``gru`` by
+a few steps of their saved Adam optimizers (moments and step counts included) on the rows up to the new day;
+the classical models filter the new days and refit on their rule as without it. The updated models are saved
+into ``save`` (never over ``load``) with their version number one higher; ``predict --journal`` records the
+version that made each prediction (``model_version``).
 """
 from __future__ import annotations
 

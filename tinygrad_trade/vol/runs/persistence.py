@@ -3,20 +3,37 @@
 A model folder holds, for every asset and model, one ``.npz`` per distinct fit (numeric arrays only,
 read back with ``allow_pickle=False``: :meth:`Forecaster.get_state <tinygrad_trade.vol.base.Forecaster.get_state>`),
 one ``data__ASSET.npz`` per asset with a 64-bit hash of every row of the data used (pandas'
-``hash_pandas_object`` of the dates and prices) and ``manifest.json``::
+``hash_pandas_object`` of the dates and prices: ``row_hash``), the price columns themselves (``prices``,
+one column per name of ``price_columns``) and a hash of the other columns (``row_hash_rest``: the volume),
+and ``manifest.json``::
 
     {"format": "tinygrad-trade-models", "format_version": 1, "package_version": "0.1.0",
-     "assets": {ASSET: {"data_file", "first_date", "last_date", "rows", "rows_sha256", "file"}},
+     "assets": {ASSET: {"data_file", "price_columns", "first_date", "last_date", "rows", "rows_sha256", "file"}},
      "models": [{"asset", "model", "options", "horizon_free", "fits": {"1": FILE, ...},
-                 "meta": {"1": {...}}, "fitted_through"}],
+                 "meta": {"1": {...}}, "fitted_through", "version"}],
      "files": {FILE: sha256 of its bytes}}
+
+``version`` counts the parameter changes of a model: 1 for a first fit, one more at every refit or update
+(``predict --load --update``); ``fitted_through`` is the last date of the last full fit, from which the
+refit rule counts new days (so a chain of nights, each loading yesterday's folder, still refits every
+``refit_every`` days). Folders written before ``prices``/``version`` existed load as before (version 1);
+their history must then repeat exactly.
+
+**A vendor's rescaling.** Yahoo-style Adj Close is rewritten backwards at every dividend and split: every row
+before the ex-date multiplied by one factor (and the loader puts Open, High, Low and Close on the Adj Close
+scale, so all price columns move together). :meth:`SavedFolder.check_data` accepts a history that differs from
+the saved one only so: every price column equal to ``factor * saved`` on the same leading stretch of rows
+(within ``RESCALE_RTOL``, the vendor's rounding) and unchanged after it, the dates and volumes unchanged,
+``factor > 0``. It returns a :class:`Rescale` (one line: the factor and the last rescaled date) that
+``predict`` reports and ``predict --journal`` records (``Journal.record_rescale``). Any other change is refused.
 
 ``predict --save`` writes the folder through :mod:`tinygrad_trade.vol.outdir` (staged beside it and
 moved into place at the end, so a failed run leaves the old folder whole; a folder holding files the
 tool did not write is refused without ``--force``). Loading checks everything before anything is used or
 written: the manifest (format and version, known model names), every file's SHA-256 (a truncated or
 edited file is refused), that no array is an object array, and that the new data file repeats the
-saved rows exactly up to the saved last date (else the first differing date is named). Every problem
+saved rows up to the saved last date, exactly or but for a vendor's rescaling (else the first differing date
+is named). Every problem
 is one ``ValueError`` line naming the file.
 """
 from __future__ import annotations
