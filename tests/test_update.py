@@ -192,3 +192,24 @@ def test_pooled_update_reaches_the_optimum_of_the_longer_window(spx):
     ok = np.isfinite(Z).all(axis=1) & np.isfinite(y)
     _, g, _ = loss_derivatives(m.theta_, Z[ok], y[ok], m.ridge)
     assert np.max(np.abs(g)) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["mlp", "gru"])
+def test_a_net_updates_from_its_saved_state_as_it_would_have_in_memory(spx, name):
+    """update after get_state/set_state (the saved folder's path) gives the weights of update in memory, bit for
+    bit: the Adam moments and steps travel with the state; the update moves the weights and the steps."""
+    from tinygrad_trade.vol.features.dataset import build_dataset
+    from tinygrad_trade.vol.models.registry import get_model
+    ds = build_dataset(spx.iloc[:N + 3], target="r2", horizon=1)
+    a = get_model(name, quick=True, progress=False, epochs=8).fit(ds, N)
+    arrays, meta = a.get_state()
+    b = get_model(name, quick=True, progress=False, epochs=8).set_state(arrays, meta)
+    a.update(ds, N + 3, epochs=3)
+    b.update(ds, N + 3, epochs=3)
+    sa, ma = a.get_state()
+    sb, mb = b.get_state()
+    assert sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert ma["opt_steps"] == mb["opt_steps"] == [[s + 3 for s in row] for row in meta["opt_steps"]]
+    assert any(not np.array_equal(arrays[k], sa[k]) for k in arrays if k.startswith("p."))
+    assert np.array_equal(sa["scaler.mean"], arrays["scaler.mean"]) and np.array_equal(sa["har_coef"], arrays["har_coef"])
+    assert np.array_equal(a.predict(ds, N, N + 3), b.predict(ds, N, N + 3))
