@@ -362,6 +362,10 @@ def _predict_parser(sub):
     p.add_argument("--load", metavar="DIR", default=None,
                    help="reuse the models saved in DIR on the (longer) data: new days are filtered through; "
                         "a model is refitted only after --refit-every new days")
+    p.add_argument("--update", action="store_true",
+                   help="with --load and --save: update the engine-trained models (pooled, mlp, gru) from the new "
+                        "days (gradient/Newton steps from the saved state) and save them with a new version "
+                        "number into --save; the classical models filter the new days and refit on --refit-every")
     p.add_argument("--out", metavar="DIR", default="tinygrad-trade-predict",
                    help="output directory (default tinygrad-trade-predict)")
     p.add_argument("--json", action="store_true", help="also write DIR/predictions.json")
@@ -400,7 +404,7 @@ def _predict_config(args):
     return PredictConfig(
         csv=tuple(args.csv or ()), universe=args.universe, models=models, horizons=horizons, out=args.out,
         json=args.json,
-        save=args.save, load=args.load, risk_method=args.risk_method,
+        save=args.save, load=args.load, update=args.update, risk_method=args.risk_method,
         refit_every=_int_text("--refit-every", args.refit_every),
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),
@@ -416,6 +420,8 @@ def _cmd_predict(args):
     if args.journal is not None:    # after the files are written: a refused journal loses no prediction
         from .vol.runs.journal import Journal, journal_rows
         with Journal.open(args.journal) as j:
+            for r in res.rescales:       # the vendor's backward rescaling of the price column, as an event
+                j.record_rescale(r.asset, r.factor, r.through)
             added = j.append(journal_rows(res))
         say(added.summary(), logging.INFO, echo=not args.quiet)
     print(format_table(res.table))

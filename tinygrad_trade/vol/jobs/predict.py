@@ -22,8 +22,16 @@ standardised residuals ``r_t / sqrt(f_t)`` (days 60 .. T), or normal quantiles (
 With ``load`` (a folder written by ``save``, :mod:`tinygrad_trade.vol.persistence`) the saved fits
 are reused on a longer file: the new days are filtered through them (recursions and features run
 forward with the saved parameters); a model is refitted (warm-started from the saved state) only when
-at least ``refit_every`` new days have come in, as in the walk-forward, and every decision is
-reported in ``notes`` and in the ``refit`` column.
+at least ``refit_every`` new days have come in since its last fit, as in the walk-forward, and every
+decision is reported in ``notes`` and in the ``refit`` column. The loaded history may differ from the saved
+one by a vendor's backward rescaling of the prices (a dividend or split; ``rescales``, one note each).
+
+With ``update`` (and ``load`` and ``save``), the engine-trained models learn from the new days between
+refits: ``pooled`` by Newton steps from its saved coefficients on the longer window, ``mlp`` and ``gru`` by
+a few steps of their saved Adam optimizers (moments and step counts included) on the rows up to the new day;
+the classical models filter the new days and refit on their rule as without it. The updated models are saved
+into ``save`` (never over ``load``) with their version number one higher; ``predict --journal`` records the
+version that made each prediction (``model_version``).
 """
 from __future__ import annotations
 
@@ -79,6 +87,7 @@ class PredictConfig:
     json: bool = False
     save: Optional[str] = None
     load: Optional[str] = None
+    update: bool = False                 # with load and save: update the engine-trained models from the new days
     risk_method: str = "fhs"
     target_vol: float = 10.0
     max_leverage: float = 2.0
@@ -104,6 +113,7 @@ class PredictResult:
     frames: dict                         # asset -> DataFile (the price frame and its facts)
     notes: list
     paths: dict = field(default_factory=dict)
+    rescales: list = field(default_factory=list)    # [persistence.Rescale]: the vendor's backward rescalings
 
     def to_frame(self) -> pd.DataFrame:
         """The predictions (``table``), one row per asset, model and horizon."""
@@ -164,7 +174,7 @@ def fit_asset(asset: str, spec, dsets: dict, horizons) -> FittedModel:
             fits[h] = fits[1]
             continue
         fits[h] = spec.build().fit(dsets[h], n)
-    return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]))
+    return FittedModel(asset, spec.name, dict(spec.options), fits, str(dsets[1].dates[-1]), version=1)
 
 
 def _fit_pinned(asset: str, spec, dsets: dict, horizons) -> FittedModel:
@@ -182,13 +192,19 @@ def _fit_all(pairs, dsets: dict, config: PredictConfig) -> list:
         return run_jobs(jobs, executor=ex, progress=not config.quiet, desc="fits")
 
 
+def _restore_one(saved, asset: str, spec, dsets: dict, config: PredictConfig) -> tuple:
+    """``(FittedModel, note)`` of one saved model (a picklable job: the same result in any process)."""
+    return saved.restore(asset, spec, dsets, config)
+
+
 def fit_panel(assets: list, spec, dsets: dict, horizons) -> list:
     """A pooled model (``pooled = True``): one fit per horizon on every asset's rows together; one
     :class:`FittedModel` per asset, all sharing those fits."""
     fits = {}
     for h in sorted(set(horizons) | {1}):
         fits[h] = spec.build().fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
-    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1])) for a in assets]
+    return [FittedModel(a, spec.name, dict(spec.options), fits, str(dsets[a][1].dates[-1]), version=1)
+            for a in assets]
 
 
 def is_pooled(model) -> bool:
@@ -283,6 +299,9 @@ def validate(config: PredictConfig) -> PredictConfig:
         raise ValueError("give either --universe or --csv files, not both")
     positive_int(config.workers, "--workers")
     check_scheduler(config.scheduler)
+    if config.update and (config.load is None or config.save is None):
+        raise ValueError("--update needs --load DIR (the models to update) and --save DIR (a new folder for the "
+                         "updated models)")
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
     return dataclasses.replace(config, horizons=horizons, models=models,
@@ -340,8 +359,12 @@ def run_predict(config: PredictConfig, log=None) -> PredictResult:
         config = dataclasses.replace(config, horizons=horizons,
                                      models=saved.check_request(config.models, horizons))
     dsets = {name: _datasets(df, config.horizons) for name, df in assets}
+    rescales = []
     if saved is not None:
-        saved.check_data(assets)
+        rescales = saved.check_data(assets)
+        for r in rescales:
+            notes.append(r.line())
+            log(f"note: {r.line()}")
     with contextlib.ExitStack() as stack:      # output folders: checked and locked now, written at the end
         out_dir = save_dir = None
         if config.out is not None:
@@ -350,6 +373,7 @@ def run_predict(config: PredictConfig, log=None) -> PredictResult:
             save_dir = stack.enter_context(output_dir(config.save, force=config.force, inputs=config.csv,
                                                       option="--save"))
         res = _fit_and_predict(config, assets, dsets, saved, notes, log)
+        res.rescales = list(rescales)
         if out_dir is not None:
             written = _write_table(res.table, out_dir.dir, config.json)
             res.paths.update({k: out_dir.final(p) for k, p in written.items()})
@@ -387,9 +411,14 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
                 fms = fit_panel(names, spec, dsets, config.horizons)
             fitted.update({(fm.asset, spec.name): fm for fm in fms})
             continue
-        if saved is not None:
-            for name in names:
-                fm, note = saved.restore(name, spec, dsets[name], config)
+    if saved is not None:   # the per-asset restores (refit, update or filter): here, on --workers or on --scheduler
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        jobs = [Job(_restore_one, (saved, name, portable_spec(spec), dsets[name], config),
+                    task_cost(spec, 1), f"{name}: model {spec.key!r}, restored from --load") for name, spec in pairs]
+        if jobs:
+            with open_executor(config.scheduler, config.workers) as ex:
+                done = run_jobs(jobs, executor=ex, progress=False, desc="restores")
+            for (name, spec), (fm, note) in zip(pairs, done):
                 notes.append(note)
                 log(f"note: {note}")
                 fitted[(name, spec.name)] = fm

@@ -348,6 +348,12 @@ class _NeuralForecaster(Forecaster):
     def _fit_extra_scalers(self, prep, train_rows):
         pass
 
+    # -- learning from each day (predict --update) ------------------------------------------
+    def update(self, ds: Dataset, end: int, begin: int = 0, epochs=None) -> "_NeuralForecaster":
+        """Learn from the new days without a refit (see :func:`.neural_update.update`)."""
+        from .neural_update import UPDATE_EPOCHS, update
+        return update(self, ds, end, begin, UPDATE_EPOCHS if epochs is None else epochs, S_CLIP)
+
     def _set_params(self, arrays: dict) -> None:
         """New parameters from ``{name: (K, ...) array}`` and fresh optimizers for them."""
         self.params = _Params(arrays, self.dtype)

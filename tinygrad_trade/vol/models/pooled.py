@@ -366,6 +366,50 @@ class PooledForecaster(Forecaster):
     def fit(self, ds: Dataset, end: int, begin: int = 0) -> "PooledForecaster":
         return self.fit_panel([("asset", ds, end, begin)])
 
+    # -- learning from each day (predict --update)
+    def update_panel(self, panel, epochs: int = 10) -> "PooledForecaster":
+        """Learn from the new days without a refit: Newton steps from the saved coefficients on each asset's
+        longer window ``st.begin <= t < ds.last_known(end)`` (``panel = [(asset, ds, end), ...]``), the levels
+        ``L`` and the per-asset GJR parameters held (the GJR filters the new days). The problem is convex, so the
+        steps reach the optimum of the longer window from the saved ``theta`` in a few iterations. With
+        ``hidden > 0`` the residual net then takes ``epochs`` AdamW epochs on the same rows."""
+        if self.theta_ is None:
+            raise RuntimeError("pooled: call fit or fit_panel before update_panel")
+        with lean_runtime():
+            Zs, ys = [], []
+            for asset, ds, end in panel:
+                if asset not in self.assets:
+                    raise ValueError(f"pooled: cannot update asset {asset!r}: it had no training rows "
+                                     f"(fitted: {', '.join(self.assets)})")
+                st = self.assets[asset]
+                stop = ds.last_known(end)
+                st.end = max(st.end, int(end))
+                y = np.asarray(ds.target[st.begin:stop], dtype=float)
+                Z = self._design(asset, ds, st.begin, stop)
+                ok = np.isfinite(Z).all(axis=1) & np.isfinite(y)
+                Zs.append(Z[ok])
+                ys.append(y[ok] / st.L)
+            n = sum(len(y) for y in ys)
+            Z, y = np.concatenate(Zs), np.concatenate(ys)
+            w = None
+            if self.weights == "assets":
+                w = np.concatenate([np.full(len(v), n / (len(ys) * len(v))) for v in ys])
+            self.theta_, info = newton_fit(Z, y, self.ridge, self.theta_, self.tol, self.max_iter, w)
+            info.update({"rows": int(n), "update": True})
+            if self.hidden > 0 and self.net is not None:
+                keep = self.epochs
+                self.epochs = int(epochs)
+                try:
+                    info["residual_loss"] = self._fit_residual(Z, y, np.ones_like(y) if w is None else w)
+                finally:
+                    self.epochs = keep
+            self.history.append(info)
+        return self
+
+    def update(self, ds: Dataset, end: int) -> "PooledForecaster":
+        """:meth:`update_panel` of the one-asset panel."""
+        return self.update_panel([("asset", ds, end)])
+
     # -- predict
     def predict_asset(self, asset, ds: Dataset, start: int, stop: int) -> np.ndarray:
         """Forecasts (%^2) of ``ds.target[start:stop]`` for ``asset``, each from data < t."""

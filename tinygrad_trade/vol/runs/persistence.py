@@ -3,20 +3,37 @@
 A model folder holds, for every asset and model, one ``.npz`` per distinct fit (numeric arrays only,
 read back with ``allow_pickle=False``: :meth:`Forecaster.get_state <tinygrad_trade.vol.base.Forecaster.get_state>`),
 one ``data__ASSET.npz`` per asset with a 64-bit hash of every row of the data used (pandas'
-``hash_pandas_object`` of the dates and prices) and ``manifest.json``::
+``hash_pandas_object`` of the dates and prices: ``row_hash``), the price columns themselves (``prices``,
+one column per name of ``price_columns``) and a hash of the other columns (``row_hash_rest``: the volume),
+and ``manifest.json``::
 
     {"format": "tinygrad-trade-models", "format_version": 1, "package_version": "0.1.0",
-     "assets": {ASSET: {"data_file", "first_date", "last_date", "rows", "rows_sha256", "file"}},
+     "assets": {ASSET: {"data_file", "price_columns", "first_date", "last_date", "rows", "rows_sha256", "file"}},
      "models": [{"asset", "model", "options", "horizon_free", "fits": {"1": FILE, ...},
-                 "meta": {"1": {...}}, "fitted_through"}],
+                 "meta": {"1": {...}}, "fitted_through", "version"}],
      "files": {FILE: sha256 of its bytes}}
+
+``version`` counts the parameter changes of a model: 1 for a first fit, one more at every refit or update
+(``predict --load --update``); ``fitted_through`` is the last date of the last full fit, from which the
+refit rule counts new days (so a chain of nights, each loading yesterday's folder, still refits every
+``refit_every`` days). Folders written before ``prices``/``version`` existed load as before (version 1);
+their history must then repeat exactly.
+
+**A vendor's rescaling.** Yahoo-style Adj Close is rewritten backwards at every dividend and split: every row
+before the ex-date multiplied by one factor (and the loader puts Open, High, Low and Close on the Adj Close
+scale, so all price columns move together). :meth:`SavedFolder.check_data` accepts a history that differs from
+the saved one only so: every price column equal to ``factor * saved`` on the same leading stretch of rows
+(within ``RESCALE_RTOL``, the vendor's rounding) and unchanged after it, the dates and volumes unchanged,
+``factor > 0``. It returns a :class:`Rescale` (one line: the factor and the last rescaled date) that
+``predict`` reports and ``predict --journal`` records (``Journal.record_rescale``). Any other change is refused.
 
 ``predict --save`` writes the folder through :mod:`tinygrad_trade.vol.outdir` (staged beside it and
 moved into place at the end, so a failed run leaves the old folder whole; a folder holding files the
 tool did not write is refused without ``--force``). Loading checks everything before anything is used or
 written: the manifest (format and version, known model names), every file's SHA-256 (a truncated or
 edited file is refused), that no array is an object array, and that the new data file repeats the
-saved rows exactly up to the saved last date (else the first differing date is named). Every problem
+saved rows up to the saved last date, exactly or but for a vendor's rescaling (else the first differing date
+is named). Every problem
 is one ``ValueError`` line naming the file.
 """
 from __future__ import annotations
@@ -30,12 +47,14 @@ import zipfile
 import numpy as np
 import pandas as pd
 from dataclasses import dataclass
+from typing import Optional
 
 from ... import __version__
 from ..models.base import StateError
 from ..models.registry import available_models, get_model
+from ..models.runtime import one_blas_thread
 
-__all__ = ["FittedModel", "FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "save_models", "open_folder", "SavedFolder"]
+__all__ = ["FittedModel", "Rescale", "find_rescale", "price_columns", "RESCALE_RTOL", "FORMAT", "FORMAT_VERSION", "MANIFEST", "row_hashes", "save_models", "open_folder", "SavedFolder"]
 
 @dataclass
 class FittedModel:
@@ -47,6 +66,9 @@ class FittedModel:
     fits: dict                           # horizon -> Forecaster
     fitted_through: str                  # last date of the data of the latest fit
     refit: bool = True                   # fitted in this run (False: a loaded fit, filtered forward)
+    version: Optional[int] = None        # parameter version: 1 for a first fit, +1 at every refit or update
+                                         # (None: a fit of this run that was never saved)
+    updated: bool = False                # updated in this run from the new days (predict --update)
 
 
 FORMAT = "tinygrad-trade-models"
@@ -54,10 +76,58 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """One uint64 per row of a price frame: a hash of its date and every price column."""
-    cols = [c for c in ("open", "high", "low", "close", "adj_close", "volume") if c in df]
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
+RESCALE_RTOL = 1e-6     # a rescaled row: |new - factor * old| <= RESCALE_RTOL * |new| (the vendor's rounding)
+
+
+PRICES = ("open", "high", "low", "close", "adj_close")    # the columns a vendor's adjustment rescales
+
+
+def row_hashes(df: pd.DataFrame, without=()) -> np.ndarray:
+    """One uint64 per row of a price frame: a hash of its date and every price column (but those ``without``)."""
+    cols = [c for c in PRICE_COLUMNS if c in df and c not in without]
     return pd.util.hash_pandas_object(df[cols], index=True).to_numpy(dtype=np.uint64)
+
+
+def price_columns(df: pd.DataFrame) -> list:
+    """The frame's price columns (the loader puts Open, High, Low and Close on the Adj Close scale, so a
+    dividend or split in the vendor's Adj Close rescales all of them by the same factor)."""
+    return [c for c in PRICES if c in df]
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """The vendor rewrote ``column`` of ``asset`` backwards: every row up to ``through`` multiplied by ``factor``
+    (a dividend or split; the returns inside the stretch are unchanged, only the one across the ex-date moves)."""
+
+    asset: str
+    columns: tuple
+    factor: float
+    through: str              # the last rescaled date (the day before the ex-date)
+    rows: int                 # rescaled rows
+
+    def line(self) -> str:
+        return (f"{self.asset}: the prices ({', '.join(self.columns)}) of the {self.rows} saved row(s) up to "
+                f"{self.through} were rescaled by the vendor by factor {self.factor!r} (a dividend or split); "
+                f"accepted: the returns inside are unchanged, only the return after {self.through} moves")
+
+
+def find_rescale(old: np.ndarray, new: np.ndarray, rtol: float = RESCALE_RTOL) -> Optional[tuple]:
+    """``(factor, k)`` when ``new`` is ``factor * old`` on its first ``k >= 1`` rows (within ``rtol``) and equal to
+    ``old`` after them, with ``factor > 0`` and ``!= 1``; None otherwise (no change, or any other change)."""
+    old, new = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
+    if old.shape != new.shape or old.size == 0 or not (np.isfinite(old).all() and np.isfinite(new).all()):
+        return None
+    same = new == old
+    if same.all() or same[0] or not (old[0] > 0 and new[0] > 0):
+        return None
+    k = int(np.argmax(same)) if same.any() else old.size       # the first unchanged row
+    if not same[k:].all():
+        return None                                             # a change after the leading stretch
+    factor = float(new[0] / old[0])
+    if not np.all(np.abs(new[:k] - factor * old[:k]) <= rtol * np.abs(new[:k])):
+        return None
+    return factor, k
 
 
 def _sha256(path: str) -> str:
@@ -91,10 +161,14 @@ def save_models(folder, fitted: list, frames: dict, config) -> str:
         df = data.frame
         name = f"data__{_safe(asset)}.npz"
         hashes = row_hashes(df)
+        cols = price_columns(df)
         np.savez(os.path.join(folder, name), row_hash=hashes,
-                 dates=df.index.values.astype("datetime64[D]").astype(np.int64))
+                 dates=df.index.values.astype("datetime64[D]").astype(np.int64),
+                 prices=df[cols].to_numpy(dtype=float).reshape(len(df), len(cols)),
+                 row_hash_rest=row_hashes(df, without=cols))
         files[name] = _sha256(os.path.join(folder, name))
-        assets[asset] = {"data_file": str(data.facts.source), "first_date": str(df.index[0].date()),
+        assets[asset] = {"data_file": str(data.facts.source), "price_columns": cols,
+                         "first_date": str(df.index[0].date()),
                          "last_date": str(df.index[-1].date()), "rows": int(len(df)),
                          "rows_sha256": hashlib.sha256(hashes.tobytes()).hexdigest(), "file": name}
     done = {}
@@ -114,7 +188,8 @@ def save_models(folder, fitted: list, frames: dict, config) -> str:
             done[id(model)] = (name, m)
         models.append({"asset": fm.asset, "model": fm.name, "options": _clean_options(fm.options),
                        "horizon_free": bool(getattr(fm.fits[1], "horizon_free", False)), "pooled": pooled,
-                       "fits": fits, "meta": meta, "fitted_through": fm.fitted_through})
+                       "fits": fits, "meta": meta, "fitted_through": fm.fitted_through,
+                       "version": int(fm.version or 1)})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
                 "created_by": "tinygrad-trade predict", "horizons": list(config.horizons),
                 "risk_method": config.risk_method, "assets": assets, "models": models, "files": files}
@@ -229,9 +304,12 @@ class SavedFolder:
                                      f"{have}, not {lack[0]}")
         return tuple(models)
 
-    def check_data(self, assets: list) -> None:
-        """Each asset must be in the folder and its file must repeat the saved rows up to the saved last date."""
+    def check_data(self, assets: list) -> list:
+        """Each asset must be in the folder and its file must repeat the saved rows up to the saved last date,
+        or differ from them only by a vendor's backward rescaling of the price column (one positive factor on a
+        leading stretch of rows, every other column unchanged). Returns the :class:`Rescale` s found."""
         saved = self.manifest["assets"]
+        found = []
         for name, data in assets:
             df = data.frame
             if name not in saved:
@@ -249,12 +327,42 @@ class SavedFolder:
                 raise ValueError(f"{src} ends on {df.index[-1].date()}, before the saved last date "
                                  f"{info['last_date']} of {self.path}")
             new_hash = row_hashes(df)
-            diff = np.flatnonzero((dates[:n] != old_dates) | (new_hash[:n] != old_hash))
-            if diff.size:
+            bad_date = dates[:n] != old_dates
+            diff = np.flatnonzero(bad_date | (new_hash[:n] != old_hash))
+            if not diff.size:
+                continue
+            rescale = None if bad_date.any() else self._rescale(name, df, arr, info, n)
+            if rescale is None:
                 i = int(diff[0])
                 day = np.datetime64(int(old_dates[i]), "D")
+                why = ""
+                if arr.get("prices") is None:
+                    why = (" (the folder was saved without its prices, by an older version, so a vendor's "
+                           "rescaling cannot be told from an edit)")
                 raise ValueError(f"{src}: the row of {day} differs from the data the saved models were fitted on "
-                                 f"(history was rewritten); fit again without --load")
+                                 f"(history was rewritten, not by one factor on the rows before a date){why}; "
+                                 f"fit again without --load")
+            found.append(rescale)
+        return found
+
+    @staticmethod
+    def _rescale(name: str, df: pd.DataFrame, arr: dict, info: dict, n: int):
+        """The :class:`Rescale` that explains every difference of the first ``n`` rows, or None: every price
+        column rescaled by the same factor on the same leading rows, every other column unchanged."""
+        prices, rest, cols = arr.get("prices"), arr.get("row_hash_rest"), info.get("price_columns")
+        if prices is None or rest is None or not isinstance(cols, list) or cols != price_columns(df) \
+                or prices.shape != (n, len(cols)) or rest.shape != (n,) or not cols:
+            return None
+        if not np.array_equal(row_hashes(df, without=cols)[:n], rest):
+            return None                              # the volume (or the dates) changed too
+        new = df[cols].to_numpy(dtype=float)[:n]
+        found = [find_rescale(prices[:, j], new[:, j]) for j in range(len(cols))]
+        if any(f is None for f in found) or len({k for _, k in found}) != 1:
+            return None
+        factor, k = found[cols.index("adj_close") if "adj_close" in cols else cols.index("close")]
+        if any(abs(f - factor) > RESCALE_RTOL * factor for f, _ in found):
+            return None
+        return Rescale(name, tuple(cols), factor, str(df.index[k - 1].date()), k)
 
     def _restore_fits(self, entry: dict, spec, options: dict, horizons) -> dict:
         """``{h: model}`` restored from the entry's files (one model per distinct file)."""
@@ -272,8 +380,17 @@ class SavedFolder:
             fits[h] = built[fname]
         return fits
 
+    @staticmethod
+    def _new_days(ds, entry: dict) -> int:
+        """Days of ``ds`` after the entry's last fit (``fitted_through``): the refit rule counts from the fit, so a
+        chain of nights that load yesterday's folder and save tonight's still refits every ``refit_every`` days."""
+        through = np.datetime64(entry["fitted_through"], "D")
+        return int(np.count_nonzero(np.asarray(ds.dates, dtype="datetime64[D]") > through))
+
     def restore_panel(self, assets: list, spec, dsets: dict, config):
-        """``([FittedModel], note)`` for a pooled model: one saved fit per horizon shared by the assets."""
+        """``([FittedModel], note)`` for a pooled model: one saved fit per horizon shared by the assets; refitted
+        on every asset together after ``refit_every`` new days, else updated from the new days with ``update``
+        (Newton steps from the saved coefficients), else the new days are filtered through."""
         entries = [m for m in self.models if m["model"] == spec.name and m["asset"] in assets]
         have = {m["asset"] for m in entries}
         missing = [a for a in assets if a not in have]
@@ -282,45 +399,68 @@ class SavedFolder:
         entry = entries[0]
         options = dict(entry["options"])
         fits = self._restore_fits(entry, spec, options, config.horizons)
-        new = {a: len(dsets[a][1]) - int(self.manifest["assets"][a]["rows"]) for a in assets}
+        by_asset = {m["asset"]: m for m in entries}
+        new = {a: self._new_days(dsets[a][1], by_asset[a]) for a in assets}
         most = max(new.values())
         refit = most >= config.refit_every
-        if refit:
+        update = bool(getattr(config, "update", False)) and not refit and most > 0 and hasattr(fits[1], "update_panel")
+        done = set()
+        with one_blas_thread():
             for h, model in fits.items():
-                model.fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
+                if id(model) in done:
+                    continue
+                done.add(id(model))
+                if refit:
+                    model.fit_panel([(a, dsets[a][h], len(dsets[a][h]), 0) for a in assets])
+                elif update:
+                    model.update_panel([(a, dsets[a][h], len(dsets[a][h])) for a in assets])
+        version = int(entry.get("version", 1)) + (1 if refit or update else 0)
         fms = []
         for a in assets:
-            e = next(m for m in entries if m["asset"] == a)
+            e = by_asset[a]
             through = str(dsets[a][1].dates[-1]) if refit else e["fitted_through"]
-            fms.append(FittedModel(a, spec.name, options, fits, through, refit=refit))
+            fms.append(FittedModel(a, spec.name, options, fits, through, refit=refit, version=version,
+                                   updated=update))
         what = ("refitted on every asset together (warm start)" if refit
-                else "saved parameters, new days filtered through (no refit)")
+                else f"updated by Newton steps from the saved coefficients on the longer window (version {version})"
+                if update else "saved parameters, new days filtered through (no refit)")
         note = (f"{spec.name} (pooled, {len(assets)} asset(s)): up to {most} new day(s) since the saved fit "
                 f"{'>=' if refit else '<'} refit every {config.refit_every}: {what}")
         return fms, note
 
     def restore(self, asset: str, spec, dsets: dict, config):
-        """``(FittedModel, note)``: the saved fits of ``spec.name`` for ``asset``, filtered forward or refitted."""
+        """``(FittedModel, note)``: the saved fits of ``spec.name`` for ``asset``: refitted after ``refit_every``
+        new days, else updated from the new days with ``update`` (engine-trained models: optimizer steps from
+        the saved state), else filtered forward."""
         entry = next((m for m in self.models if m["asset"] == asset and m["model"] == spec.name), None)
         if entry is None:
             raise ValueError(f"--load {self.path}: no saved {spec.name} for asset {asset!r}")
-        n_saved = int(self.manifest["assets"][asset]["rows"])
         n = len(dsets[1])
-        new_days = n - n_saved
+        new_days = self._new_days(dsets[1], entry)
         refit = new_days >= config.refit_every
         options = dict(entry["options"])
         if config.quiet and spec.name in ("mlp", "gru"):
             options["progress"] = False
         fits = self._restore_fits(entry, spec, options, config.horizons)
-        if refit:
+        update = bool(getattr(config, "update", False)) and not refit and new_days > 0 \
+            and hasattr(fits[1], "update") and not getattr(type(fits[1]), "pooled", False)
+        with one_blas_thread():
             for h, model in fits.items():
                 if h == 1 or fits[h] is not fits[1]:
-                    model.fit(dsets[h], n)
+                    if refit:
+                        model.fit(dsets[h], n)
+                    elif update:
+                        model.update(dsets[h], n)
+        version = int(entry.get("version", 1)) + (1 if refit or update else 0)
         through = str(dsets[1].dates[-1]) if refit else entry["fitted_through"]
-        fm = FittedModel(asset, spec.name, options, fits, through, refit=refit)
+        fm = FittedModel(asset, spec.name, options, fits, through, refit=refit, version=version, updated=update)
         if refit:
             note = (f"{spec.name} ({asset}): {new_days} new day(s) since the saved fit >= refit every "
                     f"{config.refit_every}: refitted on all data (warm start from the saved state)")
+        elif update:
+            note = (f"{spec.name} ({asset}): {new_days} new day(s) since the saved fit < refit every "
+                    f"{config.refit_every}: updated from the new days' errors by the saved optimizer (version "
+                    f"{version})")
         else:
             note = (f"{spec.name} ({asset}): {new_days} new day(s) since the saved fit < refit every "
                     f"{config.refit_every}: saved parameters, new days filtered through (no refit)")
