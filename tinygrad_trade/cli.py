@@ -208,23 +208,31 @@ def _float_text(name, text):
     return v
 
 
+def _workers(text) -> int:
+    """``--workers``: a positive integer, or ``auto`` (the machine's cores)."""
+    if str(text).strip().lower() == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    return _int_text("--workers", text)
+
+
 def _list_text(text):
     return [t.strip() for t in str(text).split(",") if t.strip()]
 
 
-def _executor_options(p):
-    p.add_argument("--workers", default="1", help="local processes for the refits and models (default 1); "
-                                                   "results do not depend on it")
+def _executor_options(p, workers_default="1"):
+    what = "the machine's cores" if workers_default == "auto" else workers_default
+    p.add_argument("--workers", default=workers_default,
+                   help=f"local processes for the refits and models (default {what}); results do not depend on it")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the tasks on Dask: 'local' (a cluster of --workers processes, started and closed "
                         "here) or tcp://host:port (an existing `dask scheduler`); needs the [dask] extra; "
                         "results do not depend on it")
 
 
-def _common_options(p, out_default):
+def _common_options(p, out_default, workers_default="1"):
     p.add_argument("--out", metavar="DIR", default=out_default, help=f"output directory (default {out_default})")
     p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
-    _executor_options(p)
+    _executor_options(p, workers_default)
     p.add_argument("--return-accounting", choices=("simple", "log"), default="simple",
                    help="backtest returns: simple (exact, default) or log (the reference figures' convention)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
@@ -322,7 +330,7 @@ def _demo_parser(sub):
                                    "backtest, the backprop graph of a small net, and a report.")
     p.add_argument("--quick", action="store_true",
                    help="a small run for tests: forecasts from mid-2012, refit every 126, fewer epochs")
-    _common_options(p, "tinygrad-trade-report")
+    _common_options(p, "tinygrad-trade-report", workers_default="auto")   # results do not depend on it
     p.set_defaults(func=_cmd_demo)
     return _one_line_errors(p)
 
@@ -331,7 +339,7 @@ def _cmd_demo(args):
     from .vol.jobs.demo import run_demo
 
     res = run_demo(out=args.out, quick=args.quick, seed=_int_text("--seed", args.seed, lo=0),
-                   workers=_int_text("--workers", args.workers), quiet=args.quiet,
+                   workers=_workers(args.workers), quiet=args.quiet,
                    return_accounting=args.return_accounting, echo=print, scheduler=args.scheduler,
                    force=args.force)
     print(_results_text(res.metrics))
