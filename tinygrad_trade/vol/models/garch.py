@@ -593,7 +593,11 @@ class GARCH(Forecaster):
         return self.result.params.copy()
 
     def fitted_std_err(self, ds: Dataset):
-        return self.result.std_err.copy()
+        """Robust (sandwich) standard errors: ``arch``'s default, so ``res.std_err`` compares with it."""
+        return self.result.robust_std_err.rename("std_err")
+
+    def fitted_classic_std_err(self, ds: Dataset):
+        return self.result.std_err.rename("classic_std_err")
 
     def fitted_loglikelihood(self):
         return float(self.result.loglik)
