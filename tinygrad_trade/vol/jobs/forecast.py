@@ -112,7 +112,7 @@ def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict
         if config.universe == "embedded":
             frames = read_embedded_universe()
         elif config.csv:
-            frames = read_universe(csv_list(config.csv), config.max_file_mb)
+            frames = read_universe(csv_list(config.csv), config.max_file_mb, config.read_options())
         else:
             frames = {vdata.SP500_FILE: vdata.read_sp500()}
     need = MIN_HISTORY + MIN_FORECASTS + config.horizon
@@ -127,8 +127,11 @@ def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict
 def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, notes: list) -> ForecastConfig:
     """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
 
-    Default models are narrowed to those (with a note); an explicit range-based model is a one-line error
-    naming the model and the missing columns."""
+    In a universe mixing close-only and OHLC assets, a range-based model runs on the OHLC assets only
+    (``config.model_assets``; a note, and empty cells for the others); a pooled one, which trains on every asset,
+    is dropped from the defaults or refused by name. When every asset is close-only, default models are narrowed
+    to ``CLOSE_MODELS`` (with a note) and an explicit range-based model is a one-line error naming the model and
+    the missing columns."""
     close_only = [name for name, data in frames.items() if is_close_only(data)]
     if not close_only:
         return config
@@ -136,6 +139,23 @@ def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, note
     if (config.target or "r2") != "r2":
         raise ValueError(f"--target {config.target} needs Open, High, Low, which {file} lacks (close-only file)")
     bad = [m for m in config.models if m not in CLOSE_MODELS]
+    ranged = [name for name in frames if name not in close_only]
+    if bad and ranged:
+        pooled = [m for m in bad if is_pooled(model_specs(dataclasses.replace(config, models=(m,)))[0])]
+        if pooled and not defaulted:
+            raise ValueError(f"model {pooled[0]!r} trains on every asset and needs Open, High, Low, which {file} "
+                             f"lacks; leave it out of --models or give OHLC files only")
+        assets = dict(config.model_assets)
+        per_asset = [m for m in bad if m not in pooled]
+        for m in per_asset:
+            assets[m] = [a for a in assets.get(m, ranged) if a in ranged]
+        if per_asset:
+            notes.append(f"{', '.join(close_only)}: closes only, so {', '.join(per_asset)} run on "
+                         f"{', '.join(ranged)} only (empty cells for the others)")
+        if pooled:
+            notes.append(f"{', '.join(pooled)} skipped: pooled models train on every asset and {file} has closes only")
+        return dataclasses.replace(config, models=tuple(m for m in config.models if m not in pooled),
+                                   model_assets=assets)
     if bad and not defaulted:
         raise ValueError(f"model {bad[0]!r} needs the columns Open, High, Low, which {file} lacks "
                          f"(a close-only file supports {', '.join(CLOSE_MODELS)})")
@@ -313,6 +333,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         datasets = {ds.source or "rv": ds}
     else:
         frames = load_frames(config, found)
+        for data in frames.values():   # how each file was read, where that was a choice
+            notes.extend(n for n in data.facts.notes if n not in notes)
         config = check_close_only(frames, config, defaulted, notes)
         datasets = {name: build_asset_dataset(data, config) for name, data in frames.items()}
     for f in found:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from ..data import loading as vdata
 from ..data.assets import asset_name, read_embedded_universe, read_universe
+from ..data.records import ReadOptions
 from ..evaluation.risk import METHODS, level_key, normal_var_es, quantile_var_es
 from ..features.calendar import business_days, extend_one_day
 from ..features.dataset import Dataset, build_dataset
@@ -91,6 +92,10 @@ class PredictConfig:
     model_options: dict = field(default_factory=dict)
     workers: int = 1                     # local processes for the fits (results do not depend on it)
     scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
+    missing: str = "error"               # how the price files are read: as forecast's --missing,
+    price_column: Optional[str] = None   # --price-column,
+    decimal: Optional[str] = None        # --decimal
+    dayfirst: Optional[bool] = None      # and --dayfirst
 
 
 
@@ -124,7 +129,9 @@ def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
         if config.universe == "embedded":
             frames = read_embedded_universe()
         elif config.csv:
-            frames = read_universe(list(config.csv))
+            frames = read_universe(list(config.csv), options=ReadOptions(
+                missing=config.missing, price_column=config.price_column, decimal=config.decimal,
+                dayfirst=config.dayfirst))
         else:
             frames = {asset_name(vdata.SP500_FILE): vdata.read_sp500()}
     for data in frames.values():
