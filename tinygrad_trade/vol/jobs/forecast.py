@@ -211,9 +211,11 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
     y = wf.target
     models = evaluate(y, wf.forecasts)
+    bench = benchmark_for(wf.forecasts)
+    gain_key = "qlike_vs_har_pct" if bench == BENCHMARK else "qlike_vs_benchmark_pct"
     for name, m in models.items():
-        if BENCHMARK in models and name != BENCHMARK:
-            m["qlike_vs_har_pct"] = 100.0 * (models[BENCHMARK]["qlike"] - m["qlike"]) / abs(models[BENCHMARK]["qlike"])
+        if bench in models and name != bench:
+            m[gain_key] = 100.0 * (models[bench]["qlike"] - m["qlike"]) / abs(models[bench]["qlike"])
     hits = getattr(wf, "floor_hits", None) or {}
     for name, m in models.items():
         m.setdefault("floor_hits", int(hits.get(name, 0)))
@@ -237,10 +239,27 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["last_forecast"] = str(wf.dates[-1])
     cfg["n_forecasts"] = int(len(wf.dates))
     cfg["n_refits"] = int(len(wf.blocks))
-    cfg["benchmark"] = BENCHMARK
+    cfg["benchmark"] = bench or BENCHMARK
+    if bench is not None and bench != BENCHMARK:
+        cfg["benchmark_note"] = (f"{BENCHMARK} did not run on this data (it needs Open/High/Low); {bench} is the "
+                                 f"benchmark of the gains and Diebold-Mariano tests instead")
     cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
                           for m in wf.config["models"]]
-    return json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+    out = {"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg}
+    if bench is not None and bench != BENCHMARK:
+        out["dm_vs_benchmark"] = dm_table(y, wf.forecasts, benchmark=bench, lags=config.dm_lags)
+    return json_clean(out)
+
+
+STAND_IN_BENCHMARKS = ("gjr", "garch", "ewma", "har_r2")   # in order, when har did not run (close-only data)
+
+
+def benchmark_for(forecasts) -> Optional[str]:
+    """The benchmark of one asset's comparisons: har when it ran, else the first of ``STAND_IN_BENCHMARKS`` that
+    did (None when none did)."""
+    if BENCHMARK in forecasts:
+        return BENCHMARK
+    return next((m for m in STAND_IN_BENCHMARKS if m in forecasts), None)
 
 
 def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
