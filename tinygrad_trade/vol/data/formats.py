@@ -21,7 +21,7 @@ __all__ = ["MISSING_CELLS", "missing_mask", "detect_decimal", "apply_decimal", "
 # cells that mean "no value": empty, FRED's "." and the usual words (compared lower-cased)
 MISSING_CELLS = frozenset({"", ".", "nan", "na", "n/a", "#n/a", "null", "none", "-"})
 _COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)?,\d+")             # 12,5  1.234,56  ,5
-_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")               # 1,234.56 (US thousands)
+_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}((,\d{3})+\.\d+|(,\d{3}){2,})")      # 1,234.56, 1,234,567 (US)
 _NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(.*)")  # 03.04.2020, 4/3/20 10:00
 
 
