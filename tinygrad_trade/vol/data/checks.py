@@ -37,7 +37,8 @@ UNITS_FACTOR = (50.0, 200.0)   # a jump by a factor in this range that persists:
 SPIKE_FACTOR = 5.0        # a one-day move at least this large that reverts: a bad tick
 SPLIT_RATIOS = (2.0, 3.0, 1.5, 4.0, 5.0, 10.0)   # and their inverses
 SPLIT_TOL = 0.03          # close-only files: relative distance to a split ratio
-SPLIT_OHLC_TOL = 0.1      # OHLC files: log distance of the close-to-close move and of the open gap to the ratio
+SPLIT_OHLC_TOL = 0.1      # OHLC files: log distance of the close-to-close move to the split ratio
+SPLIT_GAP_TOL = 0.04      # OHLC files: log distance of the open gap (Open / previous Close) to the split ratio
 SPLIT_RANGE_SHARE = 0.3   # OHLC files: the split day's log High/Low range is below this share of |log ratio|
 SPLIT_LEVELS = tuple(sorted({*(1 / r for r in (2.0, 1.5, 3.0, 4.0, 5.0, 7.0, 8.0, 10.0)),
                              *(r for r in (2.0, 3.0, 4.0, 5.0, 10.0, 20.0))}))   # new price / old
@@ -119,7 +120,7 @@ def _split_ratio(df: pd.DataFrame, i: int, col: str):
     """The split ratio (new price / old) that the move from day i to day i+1 shows, or None.
 
     OHLC: the close-to-close ratio is within ``SPLIT_OHLC_TOL`` (log) of a split ratio, the open gaps with it (the
-    open against the day before's close is within the same distance of the ratio) while the day's High/Low range
+    open against the day before's close is within ``SPLIT_GAP_TOL`` of the ratio) while the day's High/Low range
     stays below ``SPLIT_RANGE_SHARE`` of the jump: the price level moved before the market opened, not during the
     day. Close-only: the ratio is within ``SPLIT_TOL`` of a split ratio (no more can be told)."""
     c = df[col].to_numpy(dtype=float)
@@ -135,7 +136,7 @@ def _split_ratio(df: pd.DataFrame, i: int, col: str):
         return s
     gap = df["open"].iat[t] / c[i]
     hl = np.log(df["high"].iat[t] / df["low"].iat[t])
-    if abs(np.log(gap / s)) <= SPLIT_OHLC_TOL and hl < SPLIT_RANGE_SHARE * abs(np.log(s)):
+    if abs(np.log(gap / s)) <= SPLIT_GAP_TOL and hl < SPLIT_RANGE_SHARE * abs(np.log(s)):
         return s
     return None
 
