@@ -12,8 +12,8 @@ import pandas as pd
 
 from . import checks
 from .errors import data_error as _error, header_key as _key
-from .loading import DATE_ALIASES, _prices_from_table, read_options
-from .records import DataFile
+from .loading import DATE_ALIASES, _prices_from_table
+from .records import DataFile, ReadOptions
 
 __all__ = ["normalize_prices"]
 
@@ -35,7 +35,7 @@ def normalize_prices(frame: pd.DataFrame, missing: str = "error", price_column=N
     numbers on the same data. Raises :class:`DataError` (a ``ValueError``) for a problem in the data."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"normalize_prices needs a DataFrame, got {type(frame).__name__}")
-    options = read_options(missing=missing, price_column=price_column)
+    options = ReadOptions(missing=missing, price_column=price_column)
     names = [str(c) for c in frame.columns]
     date_cols = [i for i, name in enumerate(names) if _key(name) in DATE_ALIASES]
     if date_cols:

@@ -31,7 +31,7 @@ from .records import DataFile, FileFacts, ReadOptions
 __all__ = ["SP500_FILE", "SP500_RV_FILE", "DATE_ALIASES", "PRICE_COLUMNS", "REQUIRED_PRICES", "RANGE_COLUMNS",
            "DELIMITERS", "MAX_FILE_MB", "DataError", "detect_stale_opens", "adjust_prices", "load_prices", "load_sp500",
            "load_realized", "load_sp500_rv", "require_rows", "read_prices", "read_sp500",
-           "read_realized", "read_sp500_rv", "DataFile", "FileFacts", "ReadOptions", "read_options"]
+           "read_realized", "read_sp500_rv", "DataFile", "FileFacts", "ReadOptions"]
 
 SP500_FILE = "sp500_daily_1999_2018.csv"
 SP500_RV_FILE = "sp500_rv5min_1997_2013.csv"
@@ -464,11 +464,6 @@ def _prices_from_bytes(data: bytes, file: str, source: str, max_mb: float = MAX_
     return _prices_from_table(header, body, sep, file, source, options)
 
 
-def read_options(missing: str = "error", price_column=None, decimal=None, dayfirst=None) -> ReadOptions:
-    """A :class:`ReadOptions` (one-line ``ValueError`` naming the option for a bad value)."""
-    return ReadOptions(missing=missing, price_column=price_column, decimal=decimal, dayfirst=dayfirst)
-
-
 def read_prices(path, max_file_mb: float = MAX_FILE_MB, options: ReadOptions = ReadOptions(), **choices) -> DataFile:
     """Read and validate a CSV file of daily prices (optionally gzipped): the frame and its :class:`FileFacts`.
 
@@ -493,7 +488,7 @@ def read_prices(path, max_file_mb: float = MAX_FILE_MB, options: ReadOptions = R
     findings of :mod:`~tinygrad_trade.vol.data.checks` (one ``DataWarning`` each). Raises :class:`DataError`
     for any problem in the file.
     """
-    options = read_options(**choices) if choices else options
+    options = ReadOptions(**choices) if choices else options
     file = os.fspath(path)
     data = _prices_from_bytes(_read_file(path, max_file_mb), file, os.path.basename(file), max_file_mb, options)
     _stale_warning(data, file)

@@ -592,8 +592,7 @@ class GARCH(Forecaster):
     def fitted_params(self) -> pd.Series:
         return self.result.params.copy()
 
-    def fitted_std_err(self, ds: Dataset):
-        """Robust (sandwich) standard errors: ``arch``'s default, so ``res.std_err`` compares with it."""
+    def fitted_std_err(self, ds: Dataset):   # robust (sandwich), arch's default: res.std_err compares with it
         return self.result.robust_std_err.rename("std_err")
 
     def fitted_classic_std_err(self, ds: Dataset):
