@@ -210,3 +210,13 @@ def test_api_on_a_yahoo_frame_equals_the_cli_loader(aapl_raw, tmp_path):
     res = get_model("ewma").fit(frames["Date index"].assign(Close=lambda f: f["Close"].where(f.index.day != 3)),
                                 missing="skip")
     assert len(res.dataset) < len(ds)
+
+
+def test_predict_on_a_mixed_universe_leaves_range_models_to_the_ohlc_assets(aapl_raw, sp500_close, tmp_path):
+    from tinygrad_trade.vol.jobs.predict import PredictConfig, run_predict
+    aapl = _write(tmp_path / "AAPL.csv", aapl_raw)
+    vix = _write(tmp_path / "VIX.csv", sp500_close.rename(columns={"Date": "DATE", "Close": "VIXCLS"}))
+    res = run_predict(PredictConfig(csv=(aapl, vix), models=("ewma", "har"), horizons=(1,), out=None, quiet=True))
+    rows = set(zip(res.table["asset"], res.table["model"]))
+    assert rows == {("AAPL", "ewma"), ("AAPL", "har"), ("VIX", "ewma")}
+    assert any("closes only" in n for n in res.notes)

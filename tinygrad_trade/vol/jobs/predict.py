@@ -96,6 +96,7 @@ class PredictConfig:
     price_column: Optional[str] = None   # --price-column,
     decimal: Optional[str] = None        # --decimal
     dayfirst: Optional[bool] = None      # and --dayfirst
+    model_assets: dict = field(default_factory=dict)   # name -> the assets it runs on (a mixed universe: OHLC ones)
 
 
 
@@ -121,9 +122,10 @@ class PredictResults:
 
 
 def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
-    """``([(asset, frame)], models)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
+    """``([(asset, frame)], models, model_assets)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
     an asset column, ``--universe embedded``, else the embedded S&P 500) and the models it supports (a
-    close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does)."""
+    close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does; in a mixed
+    universe ``model_assets`` names the OHLC assets a range-based model runs on)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.universe == "embedded":
@@ -136,12 +138,12 @@ def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
             frames = {asset_name(vdata.SP500_FILE): vdata.read_sp500()}
     for data in frames.values():
         vdata.require_rows(data, MIN_ROWS, "predict (a year of history for every model)")
-    models = config.models
+    models, model_assets = config.models, {}
     if models is not None:
         fc = check_close_only(frames, ForecastConfig(models=tuple(models)), config.defaulted_models,
                               notes if notes is not None else [])
-        models = fc.models
-    return list(frames.items()), models
+        models, model_assets = fc.models, fc.model_assets
+    return list(frames.items()), models, model_assets
 
 
 # ------------------------------------------------------------------------------------ models
@@ -333,8 +335,8 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     config = validate(config)
     notes = []
-    assets, models = load_assets(config, notes)
-    config = dataclasses.replace(config, models=models)
+    assets, models, model_assets = load_assets(config, notes)
+    config = dataclasses.replace(config, models=models, model_assets=model_assets)
     for note in notes:
         log(f"note: {note}")
     saved = None
@@ -363,6 +365,13 @@ def run_predict(config: PredictConfig, log=None) -> PredictResults:
     return res
 
 
+def _runs_on(config: PredictConfig, spec, asset: str) -> bool:
+    """Whether the per-asset model ``spec`` runs on ``asset`` (a range model skips a mixed universe's closes-only
+    assets)."""
+    wanted = config.model_assets.get(spec.name)
+    return wanted is None or asset in wanted
+
+
 def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, notes: list, log) -> PredictResults:
     """Fit (or restore) every model and build the predictions table."""
 
@@ -375,7 +384,7 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
     names = [name for name, _ in assets]
     pooled = {spec.key: is_pooled(spec.build()) for spec in specs}
     if saved is None:   # the per-asset fits: here, on --workers processes or on --scheduler
-        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names if _runs_on(config, spec, name)]
         if pairs:
             log(f"fitting {len(specs) - sum(pooled.values())} model(s) on {len(names)} asset(s)")
             for (name, spec), fm in zip(pairs, _fit_all(pairs, dsets, config)):
@@ -392,12 +401,12 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
             fitted.update({(fm.asset, spec.name): fm for fm in fms})
             continue
         if saved is not None:
-            for name in names:
+            for name in (n for n in names if _runs_on(config, spec, n)):
                 fm, note = saved.restore(name, spec, dsets[name], config)
                 notes.append(note)
                 log(f"note: {note}")
                 fitted[(name, spec.name)] = fm
-    fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
+    fitted = [fitted[(name, spec.name)] for name in names for spec in specs if (name, spec.name) in fitted]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     return PredictResults(config=config, table=table, fitted=fitted,

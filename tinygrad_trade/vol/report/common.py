@@ -255,6 +255,9 @@ def _command(cfg: dict, model: str) -> str:
     """Tomorrow's ``tinygrad-trade predict`` for the data of this run, with the reading options it needed."""
     csv = cfg.get("csv")
     files = [csv] if isinstance(csv, str) else list(csv or [])
+    source = str((cfg.get("data") or {}).get("file") or "").split(":")[0]   # "file:ASSET" for a long file's asset
+    mine = [f for f in files if os.path.basename(f) == source]
+    files = mine[:1] or files      # a universe's asset: its own file
     parts = ["tinygrad-trade predict"]
     if files:
         parts.append("--csv " + " ".join(files))
@@ -302,7 +305,7 @@ def what_to_use(metrics: dict, asset: str = "", mcs=None) -> list:
     elif best == bench and ranked[1] in dm:
         p = dm[ranked[1]]["qlike"]["pvalue"]
         verdict = "significant" if p is not None and p < SIGNIFICANT_P else "not significant"
-        evidence = (f"the benchmark itself; its lead over {ranked[1]} is {verdict} at 5% (Diebold-Mariano "
+        evidence = (f"it is the benchmark here; its lead over {ranked[1]} is {verdict} at 5% (Diebold-Mariano "
                     f"p = {_f(p, '.3f')}).")
     else:
         evidence = "no test against a benchmark was possible."
