@@ -197,7 +197,13 @@ def test_api_on_a_yahoo_frame_equals_the_cli_loader(aapl_raw, tmp_path):
     ref = get_model("garch").fit(ds, len(ds))
     frames = {"Date index": pd.read_csv(path, index_col="Date", parse_dates=True),
               "Date column": pd.read_csv(path),
-              "adj close": pd.read_csv(path, index_col=0, parse_dates=True).rename(columns=str.lower)}
+              "adj close": pd.read_csv(path, index_col=0, parse_dates=True).rename(columns=str.lower),
+              "AdjClose": pd.read_csv(path, index_col=0, parse_dates=True).rename(columns={"Adj Close": "AdjClose"}),
+              "adj_close": pd.read_csv(path, index_col=0, parse_dates=True).rename(
+                  columns=lambda c: c.lower().replace(" ", "_")),
+              "yf.download": pd.read_csv(path, index_col=0, parse_dates=True).pipe(
+                  lambda f: f.set_axis(pd.MultiIndex.from_product([f.columns, ["AAPL"]], names=["Price", "Ticker"]),
+                                       axis=1))}
     for what, frame in frames.items():
         res = get_model("garch").fit(frame)
         np.testing.assert_array_equal(res.dataset.returns, ds.returns, err_msg=what)

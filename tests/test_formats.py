@@ -48,18 +48,13 @@ def test_day_first_dates_are_detected_though_the_first_twelve_days_parse_either_
 
 
 def test_ambiguous_dates_are_one_line_naming_the_option(tmp_path):
-    days, close = _closes(8, "2020-03-02")   # 02.03 .. 11.03: day and month both <= 12, and both orders... 
-    rows = [f"{d:%d/%m/%Y},{c:.4f}" for d, c in zip(days[:1], close[:1])]
-    text = "Date,Close\n" + "\n".join(rows)
+    # 02/03/2020 then 02/03/2021: day and month both <= 12, and either order increases
+    text = "Date,Close\n02/03/2020,100.5\n02/03/2021,101.5\n"
     with pytest.raises(DataError, match="--dayfirst") as err:
-        read_prices(_write(tmp_path, text + "\n" + text.splitlines()[1].replace("2020", "2021")))
-    assert "\n" not in str(err.value)
-    data = _read(_write(tmp_path, text + "\n" + text.splitlines()[1].replace("2020", "2021"), "b.csv"),
-                 dayfirst=True)
-    assert data.frame.index[0] == pd.Timestamp("2020-03-02")
-    data = _read(_write(tmp_path, text + "\n" + text.splitlines()[1].replace("2020", "2021"), "c.csv"),
-                 dayfirst=False)
-    assert data.frame.index[0] == pd.Timestamp("2020-02-03")
+        read_prices(_write(tmp_path, text))
+    assert "\n" not in str(err.value) and "--no-dayfirst" in str(err.value)
+    assert _read(_write(tmp_path, text, "b.csv"), dayfirst=True).frame.index[0] == pd.Timestamp("2020-03-02")
+    assert _read(_write(tmp_path, text, "c.csv"), dayfirst=False).frame.index[0] == pd.Timestamp("2020-02-03")
 
 
 def test_decimal_commas_with_thousands_dots_and_the_option(tmp_path):

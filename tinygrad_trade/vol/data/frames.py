@@ -36,6 +36,12 @@ def normalize_prices(frame: pd.DataFrame, missing: str = "error", price_column=N
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"normalize_prices needs a DataFrame, got {type(frame).__name__}")
     options = ReadOptions(missing=missing, price_column=price_column)
+    if isinstance(frame.columns, pd.MultiIndex):   # yf.download: (Price, Ticker) columns, one ticker
+        tickers = list(dict.fromkeys(str(t) for t in frame.columns.get_level_values(-1) if str(t)))
+        if len(tickers) > 1:
+            raise _error(source, f"several tickers in one frame ({', '.join(tickers[:5])}); fit one at a time, "
+                                 f"e.g. frame.xs('{tickers[0]}', axis=1, level=-1)")
+        frame = frame.set_axis([str(c) for c in frame.columns.get_level_values(0)], axis=1)
     names = [str(c) for c in frame.columns]
     date_cols = [i for i, name in enumerate(names) if _key(name) in DATE_ALIASES]
     if date_cols:
