@@ -310,8 +310,11 @@ def what_to_use(metrics: dict, asset: str = "", mcs=None) -> list:
     else:
         evidence = "no test against a benchmark was possible."
     L = [f"- {head}use `{best}` (QLIKE {_f(metrics['models'][best]['qlike'])}, best of {len(ranked)} out of "
-         f"sample); {evidence}",
-         f"  Tomorrow's figure: `{_command(cfg, best)}`"]
+         f"sample); {evidence}"]
+    if cfg.get("rv"):
+        L.append("  Tomorrow's figure: `tinygrad-trade predict` reads price files only, not realized variance.")
+    else:
+        L.append(f"  Tomorrow's figure: `{_command(cfg, best)}`")
     caveats = []
     n = cfg.get("n_forecasts", 0)
     if n < FEW_DAYS:
