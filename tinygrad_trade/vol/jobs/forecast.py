@@ -128,7 +128,7 @@ def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, note
     """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
 
     In a universe mixing close-only and OHLC assets, a range-based model runs on the OHLC assets only
-    (``config.model_assets``; a note, and empty cells for the others); a pooled one, which trains on every asset,
+    (``config.model_assets``; a note, and no figures for the others); a pooled one, which trains on every asset,
     is dropped from the defaults or refused by name. When every asset is close-only, default models are narrowed
     to ``CLOSE_MODELS`` (with a note) and an explicit range-based model is a one-line error naming the model and
     the missing columns."""
@@ -151,7 +151,7 @@ def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, note
             assets[m] = [a for a in assets.get(m, ranged) if a in ranged]
         if per_asset:
             notes.append(f"{', '.join(close_only)}: closes only, so {', '.join(per_asset)} run on "
-                         f"{', '.join(ranged)} only (empty cells for the others)")
+                         f"{', '.join(ranged)} only (no figures for the others)")
         if pooled:
             notes.append(f"{', '.join(pooled)} skipped: pooled models train on every asset and {file} has closes only")
         return dataclasses.replace(config, models=tuple(m for m in config.models if m not in pooled),
