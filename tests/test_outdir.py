@@ -142,3 +142,23 @@ def test_disk_full_on_rerun_keeps_the_previous_report(tmp_path, capsys, monkeypa
     assert rc == 2 and "forecasts.csv" in err and "no space" in err and len(err.strip().splitlines()) == 1
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before
     assert _leftovers(tmp_path) == []
+
+
+def test_force_moves_the_users_file_aside_numbered(tmp_path, caplog):
+    from tinygrad_trade.vol.jobs.outdir import output_dir as open_out
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "report.md").write_text("mine\n")
+    (target / "report.md.~1~").write_text("older\n")
+    (target / "notes.txt").write_text("untouched\n")
+    with open_out(target, force=True) as out:
+        with open(out.path("report.md"), "w") as fh:
+            fh.write("tool\n")
+    assert (target / "report.md").read_text() == "tool\n"
+    assert (target / "report.md.~2~").read_text() == "mine\n" and (target / "report.md.~1~").read_text() == "older\n"
+    assert (target / "notes.txt").read_text() == "untouched\n"
+    assert out.moved_aside == [(str(target / "report.md"), str(target / "report.md.~2~"))]
+    with open_out(target, force=True) as out:   # now the tool's own file: replaced, no copy
+        with open(out.path("report.md"), "w") as fh:
+            fh.write("tool again\n")
+    assert out.moved_aside == [] and not (target / "report.md.~3~").exists()

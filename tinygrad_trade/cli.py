@@ -168,6 +168,26 @@ def _max_file_option(p):
                    help="largest input file read, in MB after unpacking (default 512)")
 
 
+def _reading_options(p):
+    """How a price file is read where its layout leaves a choice (forecast and predict)."""
+    p.add_argument("--missing", choices=("error", "skip"), default="error",
+                   help="a row with a missing price (empty, '.', NA): stop with its row (error, default) or drop "
+                        "it (skip: the dropped rows are counted and listed in the report's data checks)")
+    p.add_argument("--price-column", default=None, metavar="NAME",
+                   help="read the closes from column NAME (the file is then close-only); a file with a date and "
+                        "one value column (FRED's DATE,DCOILWTICO) needs no option")
+    p.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark of the numbers (default: detected; a comma only with ';' or tab separators)")
+    p.add_argument("--dayfirst", action=argparse.BooleanOptionalAction, default=None,
+                   help="dates like 03.04.2020 are day-first (--dayfirst) or month-first (--no-dayfirst); "
+                        "default: detected when the dates leave no doubt")
+
+
+def _reading_values(args) -> dict:
+    return {"missing": args.missing, "price_column": args.price_column, "decimal": args.decimal,
+            "dayfirst": args.dayfirst}
+
+
 def _max_file_mb(args) -> float:
     """``--max-file-mb`` as a number (the loaders' default when not given); passed to the loaders."""
     from .vol.data.loading import MAX_FILE_MB
@@ -256,6 +276,7 @@ def _forecast_parser(sub):
                      help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
     p.add_argument("--rv-column", default="RV", help="realized-variance column of --rv (default RV)")
     _max_file_option(p)
+    _reading_options(p)
     p.add_argument("--start", default="2008-01-01", help="first target day to forecast (default 2008-01-01)")
     p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
     p.add_argument("--refit-every", default="21", metavar="K", help="refit every K forecasts (default 21)")
@@ -298,7 +319,7 @@ def _forecast_config(args):
         seed=_int_text("--seed", args.seed, lo=0), workers=_int_text("--workers", args.workers),
         scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
-        quiet=args.quiet, force=args.force, max_file_mb=_max_file_mb(args),
+        quiet=args.quiet, force=args.force, max_file_mb=_max_file_mb(args), **_reading_values(args),
     )
 
 
@@ -353,7 +374,7 @@ def _predict_parser(sub):
                        description="Fit every model on all the data (forecast's estimators and defaults) and "
                                    "forecast the mean daily variance of the next H trading days after the last "
                                    "date (business days: weekends skipped, holidays not known), with the "
-                                   "volatility-targeting position and the 1-day VaR and ES at 5%% and 1%%. Prints "
+                                   "volatility-targeting position and the 1-day VaR and ES at 5% and 1%. Prints "
                                    "one table; writes DIR/predictions.csv (and .json with --json); with --journal, "
                                    "appends the predictions to a forecast journal (SQLite).")
     src = p.add_mutually_exclusive_group()
@@ -362,6 +383,7 @@ def _predict_parser(sub):
                           "one with a Ticker/Symbol/Asset column, give one row block per asset")
     src.add_argument("--universe", choices=("embedded",), default=None,
                      help="embedded: the S&P 500 (1999-2018) with AAPL, GOOG and IBM (2000-2013)")
+    _reading_options(p)
     p.add_argument("--models", default=None, help="comma-separated models (default: forecast's defaults, or "
                                                    "every model of the --load folder)")
     p.add_argument("--horizon", default=None, metavar="LIST",
@@ -418,7 +440,7 @@ def _predict_config(args):
         max_leverage=_float_text("--max-leverage", args.max_leverage),
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
         seed=_int_text("--seed", args.seed, lo=0), quiet=args.quiet, force=args.force,
-        workers=_int_text("--workers", args.workers), scheduler=args.scheduler)
+        workers=_int_text("--workers", args.workers), scheduler=args.scheduler, **_reading_values(args))
 
 
 def _cmd_predict(args):

@@ -7,5 +7,6 @@ imports from the layers above (features, models, evaluation, runs, report, jobs)
 from .loading import *  # noqa: F401,F403
 from .loading import __all__ as _loading
 from .assets import load_embedded_universe, load_universe
+from .frames import normalize_prices
 
-__all__ = [*_loading, "load_universe", "load_embedded_universe"]
+__all__ = [*_loading, "load_universe", "load_embedded_universe", "normalize_prices"]

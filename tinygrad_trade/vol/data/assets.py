@@ -7,8 +7,8 @@
 
 Each frame is what :func:`tinygrad_trade.vol.data.load_prices` returns (checked, OHLC adjusted by
 Adj Close / Close). An asset is named by its file's stem, or by the value of the asset column. Assets may
-cover different dates. A universe must be consistent: asset names unique, and either every asset has
-Open/High/Low or none has (close-only files). Any problem raises :class:`~tinygrad_trade.vol.data.DataError`
+cover different dates. Asset names must be unique; close-only and OHLC assets may be mixed (each asset runs the
+models its columns allow). Any problem raises :class:`~tinygrad_trade.vol.data.DataError`
 with one line naming the file (and the row, for a long file's rows: rows are counted in the whole file).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from . import checks
 from . import loading as vdata
 from .loading import DataError
-from .records import DataFile
+from .records import DataFile, ReadOptions
 
 __all__ = ["ASSET_COLUMNS", "STOCKS_FILE", "SP500_ASSET", "load_universe", "load_embedded_universe", "read_universe",
            "read_embedded_universe",
@@ -52,55 +52,47 @@ def _asset_column(header: list, file: str):
     return vdata._find(header, ASSET_COLUMNS, file, "asset", required=False)
 
 
-def _long_frames(header: list, body, file: str, source: str, asset_at: int) -> dict:
+def _long_frames(header: list, body, file: str, source: str, asset_at: int, sep: str = ",",
+                 options: ReadOptions = ReadOptions()) -> dict:
     """Split a long file into one checked frame per asset (first-appearance order)."""
-    date_at = vdata._find(header, vdata.DATE_ALIASES, file, "date")
-    found = vdata._price_columns(header, file)
-    names = {name: header[i] for name, i in found.items()}
     assets = body[asset_at]
     empty = np.flatnonzero((assets == "").to_numpy())
     if empty.size:
         raise vdata._error(file, "empty asset name", row=int(empty[0]) + 1, column=header[asset_at])
-    dates = vdata._parse_dates(body[date_at], file, header[date_at])
-    columns = {name: vdata._parse_numbers(body[i], dates, file, names[name]) for name, i in found.items()}
+    dates, columns, names, rows, skipped, notes, date_name = vdata._cells(header, body, sep, file, options,
+                                                                          exclude=(asset_at,))
+    kept = assets.to_numpy()[rows - 1]
+    lost = assets.to_numpy()[np.setdiff1d(np.arange(len(body)), rows - 1)]
     frames = {}
     for asset in dict.fromkeys(assets):
-        pos = np.flatnonzero((assets == asset).to_numpy())
-        rows = pos + 1
+        pos = np.flatnonzero(kept == asset)
         sub_dates = dates[pos]
-        vdata._check_order(sub_dates, f"{file} ({asset})", header[date_at], rows=rows)
+        vdata._check_order(sub_dates, f"{file} ({asset})", date_name, rows=rows[pos])
         sub = {name: values[pos] for name, values in columns.items()}
+        mine = skipped[lost == asset] if len(skipped) else skipped
         frames[asset] = vdata._frame_from_columns(sub, sub_dates, names, f"{file} ({asset})", f"{source}:{asset}",
-                                                  rows=rows)
+                                                  rows=rows[pos], notes=notes, skipped=mine)
     return frames
 
 
-def _frames_of_file(path, max_file_mb: float) -> dict:
+def _frames_of_file(path, max_file_mb: float, options: ReadOptions = ReadOptions()) -> dict:
     """``{asset: DataFile}`` of one file: a long file gives several assets, any other file one."""
     file = os.fspath(path)
     raw = vdata._decode(vdata._read_file(path, max_file_mb), file, max_file_mb)
-    header, body = vdata._read_table(raw, file)
+    header, body, sep = vdata._table(raw, file)
     asset_at = _asset_column(header, file)
     source = os.path.basename(file)
     if asset_at is None:
-        return {asset_name(file): vdata._prices_from_bytes(raw.encode("utf-8"), file, source)}
-    return _long_frames(header, body, file, source, asset_at)
+        return {asset_name(file): vdata._prices_from_bytes(raw.encode("utf-8"), file, source, options=options)}
+    return _long_frames(header, body, file, source, asset_at, sep, options)
 
 
-def _check_universe(frames: dict, origin: dict) -> None:
-    kinds = {name: is_close_only(df) for name, df in frames.items()}
-    if len(set(kinds.values())) > 1:
-        close = next(n for n, k in kinds.items() if k)
-        ohlc = next(n for n, k in kinds.items() if not k)
-        raise DataError(f"{origin[close]}: asset {close!r} is close-only but {origin[ohlc]} (asset {ohlc!r}) has "
-                        "Open/High/Low; give every asset of a universe the same columns")
+def read_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB, options: ReadOptions = ReadOptions()) -> dict:
+    """``{asset: DataFile}`` from one or more price files (see the module docstring), each read with ``options``
+    (:class:`~tinygrad_trade.vol.data.records.ReadOptions`).
 
-
-def read_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
-    """``{asset: DataFile}`` from one or more price files (see the module docstring).
-
-    Raises :class:`DataError` for an unreadable or bad file (an empty file included), two assets with the same
-    name, or a mix of close-only and OHLC assets. Each asset's warnings (stale opens, the data checks of
+    Raises :class:`DataError` for an unreadable or bad file (an empty file included) or two assets with the same
+    name. Close-only and OHLC assets may be mixed (each runs the models its columns allow). Each asset's warnings (stale opens, the data checks of
     :mod:`~tinygrad_trade.vol.checks`) are issued once.
     """
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
@@ -109,13 +101,12 @@ def read_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
     frames, origin = {}, {}
     for path in paths:
         file = os.fspath(path)
-        got = _frames_of_file(path, max_file_mb)
+        got = _frames_of_file(path, max_file_mb, options)
         for name, df in got.items():
             if name in frames:
                 raise DataError(f"{file}: duplicate asset name {name!r} (also in {origin[name]}); "
                                 "rename one of the files")
             frames[name], origin[name] = df, file
-    _check_universe(frames, origin)
     for name, data in frames.items():   # the loaders' warnings, once per asset
         vdata._stale_warning(data, origin[name] if data.facts.source == os.path.basename(origin[name])
                              else f"{origin[name]} ({name})")
@@ -123,9 +114,9 @@ def read_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
     return frames
 
 
-def load_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB) -> dict:
+def load_universe(paths, max_file_mb: float = vdata.MAX_FILE_MB, options: ReadOptions = ReadOptions()) -> dict:
     """``{asset: price frame}``: the frames of :func:`read_universe`."""
-    return {name: data.frame for name, data in read_universe(paths, max_file_mb).items()}
+    return {name: data.frame for name, data in read_universe(paths, max_file_mb, options).items()}
 
 
 def read_embedded_universe() -> dict:

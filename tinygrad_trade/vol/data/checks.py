@@ -8,9 +8,10 @@ things by their shape in the data:
 * refused (a :class:`~tinygrad_trade.vol.data.DataError`, one line): prices above 1e12, dates after
   today, closes that never change over 20 rows or more (nothing to forecast);
 * flagged (a :class:`Finding` with its date and what the user can do): a jump by a factor of about
-  100 that persists (a units change), a jump by a split ratio (1/2, 1/3, 2/3, 1/4, 1/5, 1/10 or the
-  reverse) with an ordinary High/Low range that day when the file has no Adj Close (an unadjusted
-  split), a one-day move by a factor of 5 or more that reverts the next day (a bad tick), a gap of
+  100 that persists (a units change), in a file without Adj Close a close-to-close jump by a split ratio
+  (2:1, 3:2, 3:1, 4:1, 5:1, 1:10 ...) whose open gaps with it while the day's High/Low range is ordinary (an
+  unadjusted split, with its ratio) or, in a close-only file, a jump at a split ratio (a possible split: closes
+  alone cannot tell a split from a crash), a one-day move by a factor of 5 or more that reverts the next day (a bad tick), a gap of
   more than 31 days between rows, realized variance whose median is below 0.01 (decimal^2 units).
 
 The loaders (:mod:`~tinygrad_trade.vol.data`) call :func:`check_prices` / :func:`check_realized`,
@@ -26,7 +27,8 @@ import pandas as pd
 
 from .errors import data_error
 
-__all__ = ["Finding", "DataWarning", "warn", "check_prices", "check_realized", "MAX_PRICE", "MAX_GAP_DAYS"]
+__all__ = ["Finding", "DataWarning", "warn", "check_prices", "check_realized", "check_skipped", "MAX_PRICE",
+           "MAX_GAP_DAYS", "SPLIT_LEVELS"]
 
 MAX_PRICE = 1e12          # refused above this
 MIN_ROWS_CONSTANT = 20   # a file this long whose closes never move is refused
@@ -34,7 +36,13 @@ MAX_GAP_DAYS = 31         # calendar days between rows before a gap is flagged
 UNITS_FACTOR = (50.0, 200.0)   # a jump by a factor in this range that persists: units changed
 SPIKE_FACTOR = 5.0        # a one-day move at least this large that reverts: a bad tick
 SPLIT_RATIOS = (2.0, 3.0, 1.5, 4.0, 5.0, 10.0)   # and their inverses
-SPLIT_TOL = 0.03          # relative distance to a split ratio
+SPLIT_TOL = 0.03          # close-only files: relative distance to a split ratio
+SPLIT_OHLC_TOL = 0.1      # OHLC files: log distance of the close-to-close move to the split ratio
+SPLIT_GAP_TOL = 0.04      # OHLC files: log distance of the open gap (Open / previous Close) to the split ratio
+SPLIT_RANGE_SHARE = 0.3   # OHLC files: the split day's log High/Low range is below this share of |log ratio|
+SPLIT_LEVELS = tuple(sorted({*(1 / r for r in (2.0, 1.5, 3.0, 4.0, 5.0, 7.0, 8.0, 10.0)),
+                             *(r for r in (2.0, 3.0, 4.0, 5.0, 10.0, 20.0))}))   # new price / old
+SKIP_GAP_DAYS = 6         # --missing skip: skipped rows leaving more calendar days than this between rows warn
 RV_DECIMAL_MEDIAN = 0.01  # daily %^2 below this median: the file is in decimal^2
 RV_UNITS_FACTOR = 1000.0  # realized variance: a persistent jump of medians by this factor
 
@@ -98,6 +106,56 @@ def _near(ratio: float, target: float) -> bool:
     return abs(ratio / target - 1.0) <= SPLIT_TOL
 
 
+def _ratio_text(s: float) -> str:
+    """A split ratio as traders write it: 0.5 -> '2:1' (two new shares for one), 10 -> '1:10' (reverse)."""
+    new, old = (1.0 / s, 1.0) if s < 1 else (1.0, s)
+    for scale in (1, 2, 3, 4, 5, 10):
+        a, b = new * scale, old * scale
+        if abs(a - round(a)) < 1e-6 and abs(b - round(b)) < 1e-6:
+            return f"{round(a)}:{round(b)}"
+    return f"{new:g}:{old:g}"
+
+
+def _split_ratio(df: pd.DataFrame, i: int, col: str):
+    """The split ratio (new price / old) that the move from day i to day i+1 shows, or None.
+
+    OHLC: the close-to-close ratio is within ``SPLIT_OHLC_TOL`` (log) of a split ratio, the open gaps with it (the
+    open against the day before's close is within ``SPLIT_GAP_TOL`` of the ratio) while the day's High/Low range
+    stays below ``SPLIT_RANGE_SHARE`` of the jump: the price level moved before the market opened, not during the
+    day. Close-only: the ratio is within ``SPLIT_TOL`` of a split ratio (no more can be told)."""
+    c = df[col].to_numpy(dtype=float)
+    t = i + 1
+    r = c[t] / c[i]
+    ohlc = "open" in df and "high" in df and "low" in df
+    tol = SPLIT_OHLC_TOL if ohlc else np.log1p(SPLIT_TOL)
+    near = [s for s in SPLIT_LEVELS if abs(np.log(r / s)) <= tol]
+    if not near:
+        return None
+    s = min(near, key=lambda s: abs(np.log(r / s)))
+    if not ohlc:
+        return s
+    gap = df["open"].iat[t] / c[i]
+    hl = np.log(df["high"].iat[t] / df["low"].iat[t])
+    if abs(np.log(gap / s)) <= SPLIT_GAP_TOL and hl < SPLIT_RANGE_SHARE * abs(np.log(s)):
+        return s
+    return None
+
+
+def _split_finding(df: pd.DataFrame, file: str, i: int, r: float, s: float) -> Finding:
+    c = df["close"].to_numpy(dtype=float)
+    t = i + 1
+    date = _day(df.index[t])
+    ratio = _ratio_text(s)
+    if "open" in df and "high" in df:
+        return Finding("split", date, f"{file}: Close moves by {r:.4g}x on {date} ({c[i]:.6g} to {c[t]:.6g}), "
+                       f"the Open gaps with it ({df['open'].iat[t]:.6g}) while the day's High/Low range is "
+                       f"ordinary: an unadjusted {ratio} split; use a file with Adj Close, or divide the prices "
+                       f"before {date} by {1 / s:g}")
+    return Finding("possible_split", date, f"{file}: Close moves by {r:.4g}x on {date} ({c[i]:.6g} to "
+                   f"{c[t]:.6g}), near a {ratio} split ratio: possible split, cannot tell from closes alone "
+                   f"(a real move looks the same); if it is a split, use adjusted closes")
+
+
 def check_prices(df: pd.DataFrame, file: str, today=None) -> list:
     """Refuse impossible prices (``DataError``); return the :class:`Finding` list of the rest."""
     _refusals(df, file, ("open", "high", "low", "close", "adj_close"), today or pd.Timestamp.now())
@@ -109,8 +167,6 @@ def check_prices(df: pd.DataFrame, file: str, today=None) -> list:
     out = []
     n = len(c)
     ratio = c[1:] / c[:-1]                    # ratio[i]: day i+1 against day i
-    hl = (np.log(df["high"].to_numpy(float) / df["low"].to_numpy(float)) if "high" in df
-          else np.zeros(n))                   # a close-only file: no range to tell a split from a crash
     seen = set()
     for i in np.flatnonzero((ratio >= 1.4) | (ratio <= 1 / 1.4)):
         t = i + 1
@@ -122,16 +178,14 @@ def check_prices(df: pd.DataFrame, file: str, today=None) -> list:
         reverts = t + 1 < n and 0.5 <= c[t + 1] / c[i] <= 2.0
         persists = bool(np.all((after >= 0.5 * r) & (after <= 2.0 * r)))
         date = _day(df.index[t])
+        split = _split_ratio(df, i, col) if col == "close" and persists else None
         if UNITS_FACTOR[0] <= big <= UNITS_FACTOR[1] and persists:
             unit = "up" if r > 1 else "down"
             out.append(Finding("units", date, f"{file}: {col} jumps {unit} by a factor {big:.0f} on {date} "
                                f"({c[i]:.6g} to {c[t]:.6g}) and stays there: a change of units (cents and "
                                f"dollars, pence and pounds)? Convert the file to one unit"))
-        elif (col == "close" and persists and any(_near(big, s) for s in SPLIT_RATIOS)
-              and hl[t] < 0.3 * abs(np.log(r))):
-            out.append(Finding("split", date, f"{file}: Close moves by {r:.4g}x on {date} ({c[i]:.6g} to "
-                               f"{c[t]:.6g}) while that day's High/Low range is ordinary: an unadjusted stock "
-                               f"split? Use a file with Adj Close, or adjust the prices before {date}"))
+        elif split is not None:
+            out.append(_split_finding(df, file, i, r, split))
         elif big >= SPIKE_FACTOR and reverts:
             out.append(Finding("spike", date, f"{file}: {col} is {c[t]:.6g} on {date}, between {c[i]:.6g} "
                                f"and {c[t + 1]:.6g}: a one-day {big:.0f}x spike, probably a bad tick; fix or "
@@ -163,6 +217,24 @@ def check_realized(df: pd.DataFrame, file: str, column: str = "RV", today=None) 
                                f"{max(jump[t - 1], 1 / jump[t - 1]):.0f} from {date}: a change of units (%^2 and "
                                f"decimal^2 differ by 10000)? Convert the file to daily %^2"))
     return out + _gaps(df.index, file)
+
+
+def check_skipped(index: pd.DatetimeIndex, skipped: pd.DatetimeIndex, file: str) -> list:
+    """Findings for the rows dropped by ``--missing skip``: one listing them, and one per gap they leave of more
+    than ``SKIP_GAP_DAYS`` calendar days (a holiday leaves fewer; a week of missing prices is worth a look)."""
+    days = [_day(d) for d in skipped]
+    shown = ", ".join(days[:12]) + (f" and {len(days) - 12} more" if len(days) > 12 else "")
+    out = [Finding("missing", days[0], f"{file}: {len(days)} row(s) without a price skipped (--missing skip): "
+                                       f"{shown}")]
+    if len(index) >= 2:
+        gaps = np.diff(index.values).astype("timedelta64[D]").astype(int)
+        for i in np.flatnonzero((gaps > SKIP_GAP_DAYS) & (gaps <= MAX_GAP_DAYS)):
+            inside = skipped[(skipped > index[i]) & (skipped < index[i + 1])]
+            if len(inside):
+                out.append(Finding("gap", _day(index[i]), f"{file}: no price from {_day(index[i])} to "
+                                   f"{_day(index[i + 1])} ({gaps[i]} days, {len(inside)} row(s) skipped): the "
+                                   f"models treat the two days as consecutive"))
+    return out
 
 
 def warn(found: list) -> None:

@@ -24,14 +24,14 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from . import checks
+from . import checks, formats
 from .errors import DataError, data_error as _error, day_text as _day, header_key as _key, show_value as _show
-from .records import DataFile, FileFacts
+from .records import DataFile, FileFacts, ReadOptions
 
 __all__ = ["SP500_FILE", "SP500_RV_FILE", "DATE_ALIASES", "PRICE_COLUMNS", "REQUIRED_PRICES", "RANGE_COLUMNS",
            "DELIMITERS", "MAX_FILE_MB", "DataError", "detect_stale_opens", "adjust_prices", "load_prices", "load_sp500",
            "load_realized", "load_sp500_rv", "require_rows", "read_prices", "read_sp500",
-           "read_realized", "read_sp500_rv", "DataFile", "FileFacts"]
+           "read_realized", "read_sp500_rv", "DataFile", "FileFacts", "ReadOptions"]
 
 SP500_FILE = "sp500_daily_1999_2018.csv"
 SP500_RV_FILE = "sp500_rv5min_1997_2013.csv"
@@ -50,7 +50,8 @@ PRICE_COLUMNS = {  # output column -> accepted header keys, in priority order
 REQUIRED_PRICES = ("open", "high", "low", "close")
 RANGE_COLUMNS = ("open", "high", "low")   # a close-only file (Date, Close[, Adj Close]) has none of them
 DELIMITERS = (",", ";", "\t")
-_MISSING_WORDS = {"nan", "na", "n/a", "#n/a", "null", "none", "-"}
+_MISSING_WORDS = formats.MISSING_CELLS
+_SKIP_HINT = "add --missing skip (Python: missing='skip') to drop rows without a price"
 MAX_FILE_MB = 512     # largest input file read (after gunzip); the CLI's --max-file-mb raises it
 _PRICE_LAYOUT = "a header row like Date,Open,High,Low,Close[,Adj Close,Volume] (yfinance and Stooq exports work)"
 _TZ_SUFFIX = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$")
@@ -117,6 +118,12 @@ def _decode(data: bytes, file: str, max_mb: float = MAX_FILE_MB) -> str:
 
 def _read_table(text: str, file: str) -> tuple[list[str], pd.DataFrame]:
     """Text -> (header names, body of stripped strings indexed 0..n-1; position i is row i+1)."""
+    header, body, _ = _table(text, file)
+    return header, body
+
+
+def _table(text: str, file: str) -> tuple[list[str], pd.DataFrame, str]:
+    """Text -> (header names, body of stripped strings, the separator: comma, semicolon or tab)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
@@ -144,7 +151,7 @@ def _read_table(text: str, file: str) -> tuple[list[str], pd.DataFrame]:
     header = list(table.iloc[0])
     body = table.iloc[1:].reset_index(drop=True)
     body.columns = range(body.shape[1])
-    return header, body
+    return header, body, sep
 
 
 def _layout(header: list[str], body: pd.DataFrame, file: str) -> tuple[list[str], pd.DataFrame]:
@@ -185,9 +192,19 @@ def _find(header: list[str], keys: tuple[str, ...], file: str, label: str, requi
     return None
 
 
-def _parse_dates(text: pd.Series, file: str, column: str) -> pd.DatetimeIndex:
-    """Strings -> DatetimeIndex; time-zone offsets are dropped (local wall time kept)."""
+def _parse_dates(text: pd.Series, file: str, column: str, dayfirst=None, notes=None) -> pd.DatetimeIndex:
+    """Strings -> DatetimeIndex; time-zone offsets are dropped (local wall time kept). Numeric dates like
+    ``03.04.2020`` are read day-first or month-first as ``dayfirst`` says, or as :func:`formats.detect_dayfirst`
+    finds (a note in ``notes`` when it reads them day-first)."""
     text = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
+    order = dayfirst
+    if order is None:
+        order = formats.detect_dayfirst(text, file, column)
+        if order and notes is not None:
+            notes.append(f"{file}: dates read day-first ({text.iloc[0]} is {formats.iso_dates(text.iloc[:1], True).iloc[0]}); "
+                         f"--no-dayfirst reads them month-first")
+    if order is not None:
+        text = formats.iso_dates(text, order)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas' "could not infer format" chatter
         try:
@@ -233,22 +250,24 @@ def _check_order(dates: pd.DatetimeIndex, file: str, column: str, rows=None) -> 
     raise _error(file, what, row=row(i), date=dates[i], column=column)
 
 
-def _parse_numbers(text: pd.Series, dates: pd.DatetimeIndex, file: str, column: str) -> np.ndarray:
-    """Strings -> finite float64 values; empty, NaN or non-numeric cells are errors."""
+def _parse_numbers(text: pd.Series, dates: pd.DatetimeIndex, file: str, column: str, rows=None,
+                   hint: str = "") -> np.ndarray:
+    """Strings -> finite float64 values; empty, NaN or non-numeric cells are errors (``rows``: the file row of
+    each position, default i + 1; ``hint``: added to the message of a missing value)."""
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         i = bad[0]
         cell = text.iloc[i]
         if cell == "":
-            what = "empty value"
+            what = "empty value" + (f"; {hint}" if hint else "")
         elif cell.lower() in _MISSING_WORDS:
-            what = f"missing value {cell!r}"
+            what = f"missing value {cell!r}" + (f"; {hint}" if hint else "")
         elif np.isinf(values[i]):
             what = f"infinite value {cell!r}"
         else:
             what = f"non-numeric value {_show(cell)}"
-        raise _error(file, what, row=i + 1, date=dates[i], column=column)
+        raise _error(file, what, row=i + 1 if rows is None else int(rows[i]), date=dates[i], column=column)
     return values
 
 
@@ -333,10 +352,31 @@ def _stale_warning(data: DataFile, file: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def _price_columns(header: list[str], file: str) -> dict:
-    """Output column -> position in the header. OHLC, or a close-only file (Date, Close[, Adj Close])."""
-    close_only = _find(header, PRICE_COLUMNS["close"], file, "close") is not None and all(
-        _find(header, PRICE_COLUMNS[k], file, k, required=False) is None for k in RANGE_COLUMNS)
+def _price_columns(header: list[str], file: str, options: ReadOptions = ReadOptions(), exclude=(),
+                   notes=None) -> dict:
+    """Output column -> position in the header. OHLC, or a close-only file (Date, Close[, Adj Close]); a file
+    with a date and one value column (FRED's ``DATE,DCOILWTICO``) is read as closes (a note names the column);
+    ``options.price_column`` names the close column (the file is then read close-only)."""
+    notes = [] if notes is None else notes
+    if options.price_column is not None:
+        at = _find(header, (_key(options.price_column),), file, options.price_column,
+                   expected=f"the column named by --price-column ({options.price_column!r})")
+        notes.append(f"{file}: closes read from column {header[at]!r} (--price-column)")
+        return {"close": at}
+    close = _find(header, PRICE_COLUMNS["close"], file, "close", required=False)
+    ranged = any(_find(header, PRICE_COLUMNS[k], file, k, required=False) is not None for k in RANGE_COLUMNS)
+    if close is None and not ranged:
+        values = [i for i, name in enumerate(header) if i not in exclude and name and _key(name) not in
+                  (*DATE_ALIASES, "volume")]
+        if len(values) == 1:
+            notes.append(f"{file}: no Close column; the only value column {header[values[0]]!r} is read as the "
+                         f"closes (--price-column NAME chooses another)")
+            return {"close": values[0]}
+        if len(values) > 1:
+            shown = ", ".join(header[i] for i in values[:8]) + (", ..." if len(values) > 8 else "")
+            raise _error(file, f"no Close column, and several value columns ({shown}); add --price-column NAME "
+                               f"to say which holds the prices", row="header")
+    close_only = not ranged
     found = {name: _find(header, keys, file, name, required=name in REQUIRED_PRICES and not close_only)
              for name, keys in PRICE_COLUMNS.items()}
     return {name: i for name, i in found.items() if i is not None}
@@ -352,6 +392,8 @@ def adjust_prices(df: pd.DataFrame) -> bool:
     """
     if "adj_close" in df and "close" in df:
         factor = df["adj_close"].to_numpy() / df["close"].to_numpy()
+        if np.all(np.abs(factor - 1.0) <= 1e-12):
+            return False   # already adjusted (a frame of read_prices given again): scaling would only add rounding
         for column in ("open", "high", "low", "close"):
             if column in df:
                 df[column] = df[column].to_numpy() * factor
@@ -359,42 +401,86 @@ def adjust_prices(df: pd.DataFrame) -> bool:
     return False
 
 
-def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: str, rows=None) -> DataFile:
-    """Checked, adjusted price frame and its facts from parsed columns (``rows``: file row of each position)."""
+def _frame_from_columns(columns: dict, dates, names: dict, file: str, source: str, rows=None,
+                        notes=(), skipped=None) -> DataFile:
+    """Checked, adjusted price frame and its facts from parsed columns (``rows``: file row of each position;
+    ``skipped``: the dates of the rows dropped for a missing price)."""
     df = pd.DataFrame(columns, index=dates)
     _check_prices(df, names, file, rows)
     # on the raw prices: vol.checks refuses impossible data and flags the suspicious (an unadjusted split in a
     # file without Adj Close among them); stale opens too, since adjusting perturbs Open == previous Close
     found = checks.check_prices(df, file)
+    skipped = pd.DatetimeIndex([] if skipped is None else skipped)
+    if len(skipped):
+        found += checks.check_skipped(df.index, skipped, file)
     stale = detect_stale_opens(df) if "open" in df else np.zeros(len(df), dtype=bool)
     adjusted = adjust_prices(df)
     facts = FileFacts(source=source, kind="prices", close_only="open" not in df, adjusted=adjusted,
-                      stale_open=pd.Series(stale, index=df.index, name="stale_open"), data_checks=tuple(found))
+                      stale_open=pd.Series(stale, index=df.index, name="stale_open"), data_checks=tuple(found),
+                      notes=tuple(notes), skipped=tuple(_day(d) for d in skipped))
     return DataFile(df, facts)
 
 
-def _prices_from_bytes(data: bytes, file: str, source: str, max_mb: float = MAX_FILE_MB) -> DataFile:
-    header, body = _layout(*_read_table(_decode(data, file, max_mb), file), file)
+def _cells(header: list[str], body: pd.DataFrame, sep: str, file: str, options: ReadOptions, exclude=()):
+    """The parsing shared by one-asset and long files: ``(dates, columns, names, rows, skipped, notes)``.
+
+    The price columns are found (:func:`_price_columns`), decimal commas and day-first dates detected or taken
+    from ``options``, and with ``options.missing == "skip"`` the rows with a missing price dropped (``rows``: the
+    file row of each kept position; ``skipped``: the dates dropped). The dates are not yet checked for order."""
+    notes = []
     date_at = _find(header, DATE_ALIASES, file, "date")
-    found = _price_columns(header, file)
+    found = _price_columns(header, file, options, exclude=(date_at, *exclude), notes=notes)
     names = {name: header[i] for name, i in found.items()}
-    dates = _parse_dates(body[date_at], file, header[date_at])
-    _check_order(dates, file, header[date_at])
-    columns = {name: _parse_numbers(body[i], dates, file, names[name]) for name, i in found.items()}
-    return _frame_from_columns(columns, dates, names, file, source)
+    decimal = options.decimal or formats.detect_decimal([body[i] for i in found.values()], sep, file)
+    if decimal == "," and options.decimal is None:
+        notes.append(f"{file}: decimal commas read (1.234,56 is 1234.56); --decimal . reads them otherwise")
+    dates = _parse_dates(body[date_at], file, header[date_at], options.dayfirst, notes)
+    keep = np.ones(len(body), dtype=bool)
+    if options.missing == "skip":
+        for i in found.values():
+            keep &= ~formats.missing_mask(body[i])
+    rows = np.flatnonzero(keep) + 1
+    skipped = dates[~keep]
+    dates = dates[keep]
+    hint = "" if options.missing == "skip" else _SKIP_HINT
+    columns = {name: _parse_numbers(formats.apply_decimal(body[i][keep], decimal).reset_index(drop=True), dates,
+                                    file, names[name], rows, hint)
+               for name, i in found.items()}
+    if options.missing == "skip" and len(skipped):
+        notes.append(f"{file}: {len(skipped)} row(s) without a price skipped (--missing skip)")
+    return dates, columns, names, rows, skipped, notes, header[date_at]
 
 
-def read_prices(path, max_file_mb: float = MAX_FILE_MB) -> DataFile:
+def _prices_from_table(header, body, sep, file: str, source: str, options: ReadOptions) -> DataFile:
+    dates, columns, names, rows, skipped, notes, date_name = _cells(header, body, sep, file, options)
+    _check_order(dates, file, date_name, rows=rows)
+    return _frame_from_columns(columns, dates, names, file, source, rows=rows, notes=notes, skipped=skipped)
+
+
+def _prices_from_bytes(data: bytes, file: str, source: str, max_mb: float = MAX_FILE_MB,
+                       options: ReadOptions = ReadOptions()) -> DataFile:
+    header, body, sep = _table(_decode(data, file, max_mb), file)
+    header, body = _layout(header, body, file)
+    return _prices_from_table(header, body, sep, file, source, options)
+
+
+def read_prices(path, max_file_mb: float = MAX_FILE_MB, options: ReadOptions = ReadOptions(), **choices) -> DataFile:
     """Read and validate a CSV file of daily prices (optionally gzipped): the frame and its :class:`FileFacts`.
 
     Needs a date column (``date``, ``datetime``, ``timestamp`` or ``time``) and Open, High,
     Low, Close, or only Close (a close-only file: ``facts.close_only`` is true and only
     close-based models apply); Adj Close and Volume are optional, other columns are ignored.
+    A file with a date and a single value column (FRED's ``DATE,DCOILWTICO``) is read as closes;
+    ``price_column=NAME`` chooses the close column (the file is then close-only).
     When Adj Close is present, Open/High/Low/Close are scaled by Adj Close / Close
     (:func:`adjust_prices`: split-unadjusted bars become adjusted). Names match
     case-insensitively ignoring spaces and punctuation (``Adj Close`` = ``adj_close`` =
     ``adj. close``). The delimiter (comma, semicolon or tab) is the one found most often
-    in the header line. Files over ``max_file_mb`` MB (after unpacking) are refused.
+    in the header line; decimal commas (``1.234,56``) and day-first dates (``31.01.2020``) are detected when
+    the cells leave no doubt (``decimal=``, ``dayfirst=`` say so otherwise). ``missing="skip"`` drops the rows
+    with a missing price (empty, ``.``, NA), counted in the facts' notes and listed in a data-check finding.
+    Files over ``max_file_mb`` MB (after unpacking) are refused. ``choices``: the fields of :class:`ReadOptions`
+    (``missing``, ``price_column``, ``decimal``, ``dayfirst``) instead of ``options``.
 
     The frame is float64, indexed by a ``DatetimeIndex`` named ``date`` with columns
     ``open, high, low, close`` (+ ``adj_close``, ``volume`` when present). The facts hold the file name,
@@ -402,8 +488,9 @@ def read_prices(path, max_file_mb: float = MAX_FILE_MB) -> DataFile:
     findings of :mod:`~tinygrad_trade.vol.data.checks` (one ``DataWarning`` each). Raises :class:`DataError`
     for any problem in the file.
     """
+    options = ReadOptions(**choices) if choices else options
     file = os.fspath(path)
-    data = _prices_from_bytes(_read_file(path, max_file_mb), file, os.path.basename(file), max_file_mb)
+    data = _prices_from_bytes(_read_file(path, max_file_mb), file, os.path.basename(file), max_file_mb, options)
     _stale_warning(data, file)
     checks.warn(list(data.facts.data_checks))
     return data

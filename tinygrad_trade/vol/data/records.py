@@ -12,7 +12,29 @@ from typing import Optional
 
 import pandas as pd
 
-__all__ = ["FileFacts", "DataFile"]
+__all__ = ["FileFacts", "DataFile", "ReadOptions", "MISSING_CHOICES"]
+
+MISSING_CHOICES = ("error", "skip")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a price file is read when its layout leaves a choice (the CLI's --missing, --price-column,
+    --decimal, --dayfirst; the Python API's keyword arguments of the same names)."""
+
+    missing: str = "error"                    # "error": a missing price stops; "skip": its row is dropped
+    price_column: Optional[str] = None        # read the closes from this column (the file is then close-only)
+    decimal: Optional[str] = None             # "." or ","; None: detected (a comma only when unambiguous)
+    dayfirst: Optional[bool] = None           # dd/mm/yyyy (True) or mm/dd/yyyy (False); None: detected
+
+    def __post_init__(self):
+        if self.missing not in MISSING_CHOICES:
+            raise ValueError(f"missing must be one of {', '.join(MISSING_CHOICES)} (--missing), "
+                             f"got {self.missing!r}")
+        if self.decimal not in (None, ".", ","):
+            raise ValueError(f"decimal must be '.' or ',' (--decimal), got {self.decimal!r}")
+        if self.dayfirst not in (None, True, False):
+            raise ValueError(f"dayfirst must be True, False or None (--dayfirst), got {self.dayfirst!r}")
 
 
 @dataclass(frozen=True)
@@ -23,6 +45,8 @@ class FileFacts:
     adjusted: bool = False                    # Open/High/Low/Close were scaled by Adj Close / Close
     stale_open: Optional[pd.Series] = None    # bool per date: Open = previous Close there, not to be used
     data_checks: tuple = field(default_factory=tuple)   # checks.Finding of the file
+    notes: tuple = field(default_factory=tuple)         # how the file was read, when it was a choice (one line each)
+    skipped: tuple = field(default_factory=tuple)       # dates (YYYY-MM-DD) of the rows dropped by missing="skip"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from ..data.loading import MAX_FILE_MB
+from ..data.records import ReadOptions
 from ..features.dataset import PRICE_TARGETS
 from ..models.registry import available_models as registered_models
 from ..runs.cluster import check_scheduler
@@ -37,6 +38,7 @@ BENCHMARK = "har"
 MIN_HISTORY = 252     # days of data before the first forecast (the first fit needs a year)
 MIN_FORECASTS = 22    # forecast days needed for the metrics to mean anything
 MIN_WINDOW = 63       # shortest rolling window (--window)
+READ_DEFAULTS = {"missing": "error", "price_column": None, "decimal": None, "dayfirst": None}
 
 
 @dataclass
@@ -68,11 +70,23 @@ class ForecastConfig:
     model_assets: dict = field(default_factory=dict)    # name -> the assets it runs on in a universe (default all)
     force: bool = False                  # write into an --out folder holding files the tool did not write
     max_file_mb: float = MAX_FILE_MB     # largest input file read, MB after unpacking (--max-file-mb)
+    missing: str = "error"               # --missing: "skip" drops the rows without a price
+    price_column: Optional[str] = None   # --price-column: the column that holds the closes
+    decimal: Optional[str] = None        # --decimal: "." or ","; None: detected
+    dayfirst: Optional[bool] = None      # --dayfirst / --no-dayfirst; None: detected
+
+    def read_options(self) -> ReadOptions:
+        """How the price files are read (one-line ``ValueError`` naming the option for a bad value)."""
+        return ReadOptions(missing=self.missing, price_column=self.price_column, decimal=self.decimal,
+                           dayfirst=self.dayfirst)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d.pop("force")                   # how the files are written, not what they hold
         d.pop("max_file_mb")             # how the files are read, not what they hold
+        for key, default in READ_DEFAULTS.items():   # reading choices: echoed when they were made
+            if d[key] == default:
+                d.pop(key)
         d["models"] = None if self.models is None else list(self.models)
         paths = csv_list(self.csv)
         d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
@@ -144,6 +158,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
             raise ValueError("give either --universe or data files (--csv / --rv), not both")
     if config.csv is not None and not csv_list(config.csv):
         raise ValueError("--csv needs at least one file")
+    config.read_options()
     positive_int(config.refit_every, "--refit-every")
     positive_int(config.horizon, "--horizon")
     if config.window is not None:

@@ -112,7 +112,7 @@ def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict
         if config.universe == "embedded":
             frames = read_embedded_universe()
         elif config.csv:
-            frames = read_universe(csv_list(config.csv), config.max_file_mb)
+            frames = read_universe(csv_list(config.csv), config.max_file_mb, config.read_options())
         else:
             frames = {vdata.SP500_FILE: vdata.read_sp500()}
     need = MIN_HISTORY + MIN_FORECASTS + config.horizon
@@ -127,8 +127,11 @@ def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict
 def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, notes: list) -> ForecastConfig:
     """Close-only data (Date, Close[, Adj Close]) supports only ``CLOSE_MODELS`` and the target r2.
 
-    Default models are narrowed to those (with a note); an explicit range-based model is a one-line error
-    naming the model and the missing columns."""
+    In a universe mixing close-only and OHLC assets, a range-based model runs on the OHLC assets only
+    (``config.model_assets``; a note, and no figures for the others); a pooled one, which trains on every asset,
+    is dropped from the defaults or refused by name. When every asset is close-only, default models are narrowed
+    to ``CLOSE_MODELS`` (with a note) and an explicit range-based model is a one-line error naming the model and
+    the missing columns."""
     close_only = [name for name, data in frames.items() if is_close_only(data)]
     if not close_only:
         return config
@@ -136,6 +139,23 @@ def check_close_only(frames: dict, config: ForecastConfig, defaulted: bool, note
     if (config.target or "r2") != "r2":
         raise ValueError(f"--target {config.target} needs Open, High, Low, which {file} lacks (close-only file)")
     bad = [m for m in config.models if m not in CLOSE_MODELS]
+    ranged = [name for name in frames if name not in close_only]
+    if bad and ranged:
+        pooled = [m for m in bad if is_pooled(model_specs(dataclasses.replace(config, models=(m,)))[0])]
+        if pooled and not defaulted:
+            raise ValueError(f"model {pooled[0]!r} trains on every asset and needs Open, High, Low, which {file} "
+                             f"lacks; leave it out of --models or give OHLC files only")
+        assets = dict(config.model_assets)
+        per_asset = [m for m in bad if m not in pooled]
+        for m in per_asset:
+            assets[m] = [a for a in assets.get(m, ranged) if a in ranged]
+        if per_asset:
+            notes.append(f"{', '.join(close_only)}: closes only, so {', '.join(per_asset)} run on "
+                         f"{', '.join(ranged)} only (no figures for the others)")
+        if pooled:
+            notes.append(f"{', '.join(pooled)} skipped: pooled models train on every asset and {file} has closes only")
+        return dataclasses.replace(config, models=tuple(m for m in config.models if m not in pooled),
+                                   model_assets=assets)
     if bad and not defaulted:
         raise ValueError(f"model {bad[0]!r} needs the columns Open, High, Low, which {file} lacks "
                          f"(a close-only file supports {', '.join(CLOSE_MODELS)})")
@@ -191,9 +211,11 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
     y = wf.target
     models = evaluate(y, wf.forecasts)
+    bench = benchmark_for(wf.forecasts)
+    gain_key = "qlike_vs_har_pct" if bench == BENCHMARK else "qlike_vs_benchmark_pct"
     for name, m in models.items():
-        if BENCHMARK in models and name != BENCHMARK:
-            m["qlike_vs_har_pct"] = 100.0 * (models[BENCHMARK]["qlike"] - m["qlike"]) / abs(models[BENCHMARK]["qlike"])
+        if bench in models and name != bench:
+            m[gain_key] = 100.0 * (models[bench]["qlike"] - m["qlike"]) / abs(models[bench]["qlike"])
     hits = getattr(wf, "floor_hits", None) or {}
     for name, m in models.items():
         m.setdefault("floor_hits", int(hits.get(name, 0)))
@@ -217,10 +239,27 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["last_forecast"] = str(wf.dates[-1])
     cfg["n_forecasts"] = int(len(wf.dates))
     cfg["n_refits"] = int(len(wf.blocks))
-    cfg["benchmark"] = BENCHMARK
+    cfg["benchmark"] = bench or BENCHMARK
+    if bench is not None and bench != BENCHMARK:
+        cfg["benchmark_note"] = (f"{BENCHMARK} did not run on this data (it needs Open/High/Low); {bench} is the "
+                                 f"benchmark of the gains and Diebold-Mariano tests instead")
     cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
                           for m in wf.config["models"]]
-    return json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+    out = {"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg}
+    if bench is not None and bench != BENCHMARK:
+        out["dm_vs_benchmark"] = dm_table(y, wf.forecasts, benchmark=bench, lags=config.dm_lags)
+    return json_clean(out)
+
+
+STAND_IN_BENCHMARKS = ("gjr", "garch", "ewma", "har_r2")   # in order, when har did not run (close-only data)
+
+
+def benchmark_for(forecasts) -> Optional[str]:
+    """The benchmark of one asset's comparisons: har when it ran, else the first of ``STAND_IN_BENCHMARKS`` that
+    did (None when none did)."""
+    if BENCHMARK in forecasts:
+        return BENCHMARK
+    return next((m for m in STAND_IN_BENCHMARKS if m in forecasts), None)
 
 
 def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
@@ -313,6 +352,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         datasets = {ds.source or "rv": ds}
     else:
         frames = load_frames(config, found)
+        for data in frames.values():   # how each file was read, where that was a choice
+            notes.extend(n for n in data.facts.notes if n not in notes)
         config = check_close_only(frames, config, defaulted, notes)
         datasets = {name: build_asset_dataset(data, config) for name, data in frames.items()}
     for f in found:

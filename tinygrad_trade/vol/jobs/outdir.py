@@ -19,7 +19,8 @@ What it guarantees, and how:
   it never touches any other file.
 * **Foreign files.** A target that exists and holds files the manifest does not list is refused
   (one line) unless ``force=True`` (the CLI's ``--force``); even then only the tool's own file names
-  are written, nothing else is removed.
+  are written, nothing else is removed, and a file of the user's that has one of those names (their own
+  ``report.md``) is first moved aside to ``report.md.~1~`` (then ``~2~`` ...), with a note on stderr.
 * **Inputs.** An input file (``inputs=``) inside the target is refused: the run could replace it.
 * **Lock.** ``.NAME.tinygrad-trade.lock`` beside the target is held (``flock``) from the checks to
   the end; a second concurrent run into the same folder fails at once with one line.
@@ -36,9 +37,12 @@ import errno
 import json
 import os
 import shutil
+import logging
 import tempfile
 from contextlib import contextmanager
 from typing import Iterable, Optional
+
+from ...log import say
 
 try:
     import fcntl
@@ -152,6 +156,7 @@ class OutputDir:
         self._lock: Optional[_Lock] = None
         self._made: list = []                   # parent folders created by open()
         self.written: list = []                 # after commit: the files moved into place
+        self.moved_aside: list = []             # after commit: (the user's file, where it was kept)
 
     # --- before the work ---------------------------------------------------------------------
     def open(self) -> "OutputDir":
@@ -212,7 +217,7 @@ class OutputDir:
             n = len(foreign)
             raise OutputError(f"{self.what}: the folder holds {n} file{'s' if n > 1 else ''} {TOOL} did not "
                               f"write (e.g. {foreign[0]!r}); choose a new folder, or add --force to write "
-                              f"there anyway (only the report's own files are replaced)")
+                              f"there anyway (a file of yours with one of the report's names is kept as NAME.~1~)")
 
     # --- during the work ---------------------------------------------------------------------
     def path(self, name: str) -> str:
@@ -249,6 +254,8 @@ class OutputDir:
                     dst = os.path.join(t, f)
                     if os.path.isdir(dst) and not os.path.isdir(os.path.join(self.dir, f)):
                         raise OutputError(f"{self.what}: {f} is a folder there; remove it or choose another folder")
+                    if f != MANIFEST and f not in old and (os.path.isfile(dst) or os.path.islink(dst)):
+                        self.moved_aside.append((dst, _move_aside(dst)))   # the user's file: kept, never lost
                     os.makedirs(os.path.dirname(dst), exist_ok=True)
                     os.replace(os.path.join(self.dir, f), dst)
                 for f in old:
@@ -259,6 +266,8 @@ class OutputDir:
         except OSError as exc:
             raise self._error(exc, None) from None
         self.written = [os.path.join(t, f) for f in new]
+        for was, now in self.moved_aside:
+            say(f"note: {was} was not written by {TOOL}; kept as {os.path.basename(now)}", logging.WARNING)
         self._made = []
         self.abort()
         return self.written
@@ -298,6 +307,16 @@ class OutputDir:
 
 
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+def _move_aside(path: str) -> str:
+    """Rename ``path`` to the first free ``path.~N~`` (N = 1, 2, ...), as ``cp --backup=numbered`` does; the new
+    path."""
+    n = 1
+    while os.path.lexists(f"{path}.~{n}~"):
+        n += 1
+    os.rename(path, f"{path}.~{n}~")
+    return f"{path}.~{n}~"
 
 
 def _write_error(exc: OSError, staging: Optional[str]) -> bool:

@@ -49,6 +49,7 @@ import pandas as pd
 
 from ..data import loading as vdata
 from ..data.assets import asset_name, read_embedded_universe, read_universe
+from ..data.records import ReadOptions
 from ..evaluation.risk import METHODS, level_key, normal_var_es, quantile_var_es
 from ..features.calendar import business_days, extend_one_day
 from ..features.dataset import Dataset, build_dataset
@@ -100,6 +101,11 @@ class PredictConfig:
     model_options: dict = field(default_factory=dict)
     workers: int = 1                     # local processes for the fits (results do not depend on it)
     scheduler: Optional[str] = None      # Dask: "local" or "tcp://host:port" (see vol.cluster)
+    missing: str = "error"               # how the price files are read: as forecast's --missing,
+    price_column: Optional[str] = None   # --price-column,
+    decimal: Optional[str] = None        # --decimal
+    dayfirst: Optional[bool] = None      # and --dayfirst
+    model_assets: dict = field(default_factory=dict)   # name -> the assets it runs on (a mixed universe: OHLC ones)
 
 
 
@@ -129,25 +135,28 @@ PredictResults = PredictResult   # the name of round 2
 
 
 def load_assets(config: PredictConfig, notes: Optional[list] = None) -> tuple:
-    """``([(asset, frame)], models)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
+    """``([(asset, frame)], models, model_assets)``: the price data (``vol.assets``' loaders: ``--csv`` files, long files with
     an asset column, ``--universe embedded``, else the embedded S&P 500) and the models it supports (a
-    close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does)."""
+    close-only file narrows the default models, or refuses a range-based model, as ``forecast`` does; in a mixed
+    universe ``model_assets`` names the OHLC assets a range-based model runs on)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.universe == "embedded":
             frames = read_embedded_universe()
         elif config.csv:
-            frames = read_universe(list(config.csv))
+            frames = read_universe(list(config.csv), options=ReadOptions(
+                missing=config.missing, price_column=config.price_column, decimal=config.decimal,
+                dayfirst=config.dayfirst))
         else:
             frames = {asset_name(vdata.SP500_FILE): vdata.read_sp500()}
     for data in frames.values():
         vdata.require_rows(data, MIN_ROWS, "predict (a year of history for every model)")
-    models = config.models
+    models, model_assets = config.models, {}
     if models is not None:
         fc = check_close_only(frames, ForecastConfig(models=tuple(models)), config.defaulted_models,
                               notes if notes is not None else [])
-        models = fc.models
-    return list(frames.items()), models
+        models, model_assets = fc.models, fc.model_assets
+    return list(frames.items()), models, model_assets
 
 
 # ------------------------------------------------------------------------------------ models
@@ -348,8 +357,8 @@ def run_predict(config: PredictConfig, log=None) -> PredictResult:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     config = validate(config)
     notes = []
-    assets, models = load_assets(config, notes)
-    config = dataclasses.replace(config, models=models)
+    assets, models, model_assets = load_assets(config, notes)
+    config = dataclasses.replace(config, models=models, model_assets=model_assets)
     for note in notes:
         log(f"note: {note}")
     saved = None
@@ -383,6 +392,13 @@ def run_predict(config: PredictConfig, log=None) -> PredictResult:
     return res
 
 
+def _runs_on(config: PredictConfig, spec, asset: str) -> bool:
+    """Whether the per-asset model ``spec`` runs on ``asset`` (a range model skips a mixed universe's closes-only
+    assets)."""
+    wanted = config.model_assets.get(spec.name)
+    return wanted is None or asset in wanted
+
+
 def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, notes: list, log) -> PredictResult:
     """Fit (or restore) every model and build the predictions table."""
 
@@ -395,7 +411,7 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
     names = [name for name, _ in assets]
     pooled = {spec.key: is_pooled(spec.build()) for spec in specs}
     if saved is None:   # the per-asset fits: here, on --workers processes or on --scheduler
-        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names if _runs_on(config, spec, name)]
         if pairs:
             log(f"fitting {len(specs) - sum(pooled.values())} model(s) on {len(names)} asset(s)")
             for (name, spec), fm in zip(pairs, _fit_all(pairs, dsets, config)):
@@ -412,7 +428,8 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
             fitted.update({(fm.asset, spec.name): fm for fm in fms})
             continue
     if saved is not None:   # the per-asset restores (refit, update or filter): here, on --workers or on --scheduler
-        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names]
+        pairs = [(name, spec) for spec in specs if not pooled[spec.key] for name in names
+                 if _runs_on(config, spec, name)]
         jobs = [Job(_restore_one, (saved, name, portable_spec(spec), dsets[name], config),
                     task_cost(spec, 1), f"{name}: model {spec.key!r}, restored from --load") for name, spec in pairs]
         if jobs:
@@ -422,7 +439,7 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
                 notes.append(note)
                 log(f"note: {note}")
                 fitted[(name, spec.name)] = fm
-    fitted = [fitted[(name, spec.name)] for name in names for spec in specs]
+    fitted = [fitted[(name, spec.name)] for name in names for spec in specs if (name, spec.name) in fitted]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     return PredictResult(config=config, table=table, fitted=fitted,

@@ -101,8 +101,13 @@ class Forecaster:
         return pd.Series(dtype=float, name="params")
 
     def fitted_std_err(self, ds: Dataset):
-        """Standard errors of :meth:`fitted_params` on the data ``ds`` it was fitted to, or None."""
+        """Standard errors of :meth:`fitted_params` on the data ``ds`` it was fitted to, or None: the kind the
+        reference library reports by default (GARCH/GJR: robust, as ``arch``; HAR: classic OLS)."""
         return None
+
+    def fitted_classic_std_err(self, ds: Dataset):
+        """The classic standard errors (GARCH/GJR: inverse Hessian); by default those of :meth:`fitted_std_err`."""
+        return self.fitted_std_err(ds)
 
     def fitted_loglikelihood(self):
         """The maximised log-likelihood, or None for a model not fitted by likelihood."""

@@ -322,8 +322,11 @@ class GARCH(Forecaster):
     def fitted_params(self) -> pd.Series:
         return self.result.params.copy()
 
-    def fitted_std_err(self, ds: Dataset):
-        return self.result.std_err.copy()
+    def fitted_std_err(self, ds: Dataset):   # robust (sandwich), arch's default: res.std_err compares with it
+        return self.result.robust_std_err.rename("std_err")
+
+    def fitted_classic_std_err(self, ds: Dataset):
+        return self.result.std_err.rename("classic_std_err")
 
     def fitted_loglikelihood(self):
         return float(self.result.loglik)

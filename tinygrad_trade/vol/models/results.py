@@ -3,7 +3,8 @@
     from tinygrad_trade.vol.models import get_model
     res = get_model("garch").fit(prices)          # a price DataFrame (vol.data.load_prices), or
     res = get_model("garch").fit(returns)         # a Series of % returns (return-only models)
-    res.params, res.std_err, res.loglikelihood    # where the model defines them (else None)
+    res.params, res.std_err, res.loglikelihood    # where the model defines them (else None); std_err: robust
+                                                  # for GARCH/GJR, as arch; res.classic_std_err: classic
     res.conditional_volatility                    # dated Series: one-step in-sample volatility, %
     res.forecast(5)                               # dated DataFrame for the next 5 business days
     print(res.summary()); res.to_frame()
@@ -29,6 +30,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data.frames import normalize_prices
+from ..data.records import DataFile
 from ..features.calendar import business_days, extend_one_day
 from ..features.dataset import Dataset, build_dataset, check_index, dataset_from_returns, dataset_to_frame
 
@@ -41,10 +44,19 @@ PERIODS = 252
 
 
 
+def _prices(frame: pd.DataFrame, options: dict) -> DataFile:
+    """The frame read as the CLI reads a file (:func:`~tinygrad_trade.vol.data.frames.normalize_prices`); a
+    DatetimeIndex is first checked for order here (a ``ValueError`` saying "not sorted" / "not unique")."""
+    if not any(str(c).strip().lower() in ("date", "datetime", "timestamp", "time") for c in frame.columns):
+        check_index(frame, "prices")
+    return normalize_prices(frame, **options)
+
+
 def _dataset(data, horizon: int) -> Dataset:
-    if isinstance(data, pd.DataFrame):
-        check_index(data, "prices")
+    if isinstance(data, DataFile):
         return build_dataset(data, target="r2", horizon=horizon)
+    if isinstance(data, pd.DataFrame):
+        return build_dataset(_prices(data, {}), target="r2", horizon=horizon)
     if isinstance(data, pd.Series):
         return dataset_from_returns(data, horizon)
     raise TypeError(f"fit needs a Dataset (walk-forward), a price DataFrame or a returns Series, "
@@ -53,11 +65,24 @@ def _dataset(data, horizon: int) -> Dataset:
 
 
 
+READ_OPTIONS = ("missing", "price_column")
+
+
 def fit_frame(model, data, **options) -> "ModelResult":
-    """Fit ``model`` on all of ``data`` (a price DataFrame or a returns Series); a :class:`ModelResult`."""
-    if options:
-        raise TypeError(f"fit(frame) takes no options, got {', '.join(options)} (set them on the model)")
+    """Fit ``model`` on all of ``data`` (a price DataFrame or a returns Series); a :class:`ModelResult`.
+
+    A price frame is read by the loader's own code (:func:`~tinygrad_trade.vol.data.frames.normalize_prices`:
+    ``Adj Close`` in any spelling, the same checks and adjustment as ``--csv``); ``missing="skip"`` drops rows
+    without a price and ``price_column=NAME`` names the close column, as ``--missing`` / ``--price-column`` do."""
+    bad = [k for k in options if k not in READ_OPTIONS]
+    if bad:
+        raise TypeError(f"fit(frame) takes no option {', '.join(bad)} (set model options on the model; "
+                        f"reading options: {', '.join(READ_OPTIONS)})")
     import copy
+    if isinstance(data, pd.DataFrame):
+        data = _prices(data, options)
+    elif options:
+        raise TypeError(f"{', '.join(options)} applies to a price frame, not to {type(data).__name__}")
     ds = _dataset(data, 1)
     unfitted = copy.deepcopy(model)          # for the direct fits of other horizons
     model.fit(ds, len(ds))
@@ -91,9 +116,15 @@ class ModelResult:
 
     @property
     def std_err(self):
-        """Standard errors where the model defines them (GARCH/GJR: from the exact Hessian; HAR: classic OLS);
-        None otherwise."""
+        """Standard errors where the model defines them, of the kind ``arch`` reports by default (GARCH/GJR:
+        robust, the sandwich ``H^-1 J H^-1``; HAR: classic OLS); None otherwise. :attr:`classic_std_err` gives the
+        classic ones (GARCH/GJR: the inverse of the exact Hessian)."""
         return self.model.fitted_std_err(self.dataset)
+
+    @property
+    def classic_std_err(self):
+        """Classic standard errors (GARCH/GJR: inverse of the exact Hessian; HAR: OLS); None where undefined."""
+        return self.model.fitted_classic_std_err(self.dataset)
 
     @property
     def loglikelihood(self):

@@ -13,7 +13,8 @@ import os
 
 __all__ = ["write_metrics", "write_forecasts", "results_table", "readable_log_axis", "backtest_assumptions",
            "floor_hits", "degenerate_warnings", "data_checks_section", "opening_sections", "is_protocol_a",
-           "reference_rows", "REFERENCE_QLIKE", "PERIODS"]
+           "reference_rows", "REFERENCE_QLIKE", "PERIODS", "what_to_use", "benchmark_of", "backtest_columns",
+           "FEW_DAYS", "forecast_header"]
 
 # Reference QLIKE figures (README of the shared data, Protocol A: embedded S&P 500, target r2, horizon 1,
 # forecasts from 2008-01-01, refit every 21, expanding window; 2,769 days).
@@ -104,12 +105,25 @@ def _md_table(header: list, rows: list) -> str:
     return "\n".join(out)
 
 
+def benchmark_of(metrics: dict) -> str:
+    """The model the gains and DM tests of one asset's metrics compare with (har, or the one that stood in)."""
+    return metrics.get("config", {}).get("benchmark", "har")
+
+
+def _gain(m: dict):
+    return m.get("qlike_vs_har_pct", m.get("qlike_vs_benchmark_pct"))
+
+
+def _dm(metrics: dict) -> dict:
+    return metrics.get("dm_vs_har") or metrics.get("dm_vs_benchmark") or {}
+
+
 def _forecast_rows(metrics: dict) -> list:
     rows = []
     for name in _ranked(metrics):
         m = metrics["models"][name]
         mz = m["mz"]
-        vs = m.get("qlike_vs_har_pct")
+        vs = _gain(m)
         rows.append([name, _f(m["qlike"]), _f(m["mse"], ".2f"), _f(m["mae"], ".3f"), _f(mz["intercept"], ".3f"),
                      _f(mz["slope"], ".3f"), _f(mz["r2"], ".3f"), "" if vs is None else f"{vs:+.2f}%", m["n"]])
     return rows
@@ -118,11 +132,16 @@ def _forecast_rows(metrics: dict) -> list:
 _FORECAST_HEADER = ["model", "QLIKE", "MSE", "MAE", "MZ a", "MZ b", "MZ R^2", "QLIKE gain vs har", "days"]
 
 
+def forecast_header(metrics: dict) -> list:
+    """The forecast table's header, its gain column named after the benchmark that ran."""
+    return _FORECAST_HEADER[:-2] + [f"QLIKE gain vs {benchmark_of(metrics)}", "days"]
+
+
 def results_table(metrics: dict) -> str:
     """A plain-text table of the forecast metrics (and Sharpe at each cost), for stdout."""
     costs = [f"{c:g}" for c in metrics["config"]["costs_bps"]]
     bt = metrics.get("backtest") or {}
-    header = _FORECAST_HEADER[:-1] + ([f"Sharpe {c}bp" for c in costs] if bt else [])
+    header = forecast_header(metrics)[:-1] + ([f"Sharpe {c}bp" for c in costs] if bt else [])
     rows = []
     for row, name in zip(_forecast_rows(metrics), _ranked(metrics)):
         row = row[:-1]
@@ -161,6 +180,13 @@ def reference_rows(metrics: dict) -> list:
     return rows
 
 
+def backtest_columns(cfg: dict) -> list:
+    """The backtest table's header, saying which return and which Sharpe ratio."""
+    return ["strategy", "cost bp", f"ann. return % (geometric, {cfg.get('return_accounting', 'simple')} returns)",
+            "ann. vol %", "Sharpe (arithmetic: ann. mean / ann. vol)", "max drawdown %", "turnover / year",
+            "realized vol / target"]
+
+
 def backtest_assumptions(cfg: dict) -> str:
     """The backtest's assumptions in one paragraph (for report.md)."""
     return (f"Position w_t = min(target vol / forecast vol_t, {cfg['max_leverage']:g}) with a target of "
@@ -172,7 +198,9 @@ def backtest_assumptions(cfg: dict) -> str:
             "slippage or market impact beyond that; no taxes or dividends beyond those in the adjusted prices. "
             f"Returns use `{cfg['return_accounting']}` accounting: `simple` compounds exact simple returns; "
             "log accounting (`--return-accounting log`) sums log returns, the convention of published reference figures, "
-            "and gives lower Sharpe ratios (no variance drag in `simple`).")
+            "and gives lower Sharpe ratios (no variance drag in `simple`). The annual return is geometric (the "
+            "compound growth of wealth per year); the Sharpe ratio is arithmetic (252 x the mean daily return over "
+            "sqrt(252) x its standard deviation).")
 
 
 def floor_hits(walk) -> dict:
@@ -215,4 +243,88 @@ def opening_sections(results, extra: dict) -> list:
     L += data_checks_section(getattr(results, "data_checks", None))
     for title, body in extra.get("sections_before", []):
         L += [f"## {title}", "", body, ""]
+    return L
+
+
+# ------------------------------------------------------------------------------------ what to use
+FEW_DAYS = 250        # fewer forecast days than this: a ranking is weak evidence
+SIGNIFICANT_P = 0.05
+
+
+def _command(cfg: dict, model: str) -> str:
+    """Tomorrow's ``tinygrad-trade predict`` for the data of this run, with the reading options it needed."""
+    csv = cfg.get("csv")
+    files = [csv] if isinstance(csv, str) else list(csv or [])
+    source = str((cfg.get("data") or {}).get("file") or "").split(":")[0]   # "file:ASSET" for a long file's asset
+    mine = [f for f in files if os.path.basename(f) == source]
+    files = mine[:1] or files      # a universe's asset: its own file
+    parts = ["tinygrad-trade predict"]
+    if files:
+        parts.append("--csv " + " ".join(files))
+    elif cfg.get("universe"):
+        parts.append(f"--universe {cfg['universe']}")
+    for key, option in (("missing", "--missing"), ("price_column", "--price-column"), ("decimal", "--decimal")):
+        if cfg.get(key) not in (None, "error"):
+            parts.append(f"{option} {cfg[key]}")
+    if cfg.get("dayfirst") is not None:
+        parts.append("--dayfirst" if cfg["dayfirst"] else "--no-dayfirst")
+    parts.append(f"--models {model}")
+    return " ".join(parts)
+
+
+def _failed_risk(metrics: dict, model: str) -> list:
+    """The VaR levels at which ``model`` fails a coverage test at 5% (Kupiec or conditional coverage)."""
+    entry = (metrics.get("risk") or {}).get(model) or {}
+    out = []
+    for key, b in (entry.get("levels") or {}).items():
+        ps = [b.get("kupiec_pvalue"), b.get("cc_pvalue")]
+        if any(p is not None and p < SIGNIFICANT_P for p in ps):
+            out.append(f"{key}%")
+    return out
+
+
+def what_to_use(metrics: dict, asset: str = "", mcs=None) -> list:
+    """Markdown lines of one asset's "What to use": the model with the best out-of-sample QLIKE and whether the
+    evidence is significant (Diebold-Mariano against the runner-up's comparison with the benchmark), tomorrow's
+    command, and the caveats (few days, floor hits, failed VaR tests)."""
+    ranked = _ranked(metrics)
+    if not ranked:
+        return []
+    cfg = metrics["config"]
+    best = ranked[0]
+    bench = benchmark_of(metrics)
+    dm = _dm(metrics)
+    head = f"**{asset}**: " if asset else ""
+    if len(ranked) == 1:
+        evidence = "the only model run."
+    elif best != bench and best in dm:
+        p = dm[best]["qlike"]["pvalue"]
+        verdict = "significant" if p is not None and p < SIGNIFICANT_P else "not significant"
+        evidence = (f"its QLIKE is lower than {bench}'s, {verdict} at 5% (Diebold-Mariano p = {_f(p, '.3f')})"
+                    + ("." if verdict == "significant" else "; the models are close, any of the leaders will do."))
+    elif best == bench and ranked[1] in dm:
+        p = dm[ranked[1]]["qlike"]["pvalue"]
+        verdict = "significant" if p is not None and p < SIGNIFICANT_P else "not significant"
+        evidence = (f"it is the benchmark here; its lead over {ranked[1]} is {verdict} at 5% (Diebold-Mariano "
+                    f"p = {_f(p, '.3f')}).")
+    else:
+        evidence = "no test against a benchmark was possible."
+    L = [f"- {head}use `{best}` (QLIKE {_f(metrics['models'][best]['qlike'])}, best of {len(ranked)} out of "
+         f"sample); {evidence}"]
+    if cfg.get("rv"):
+        L.append("  Tomorrow's figure: `tinygrad-trade predict` reads price files only, not realized variance.")
+    else:
+        L.append(f"  Tomorrow's figure: `{_command(cfg, best)}`")
+    caveats = []
+    n = cfg.get("n_forecasts", 0)
+    if n < FEW_DAYS:
+        caveats.append(f"only {n} forecast days: a ranking this short is weak evidence")
+    hits = metrics["models"][best].get("floor_hits", 0)
+    if hits:
+        caveats.append(f"`{best}` hit its forecast floor on {hits} day(s)")
+    failed = _failed_risk(metrics, best)
+    if failed:
+        caveats.append(f"its VaR fails a coverage test at {', '.join(failed)} (see the risk section)")
+    if caveats:
+        L.append("  Caveats: " + "; ".join(caveats) + ".")
     return L

@@ -13,7 +13,7 @@ import numpy as np
 from ..evaluation.risk import level_key, rolling_var_es
 from .common import _dates, _figure, _md_table, _save
 
-__all__ = ["VAR_BANDS_FILE", "RISK_FILE", "best_risk_model", "risk_rows", "risk_markdown", "plot_var_bands",
+__all__ = ["risk_explanation", "VAR_BANDS_FILE", "RISK_FILE", "best_risk_model", "risk_rows", "risk_markdown", "plot_var_bands",
            "write_var_es"]
 
 VAR_BANDS_FILE = "var_bands.png"
@@ -48,22 +48,30 @@ _HEADER = ["model", "level", "days", "hits", "hit rate", "Kupiec p", "independen
            "ES Z2", "ES McNeil-Frey p"]
 
 
-def risk_markdown(metrics: dict, plot_file: Optional[str] = None) -> list:
-    """report.md lines of the section "Value-at-Risk and Expected Shortfall" (empty without risk figures)."""
-    risk = metrics.get("risk") or {}
-    if not risk:
-        return []
-    first = next(iter(risk.values()))
+def risk_explanation(metrics: dict) -> str:
+    """What the VaR/ES table shows and how it was computed (shared by every asset of a run)."""
+    first = next(iter((metrics.get("risk") or {}).values()))
     how = ("filtered historical simulation: the empirical quantile of the model's standardised residuals "
            "r/sqrt(f) of the earlier forecast days only (no look-ahead)" if first["method"] == "fhs"
            else "normal quantiles of the forecast volatility (the walk-forward is too short for filtered "
                 "historical simulation)")
+    return (f"One-day VaR and ES at 1% and 5% from each model's variance forecast, by {how}. A hit is a return "
+            "below -VaR; the hit rate should be near the level. p-values: Kupiec (unconditional coverage), "
+            "Christoffersen (independence of hits, and conditional coverage); ES: Acerbi-Szekely Z2 (0 when right, "
+            "negative when the ES is too small) and McNeil-Frey's bootstrap test of the exceedance residuals "
+            "(small p: ES too small).")
+
+
+def risk_markdown(metrics: dict, plot_file: Optional[str] = None, explain: bool = True) -> list:
+    """report.md lines of the section "Value-at-Risk and Expected Shortfall" (empty without risk figures);
+    ``explain=False`` leaves out :func:`risk_explanation` (a universe report gives it once for all assets)."""
+    risk = metrics.get("risk") or {}
+    if not risk:
+        return []
+    first = next(iter(risk.values()))
+    days = f"Backtested on {first['n_days']} days from {first['first_date']}."
     L = ["## Value-at-Risk and Expected Shortfall", "",
-         f"One-day VaR and ES at 1% and 5% from each model's variance forecast, by {how}; backtested on "
-         f"{first['n_days']} days from {first['first_date']}. A hit is a return below -VaR; the hit rate should "
-         "be near the level. p-values: Kupiec (unconditional coverage), Christoffersen (independence of hits, "
-         "and conditional coverage); ES: Acerbi-Szekely Z2 (0 when right, negative when the ES is too small) and "
-         "McNeil-Frey's bootstrap test of the exceedance residuals (small p: ES too small).", "",
+         (risk_explanation(metrics) + " " + days) if explain else days, "",
          _md_table(_HEADER, risk_rows(metrics)), ""]
     if plot_file:
         L += [f"![returns against the VaR bands of the best model]({plot_file})", ""]

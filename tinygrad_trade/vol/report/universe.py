@@ -21,10 +21,11 @@ from typing import Optional
 import numpy as np
 
 from .common import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
+                     _dm, forecast_header, what_to_use,
                      degenerate_warnings, opening_sections, write_metrics)
 from .plots import plot_cum_qlike, plot_equity, plot_losses
 from .html import write_report_html
-from .risk import risk_markdown
+from .risk import risk_explanation, risk_markdown
 
 __all__ = ["write_universe_report", "universe_markdown", "plot_gain_heatmap", "plot_cum_qlike_by_asset",
            "plot_equity_by_asset",
@@ -162,7 +163,7 @@ def _summary_rows(summary: dict) -> list:
 
 def _asset_rows(am: dict, mcs: dict) -> list:
     rows = []
-    dm = am["dm_vs_har"]
+    dm = _dm(am)
     for row in _forecast_rows(am):
         name = row[0]
         d = dm.get(name, {}).get("qlike", {})
@@ -203,7 +204,10 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
           f"{first['refit_every']} trading days of the union calendar.", "",
           _md_table(["asset", "data", "first day", "last day", "first forecast", "last forecast", "forecasts"],
                     rows), ""]
-    L += opening_sections(results, extra)
+    L += ["## What to use", ""]
+    for a, am in m["assets"].items():
+        L += what_to_use(am, a)
+    L += [""] + opening_sections(results, extra)
 
     L += ["## Across assets", "",
           "QLIKE = mean(y/f + ln f), lower is better. Ratios are per-asset QLIKE ratios averaged over the assets "
@@ -226,9 +230,10 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
           "Per asset: the gain vs har is the ratio (QLIKE_har - QLIKE_model) / QLIKE_har in % (positive: lower "
           "loss than har); DM against har with its p-value; the MCS p-value (**in**: in the 10% Model "
           "Confidence Set); forecasts raised to the model's floor.", ""]
-    header = _FORECAST_HEADER[:-1] + ["DM t", "DM p", "MCS p", "floor hits", "days"]
     for a, am in m["assets"].items():
-        L += [f"### {a}", "", _md_table(header, _asset_rows(am, s["mcs"][a])), ""]
+        header = forecast_header(am)[:-1] + ["DM t", "DM p", "MCS p", "floor hits", "days"]
+        note = [f"Note: {am['config']['benchmark_note']}.", ""] if am["config"].get("benchmark_note") else []
+        L += [f"### {a}", ""] + note + [_md_table(header, _asset_rows(am, s["mcs"][a])), ""]
         for w in degenerate_warnings(results.walks[a], first["window"]):
             L += [f"> Warning: {w}", ""]
     if "cum_qlike_by_asset" in plots:
@@ -247,9 +252,11 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
             L += [f"![backtest equity curves per asset]({plots['equity_by_asset']})", ""]
     else:
         L += ["Not run: the data has no daily returns.", ""]
-    risk = [(a, risk_markdown(am)) for a, am in m["assets"].items()]
+    risk = [(a, risk_markdown(am, explain=False)) for a, am in m["assets"].items()]
     if any(lines for _, lines in risk):
         L += ["## Value-at-Risk and Expected Shortfall, per asset", ""]
+        explained = next(risk_explanation(am) for am in m["assets"].values() if am.get("risk"))
+        L += [explained, ""]   # once for every asset: the same words
         for a, lines in risk:
             if lines:   # the single-asset section (vol.risk_report) under the asset's name
                 L += [f"### {a}"] + lines[1:]

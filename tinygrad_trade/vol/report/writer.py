@@ -22,6 +22,7 @@ from typing import Optional
 
 from .common import *  # noqa: F401,F403  (the shared parts stay importable from here)
 from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
+                     _dm, backtest_columns, benchmark_of, forecast_header, what_to_use,
                      backtest_assumptions, data_checks_section, readable_log_axis,
                      degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
                      results_table, write_forecasts, write_metrics)
@@ -58,13 +59,15 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
           f"the previous close; refit every {cfg['refit_every']} forecasts ({cfg['n_refits']} refits), "
           f"{window_text}, "
           f"seed {cfg['seed']}.", ""]
+    L += ["## What to use", ""] + what_to_use(m) + [""]
     L += opening_sections(results, extra)
 
     L += ["## Forecast accuracy", "",
           "QLIKE = mean(y/f + ln f) (lower is better); MSE in %^4; Mincer-Zarnowitz regression y = a + b f "
-          "(unbiased: a = 0, b = 1). The gain vs har is a ratio, (QLIKE_har - QLIKE_model) / QLIKE_har in %: "
-          "positive means lower loss than har.", "",
-          _md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
+          f"(unbiased: a = 0, b = 1). The gain vs {benchmark_of(m)} is a ratio, (QLIKE_{benchmark_of(m)} - "
+          f"QLIKE_model) / QLIKE_{benchmark_of(m)} in %: positive means lower loss than {benchmark_of(m)}."
+          + (f" Note: {cfg['benchmark_note']}." if cfg.get("benchmark_note") else ""), "",
+          _md_table(forecast_header(m), _forecast_rows(m)), ""]
     hits = floor_hits(results.walk)
     if hits:
         L += ["Forecasts raised to the model's floor (a safeguard against absurdly small forecasts): "
@@ -78,10 +81,10 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
               f"against them; a difference within {REFERENCE_TOL_PCT:g}% is a match.", "",
               _md_table(["model", "QLIKE", "reference", "difference", f"within {REFERENCE_TOL_PCT:g}%"],
                         reference_rows(m)), ""]
-    if m["dm_vs_har"]:
+    if _dm(m):
         rows = [[n, _f(d["qlike"]["stat"], ".2f"), _f(d["qlike"]["pvalue"], ".3f"), _f(d["mse"]["stat"], ".2f"),
-                 _f(d["mse"]["pvalue"], ".3f")] for n, d in m["dm_vs_har"].items()]
-        L += ["### Diebold-Mariano tests against har", "",
+                 _f(d["mse"]["pvalue"], ".3f")] for n, d in _dm(m).items()]
+        L += [f"### Diebold-Mariano tests against {benchmark_of(m)}", "",
               f"Newey-West standard errors, {cfg['dm_lags']} lags; a negative statistic means the model has "
               "the lower loss; p is the two-sided p-value (below 0.05: the difference is unlikely to be "
               "chance at the 5% level).", "",
@@ -104,8 +107,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
                 rows.append([name, c, _f(r["ann_return"], ".2f"), _f(r["ann_vol"], ".2f"), _f(r["sharpe"], ".2f"),
                              _f(r["max_drawdown"], ".1f"), _f(r["turnover_annual"], ".2f"),
                              _f(r["realized_vol_vs_target"], ".3f")])
-        L += [_md_table(["strategy", "cost bp", "ann. return %", "ann. vol %", "Sharpe", "max drawdown %",
-                         "turnover / year", "realized vol / target"], rows), ""]
+        L += [_md_table(backtest_columns(cfg), rows), ""]
         if "equity_curves" in plots:
             L += [f"![backtest equity curves]({plots['equity_curves']})", ""]
     else:
