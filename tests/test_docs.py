@@ -145,16 +145,17 @@ MODULES = [
     "tinygrad_trade.testing.strategies", "tinygrad_trade.log", "tinygrad_trade.viz",
     "tinygrad_trade.expr", "tinygrad_trade.nn", "tinygrad_trade.nn.scalar", "tinygrad_trade.nn.losses",
     "tinygrad_trade.nn.init", "tinygrad_trade.optim",
-    "tinygrad_trade.vol.data", "tinygrad_trade.vol.features", "tinygrad_trade.vol.dataset",
-    "tinygrad_trade.vol.base", "tinygrad_trade.vol.models", "tinygrad_trade.vol.models.ewma",
-    "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch", "tinygrad_trade.vol.evaluation",
-    "tinygrad_trade.vol.backtest", "tinygrad_trade.vol.walkforward", "tinygrad_trade.vol.cluster",
-    "tinygrad_trade.vol.sweep", "tinygrad_trade.vol.pipeline",
-    "tinygrad_trade.vol.report", "tinygrad_trade.vol.assets", "tinygrad_trade.vol.universe",
-    "tinygrad_trade.vol.comparison", "tinygrad_trade.vol.universe_run", "tinygrad_trade.vol.report_universe",
-    "tinygrad_trade.vol.demo",
-    "tinygrad_trade.vol.risk", "tinygrad_trade.vol.risk_report",
-    "tinygrad_trade.vol.predict", "tinygrad_trade.vol.persistence", "tinygrad_trade.vol.api",
+    # the volatility product, by layer (docs/architecture.md)
+    "tinygrad_trade.vol.data", "tinygrad_trade.vol.data.assets",
+    "tinygrad_trade.vol.features", "tinygrad_trade.vol.features.dataset",
+    "tinygrad_trade.vol.models.base", "tinygrad_trade.vol.models.results", "tinygrad_trade.vol.models",
+    "tinygrad_trade.vol.models.ewma", "tinygrad_trade.vol.models.har", "tinygrad_trade.vol.models.garch",
+    "tinygrad_trade.vol.evaluation", "tinygrad_trade.vol.evaluation.backtest", "tinygrad_trade.vol.evaluation.comparison",
+    "tinygrad_trade.vol.evaluation.risk",
+    "tinygrad_trade.vol.runs.walkforward", "tinygrad_trade.vol.runs.cluster", "tinygrad_trade.vol.runs.sweep",
+    "tinygrad_trade.vol.runs.universe", "tinygrad_trade.vol.runs.persistence",
+    "tinygrad_trade.vol.report", "tinygrad_trade.vol.report.universe", "tinygrad_trade.vol.report.risk",
+    "tinygrad_trade.vol.jobs.forecast", "tinygrad_trade.vol.jobs.demo", "tinygrad_trade.vol.jobs.predict",
 ]
 # Documented once they exist (being written alongside the docs).
 OPTIONAL_MODULES = ["tinygrad_trade.vol.models.neural"]

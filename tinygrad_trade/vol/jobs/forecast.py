@@ -53,6 +53,7 @@ from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
 from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
                      csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
 from .outdir import OutputDir
+from .config import *  # noqa: F401,F403  (the settings' names, importable from here as from vol.pipeline)
 
 __all__ = ["ForecastResult", "ForecastResults", "UniverseResults", "run_forecast", "load_frames", "load_dataset",
            "check_close_only", "build_asset_dataset", "compute_metrics", "universe_metrics", "first_forecast"]

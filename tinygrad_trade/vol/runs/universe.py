@@ -50,7 +50,7 @@ import numpy as np
 
 from ..features.dataset import Dataset
 from .tasks import (Job, ModelSpec, WalkForwardError, WalkForwardResult, _check_forecast, _fit_begin,
-                          _history_of, as_spec, task_cost, task_rng, describe_task, first_index,
+                          _history_of, as_spec, portable_spec, task_cost, task_rng, describe_task, first_index,
                           floor_forecast, forecast_stop, make_blocks, one_blas_thread, run_jobs, run_task)
 
 __all__ = ["UniversePlan", "UniverseTask", "plan_universe", "universe_tasks", "collect_results",
@@ -401,6 +401,8 @@ def run_universe(datasets: Mapping[str, Dataset], models, start=None, refit_ever
     assets a per-asset model runs on (default every asset; e.g. slow nets on the index only). Training
     histories and seconds of a pooled model are shared by all assets (it is one model).
     """
+    if executor is not None:   # a model registered in this process travels with its factory when it can
+        models = [portable_spec(as_spec(m)) for m in models]
     plan = plan_universe(datasets, models, start=start, stop=stop, refit_every=refit_every, window=window,
                          seed=seed, assets_of=assets_of)
     if chunk is None and executor is not None:
