@@ -171,3 +171,19 @@ def test_garch_fit_and_forecast_evaluation_show_as_tables():
     assert float(by_model["ewma"]["DM p-value (QLIKE)"]) == pytest.approx(
         res.metrics["dm_vs_har"]["ewma"]["qlike"]["pvalue"], abs=1e-3)
     assert any(h.startswith("Sharpe, ") for h in head)
+
+
+def test_the_core_only_offers_a_display_slot():
+    """The engine imports nothing above it: with no hook registered a node has no picture (IPython
+    then shows the repr); the package face registers the picture layer's hook."""
+    from tinygrad_trade import graph
+
+    hook = graph._display_hook[0]
+    assert hook is not None  # set by tinygrad_trade/__init__.py
+    try:
+        graph.set_display_hook(None)
+        assert Value(1.0)._repr_mimebundle_() is None and Tensor([1.0])._repr_mimebundle_() is None
+        graph.set_display_hook(lambda node, include, exclude: {"text/plain": "mine"})
+        assert Value(1.0)._repr_mimebundle_() == {"text/plain": "mine"}
+    finally:
+        graph.set_display_hook(hook)

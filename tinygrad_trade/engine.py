@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from . import functions as ew
-from .graph import Op, _GradMode, backprop
+from .graph import Op, _GradMode, backprop, display
 
 __all__ = ["Value"]
 
@@ -338,9 +338,8 @@ class Value:
         lab = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{lab})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
-        from .viz.notebook import mimebundle
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: through the display slot (graph.py)
+        return display(self, include, exclude)
 
 
 def _times(g, d):

@@ -28,7 +28,8 @@ import gc
 import operator
 from contextlib import contextmanager
 
-__all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad"]
+__all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad", "set_display_hook",
+           "display"]
 
 _depth = operator.attrgetter("_n")  # a scalar node's depth: 0 for a leaf, 1 + its deepest input's
 
@@ -75,6 +76,24 @@ class Op:
 
 class _GradMode:
     enabled = True
+
+
+# --- the display slot: how a node shows itself in Jupyter -------------------------------------
+# The core draws nothing itself (it imports nothing above it); the picture layer, or the package
+# face on its behalf, registers a function here and ``Value``/``Tensor._repr_mimebundle_`` call it.
+_display_hook = [None]
+
+
+def set_display_hook(fn) -> None:
+    """Register ``fn(node, include, exclude) -> dict`` (a Jupyter MIME bundle) as the way Values and
+    Tensors show themselves in a notebook; ``None`` removes it (notebooks then show the repr)."""
+    _display_hook[0] = fn
+
+
+def display(node, include=None, exclude=None):
+    """The MIME bundle of ``node`` from the registered display hook, or None when there is none."""
+    fn = _display_hook[0]
+    return None if fn is None else fn(node, include, exclude)
 
 
 def is_grad_enabled() -> bool:

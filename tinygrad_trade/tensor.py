@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .graph import Op, _GradMode, backprop
+from .graph import Op, _GradMode, backprop, display
 from .ops import FAMILIES
 from .ops._base import F, domain_error, first_bad, reduce_shape, scatter
 from .ops._base import data as _data
@@ -257,9 +257,8 @@ class Tensor(*FAMILIES):
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{rg})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
-        from .viz.notebook import mimebundle
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: through the display slot (graph.py)
+        return display(self, include, exclude)
 
     # -- elementwise arithmetic ------------------------------------------------------------
     def __add__(self, other):
