@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 
+from . import anomaly
 from . import functions as ew
-from .graph import Op, _GradMode, backprop, display
+from .graph import Op, _GradMode, backprop, display, register_hook
 
 __all__ = ["Value"]
 
@@ -69,7 +70,7 @@ def _pow_op(c: float) -> Op:
 class Value:
     """A float that remembers how it was computed, so gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g", "_d", "_n")
+    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g", "_d", "_n", "_hooks", "_where", "__weakref__")
 
     def __init__(self, data, label: str = ""):
         if isinstance(data, Value):
@@ -300,7 +301,19 @@ class Value:
         """A copy of the value with no history."""
         return Value(self.data, label=self.label)
 
+    register_hook = register_hook  # fn(grad) when the gradient is complete; see graph.register_hook
+
     # hooks used by the shared machinery (graph.py)
+    def _hook_grad(self, r, g):
+        """A gradient hook's return value ``r`` as a gradient (a float, or a Value under create_graph)."""
+        if r.__class__ is Value:
+            return r if g.__class__ is Value else r.data
+        try:
+            r = float(r)
+        except (TypeError, ValueError):
+            raise TypeError(f"register_hook: a hook returned {type(r).__name__} {r!r}, expected a number") from None
+        return Value(r) if g.__class__ is Value else r
+
     def _vjp(self, g, create_graph):
         op = self._op
         if create_graph:
@@ -432,3 +445,50 @@ def _const(x) -> Value:
     v._g = None
     v._n = 0
     return v
+
+
+# --- anomaly mode (anomaly.py): checking constructors, swapped in only while it is on -----------
+def _checked(make, name_of):
+    def checked(*args):
+        v = make(*args)
+        anomaly.check_forward(v, [a.data if a.__class__ is Value else float(a) for a in args if _is_input(a)],
+                              name_of(args))
+        return v
+    return checked
+
+
+def _is_input(a) -> bool:
+    return a.__class__ is Value or isinstance(a, (int, float))
+
+
+def _checked_node(data, prev, op, *xs):
+    v = _PLAIN["_node"](data, prev, op, *xs)
+    anomaly.check_forward(v, [p.data for p in prev], op.name)
+    return v
+
+
+def _checked_init(self, data, label=""):
+    _PLAIN["__init__"](self, data, label)
+    self._where = anomaly.where_made()
+
+
+_PLAIN = {"_node": _node, "_unary": _unary, "__init__": Value.__init__,
+          "__add__": Value.__add__, "__sub__": Value.__sub__, "__mul__": Value.__mul__}
+_CHECKED = {"_node": _checked_node, "_unary": _checked(_unary, lambda args: args[1].name),
+            "__init__": _checked_init,
+            "__add__": _checked(Value.__add__, lambda args: "+"), "__sub__": _checked(Value.__sub__, lambda args: "-"),
+            "__mul__": _checked(Value.__mul__, lambda args: "*")}
+
+
+def _anomaly_switch(on: bool) -> None:
+    """Swap the checking constructors in (``on``) or the plain ones back: the off state costs nothing."""
+    table = _CHECKED if on else _PLAIN
+    g = globals()
+    for name, fn in table.items():
+        if name.startswith("__"):
+            setattr(Value, name, fn)
+        else:
+            g[name] = fn
+
+
+anomaly.on_switch(_anomaly_switch)

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import gc
 import operator
+import weakref
 from contextlib import contextmanager
 
+from . import anomaly
+
 __all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad", "set_display_hook",
-           "display"]
+           "display", "register_hook", "HookHandle", "find_anomaly"]
 
 _depth = operator.attrgetter("_n")  # a scalar node's depth: 0 for a leaf, 1 + its deepest input's
 
@@ -147,6 +150,140 @@ def toposort(root, mark=None) -> list:
     return order
 
 
+# --- gradient hooks and anomaly mode: the checking sweep ----------------------------------------
+class _Sweep:
+    """Which sweep backward() may take: ``plain`` (the fast paths) unless anomaly mode is on or
+    some node carries a gradient hook; ``hooks`` counts the live hooks."""
+    plain = True
+    hooks = 0
+    anomaly = False
+
+
+def _update():
+    _Sweep.plain = not _Sweep.anomaly and _Sweep.hooks == 0
+
+
+def _anomaly_switch(on):
+    _Sweep.anomaly = on
+    _update()
+
+
+anomaly.on_switch(_anomaly_switch)
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off (a second call does nothing)."""
+
+    __slots__ = ("_hooks", "_entry", "_finalizer")
+
+    def __init__(self, hooks, entry, finalizer):
+        self._hooks, self._entry, self._finalizer = hooks, entry, finalizer
+
+    def remove(self) -> None:
+        if self._finalizer.detach() is None:
+            return  # removed already, or the node is gone
+        self._hooks.remove(self._entry)
+        _forget_hook()
+
+
+def _forget_hook():
+    _Sweep.hooks -= 1
+    _update()
+
+
+def register_hook(node, fn) -> HookHandle:
+    """Call ``fn(grad)`` when ``node``'s gradient is complete during a backward pass; a non-None
+    return value replaces that gradient (what ``.grad`` receives and what flows on to the inputs).
+
+    PyTorch's rule: several hooks run in registration order, each given the previous one's result.
+    ``grad`` is what ``.grad`` would receive (a float or a numpy array; a graph node under
+    ``create_graph=True``, so a hook made of differentiable ops keeps higher orders right).
+    Returns a :class:`HookHandle`; ``handle.remove()`` takes the hook off.
+    """
+    if not callable(fn):
+        raise TypeError(f"register_hook needs a function of the gradient, got {type(fn).__name__}")
+    if getattr(node, "requires_grad", True) is False:
+        raise RuntimeError("register_hook: this Tensor does not require grad, so no gradient will reach it "
+                           "(create it with requires_grad=True)")
+    hooks = getattr(node, "_hooks", None)
+    if hooks is None:
+        hooks = node._hooks = []
+    entry = [fn]  # a fresh list per registration: the same fn may be registered twice
+    hooks.append(entry)
+    _Sweep.hooks += 1
+    _update()
+    return HookHandle(hooks, entry, weakref.finalize(node, _forget_hook))
+
+
+def _run_hooks(node, hooks, g):
+    for (fn,) in list(hooks):
+        r = fn(g)
+        if r is not None:
+            g = node._hook_grad(r, g)
+    return g
+
+
+def find_anomaly(root):
+    """The op where a non-finite ``root`` or non-finite gradients were born, found after the fact
+    (also when anomaly mode was off): an :class:`~tinygrad_trade.anomaly.AnomalyError`, not raised,
+    or None. The forward graph is scanned inputs first for a node that is non-finite from finite
+    inputs; failing that, a backward sweep from ``root`` that touches no ``.grad`` runs with the
+    anomaly check. Used by ``optim.check_finite`` to name the op behind a NaN gradient."""
+    order = toposort(root)
+    _clear(order)
+    for node in order:
+        err = anomaly.forward_culprit(node)
+        if err is not None:
+            return err
+    if not anomaly.finite(root.data):
+        return None
+    seed = root._seed(None, False) if getattr(root.data, "size", 1) == 1 else root.data * 0.0 + 1.0
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _sweep_checked(root, seed, False, False, set(), None, True)
+    except anomaly.AnomalyError as e:
+        return e
+    finally:
+        if gc_enabled:
+            gc.enable()
+    return None
+
+
+def _sweep_checked(root, seed, create_graph, accumulate, keep_ids, on_step, check):
+    """:func:`_sweep` with gradient hooks and, when ``check``, anomaly mode's backward check."""
+    mark = object()
+    order = toposort(root, mark)
+    root._g = seed
+    try:
+        for node in reversed(order):
+            g = node._g
+            node._g = None
+            if g is mark:
+                continue
+            hooks = getattr(node, "_hooks", None)
+            if hooks:
+                g = _run_hooks(node, hooks, g)
+            if accumulate:
+                node._accumulate(g)
+            prev = node._prev
+            if prev:
+                grads = node._vjp(g, create_graph)
+                if check:
+                    anomaly.check_backward(node, g, grads)
+                for p, pg in zip(prev, grads):
+                    if pg is not None:
+                        p._g = pg if p._g is mark else p._g + pg
+            if on_step is not None:
+                on_step(node, order)
+            if keep_ids and id(node) in keep_ids:
+                node._g = g
+    except BaseException:
+        _clear(order)
+        raise
+    return order
+
+
 def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_step=None):
     """One reverse sweep from ``root`` with output gradient ``seed``.
 
@@ -160,6 +297,9 @@ def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_ste
     gc_enabled = gc.isenabled()
     gc.disable()  # the sweep makes no cycles; collecting while it walks millions of nodes is waste
     try:
+        if not _Sweep.plain:  # anomaly mode, or gradient hooks somewhere
+            return _sweep_checked(root, seed, create_graph, accumulate, {id(k) for k in keep}, on_step,
+                                  _Sweep.anomaly)
         if (accumulate and not create_graph and not keep and on_step is None
                 and getattr(root, "_d", None) is not None):
             return _sweep_local(root, seed)
