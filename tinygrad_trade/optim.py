@@ -70,6 +70,7 @@ class Optimizer:
     """Base class: holds ``params``, per-parameter ``state`` (dicts) and hyper-parameters."""
 
     _hyper: tuple = ()  # names of the hyper-parameters saved in state_dict()
+    param_names: list | None = None  # the parameters' dotted names when built from a module
 
     def __init__(self, params, lr):
         named = getattr(params, "named_parameters", None)  # a module: keep the names for error messages
