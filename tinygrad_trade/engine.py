@@ -24,7 +24,7 @@ from . import anomaly
 from . import functions as ew
 from .graph import Op, _GradMode, backprop, display, register_hook
 
-__all__ = ["Value"]
+__all__ = ["Value", "mul_add"]
 
 _new = object.__new__
 
@@ -430,6 +430,50 @@ def _binary(a: Value, b, op) -> Value:
     return _node(op.scalar(ad, bd), (a, b), op, ad, bd)
 
 
+def mul_add(acc: Value, ws, xs) -> Value:
+    """``acc + ws[0] * xs[0] + ws[1] * xs[1] + ...`` (all Values), node for node as the operators make
+    it: a ``*`` node and a ``+`` node per term, with the same values, partials and depths, so pictures,
+    gradients and higher orders are exactly those of the loop. Built in one loop instead of two operator
+    calls per term: a neuron's pre-activation, the scalar engine's hottest path."""
+    if not _GradMode.enabled:
+        for w, x in zip(ws, xs):
+            acc = acc + w * x
+        return acc
+    new, V, mul, add, add_d = _new, Value, MUL, ADD, _ADD_D
+    a, an = acc.data, acc._n
+    for w, x in zip(ws, xs):
+        wd, xd = w.data, x.data
+        m = new(V)
+        m.data = p = wd * xd
+        m.grad = 0.0
+        m.label = ""
+        m._g = None
+        m._prev = (w, x)
+        m._op = mul
+        m._d = (xd, wd)
+        dw, dx = w._n, x._n
+        mn = (dw if dw > dx else dx) + 1
+        m._n = mn
+        s = new(V)
+        s.data = a = a + p
+        s.grad = 0.0
+        s.label = ""
+        s._g = None
+        s._prev = (acc, m)
+        s._op = add
+        s._d = add_d
+        an = (an if an > mn else mn) + 1
+        s._n = an
+        acc = s
+    return acc
+
+
+def _mul_add_by_operators(acc, ws, xs):
+    for w, x in zip(ws, xs):
+        acc = acc + w * x
+    return acc
+
+
 def _const(x) -> Value:
     if isinstance(x, Value):
         return x
@@ -472,9 +516,10 @@ def _checked_init(self, data, label=""):
     self._where = anomaly.where_made()
 
 
-_PLAIN = {"_node": _node, "_unary": _unary, "__init__": Value.__init__,
+_PLAIN = {"_node": _node, "_unary": _unary, "mul_add": mul_add, "__init__": Value.__init__,
           "__add__": Value.__add__, "__sub__": Value.__sub__, "__mul__": Value.__mul__}
 _CHECKED = {"_node": _checked_node, "_unary": _checked(_unary, lambda args: args[1].name),
+            "mul_add": _mul_add_by_operators,
             "__init__": _checked_init,
             "__add__": _checked(Value.__add__, lambda args: "+"), "__sub__": _checked(Value.__sub__, lambda args: "-"),
             "__mul__": _checked(Value.__mul__, lambda args: "*")}
