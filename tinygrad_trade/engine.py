@@ -70,7 +70,7 @@ def _pow_op(c: float) -> Op:
 class Value:
     """A float that remembers how it was computed, so gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g", "_d", "_n", "_hooks", "_where", "__weakref__")
+    __slots__ = ("data", "grad", "_prev", "_op", "_g", "_d", "_n", "_x")  # _x: a label, hooks (see _Extras)
 
     def __init__(self, data, label: str = ""):
         if isinstance(data, Value):
@@ -80,7 +80,8 @@ class Value:
         except (TypeError, ValueError):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} {data!r}") from None
         self.grad = 0.0
-        self.label = label
+        if label:
+            self.label = label
         self._prev = ()
         self._op = None
         self._g = None
@@ -94,7 +95,6 @@ class Value:
         v = _new(Value)
         v.data = self.data + other.data
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -117,7 +117,6 @@ class Value:
         v = _new(Value)
         v.data = self.data - other.data
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -141,7 +140,6 @@ class Value:
         a, b = self.data, other.data
         v.data = a * b
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -292,6 +290,48 @@ class Value:
     __trunc__ = trunc
     __round__ = round
 
+    # -- what few nodes carry, kept off the common path: label, hooks, where made -------------
+    def _extras(self) -> "_Extras":
+        try:
+            return self._x
+        except AttributeError:
+            x = self._x = _Extras()
+            return x
+
+    @property
+    def label(self) -> str:
+        """A name for pictures and reprs ("" by default)."""
+        try:
+            return self._x.label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, text):
+        self._extras().label = text
+
+    @property
+    def _hooks(self):
+        try:
+            return self._x.hooks
+        except AttributeError:
+            return None
+
+    @_hooks.setter
+    def _hooks(self, hooks):
+        self._extras().hooks = hooks
+
+    @property
+    def _where(self):
+        try:
+            return self._x.where
+        except AttributeError:
+            return None
+
+    @_where.setter
+    def _where(self, where):
+        self._extras().where = where
+
     # -- gradients ------------------------------------------------------------------------
     def backward(self):
         """Accumulate d(self)/d(node) into ``node.grad`` for every node reachable from self."""
@@ -355,6 +395,16 @@ class Value:
         return display(self, include, exclude)
 
 
+class _Extras:
+    """A Value's rarely used parts in one object made on demand, so a plain node is 8 slots: its
+    label, its gradient hooks, and where anomaly mode saw it made."""
+
+    __slots__ = ("label", "hooks", "where")
+
+    def __init__(self):
+        self.label, self.hooks, self.where = "", None, None
+
+
 def _times(g, d):
     """``g * d`` under create_graph, skipping the node when the partial is the constant 0 or 1."""
     if d.__class__ is float:
@@ -370,7 +420,6 @@ def _node(data: float, prev: tuple, op: Op, *xs: float) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = ""
     v._g = None
     if _GradMode.enabled:
         v._prev = prev
@@ -402,7 +451,6 @@ def _unary(x: Value, op) -> Value:
     v = _new(Value)  # _node(op.scalar(xd), (x,), op, xd), inlined: activations are hot too
     v.data = y = op.scalar(xd)
     v.grad = 0.0
-    v.label = ""
     v._g = None
     if _GradMode.enabled:
         v._prev = (x,)
@@ -446,7 +494,6 @@ def mul_add(acc: Value, ws, xs) -> Value:
         m = new(V)
         m.data = p = wd * xd
         m.grad = 0.0
-        m.label = ""
         m._g = None
         m._prev = (w, x)
         m._op = mul
@@ -457,7 +504,6 @@ def mul_add(acc: Value, ws, xs) -> Value:
         s = new(V)
         s.data = a = a + p
         s.grad = 0.0
-        s.label = ""
         s._g = None
         s._prev = (acc, m)
         s._op = add
@@ -483,7 +529,6 @@ def _const(x) -> Value:
     except (TypeError, ValueError):
         raise TypeError(f"cannot combine a Value with {type(x).__name__} {x!r}") from None
     v.grad = 0.0
-    v.label = ""
     v._prev = v._d = ()
     v._op = None
     v._g = None

@@ -174,21 +174,27 @@ anomaly.on_switch(_anomaly_switch)
 class HookHandle:
     """What ``register_hook`` returns: ``remove()`` takes the hook off (a second call does nothing)."""
 
-    __slots__ = ("_hooks", "_entry", "_finalizer")
+    __slots__ = ("_hooks", "_entry")
 
-    def __init__(self, hooks, entry, finalizer):
-        self._hooks, self._entry, self._finalizer = hooks, entry, finalizer
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = weakref.ref(hooks), entry  # the handle does not keep the hooks alive
 
     def remove(self) -> None:
-        if self._finalizer.detach() is None:
-            return  # removed already, or the node is gone
-        self._hooks.remove(self._entry)
-        _forget_hook()
+        hooks = self._hooks()
+        if hooks is not None and any(e is self._entry for e in hooks):
+            hooks[:] = [e for e in hooks if e is not self._entry]
+            _Sweep.hooks -= 1
+            _update()
 
 
-def _forget_hook():
-    _Sweep.hooks -= 1
-    _update()
+class _Hooks(list):
+    """A node's hooks, ``[fn]`` entries in registration order. It lives and dies with its node (only
+    the node holds it), and gives its count back when it dies: the fast sweep returns by itself."""
+
+    def __del__(self):
+        if self:
+            _Sweep.hooks -= len(self)
+            _update()
 
 
 def register_hook(node, fn) -> HookHandle:
@@ -207,12 +213,12 @@ def register_hook(node, fn) -> HookHandle:
                            "(create it with requires_grad=True)")
     hooks = getattr(node, "_hooks", None)
     if hooks is None:
-        hooks = node._hooks = []
+        hooks = node._hooks = _Hooks()
     entry = [fn]  # a fresh list per registration: the same fn may be registered twice
     hooks.append(entry)
     _Sweep.hooks += 1
     _update()
-    return HookHandle(hooks, entry, weakref.finalize(node, _forget_hook))
+    return HookHandle(hooks, entry)
 
 
 def _run_hooks(node, hooks, g):

@@ -138,7 +138,7 @@ class Tensor(*FAMILIES):
     statistics, cumulative, shapes, linear algebra, numpy interop) is a mixin in ``ops/``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g", "_hooks", "_where", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g", "_hooks", "_where")
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, label: str = ""):
         if isinstance(data, Tensor):
