@@ -14,12 +14,10 @@ import numpy as np
 
 from ..anomaly import describe
 from ..graph import find_anomaly
+from .renderers import DEFAULT_MAX_NODES, FONT, png_data, svg_text
 
 __all__ = ["draw_dot", "example_neuron", "DEFAULT_MAX_NODES", "Graph", "non_finite_note"]
 
-DEFAULT_MAX_NODES = 100  # records drawn before the picture is cut with a "… N more nodes" marker
-
-FONT = "DejaVu Sans"  # Graphviz knows its metrics (also the in-process renderer); resvg gets it from matplotlib
 LEAF_FILL = "#dbeafe"    # inputs and parameters
 OUTPUT_FILL = "#fde68a"  # the root
 OP_FILL = "#f1f5f9"
@@ -36,12 +34,10 @@ class Graph(graphviz.Digraph):
     one, else the bundled in-process renderer. Everything else is the plain Digraph."""
 
     def _repr_image_svg_xml(self) -> str:
-        from .rendering import to_svg
-        return to_svg(self)
+        return svg_text(self.source)
 
     def _repr_image_png(self) -> bytes:
-        from .rendering import to_png
-        return to_png(self)
+        return png_data(self.source)
 
     def _repr_svg_(self) -> str:
         return self._repr_image_svg_xml()
