@@ -215,3 +215,12 @@ def test_check_finite_names_the_forward_op_of_a_nan_loss():
         check_finite(loss, [p])
     err = find_anomaly(loss)
     assert err.op == "*" and err.node.data == float("inf")
+
+
+def test_graph_command_flags_a_non_finite_gradient_in_one_line(tmp_path, capsys):
+    from tinygrad_trade.cli import main
+    assert main(["graph", "--expr", "log(y) * 0", "--set", "y=1e-310", "--out", str(tmp_path / "g.dot")]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "non-finite" in ln]
+    assert len(err) == 1 and "the gradient of y" in err[0] and "backward of log" in err[0]
+    assert main(["graph", "--out", str(tmp_path / "n.dot")]) == 0  # the finite neuron: no such line
+    assert "non-finite" not in capsys.readouterr().err
