@@ -21,6 +21,11 @@ nodes, orders them by depth, and runs a loop of multiply-adds (:func:`_sweep_loc
 With ``create_graph=True`` the sweep runs on graph-recording nodes instead of raw floats or
 arrays, so the gradients it returns are themselves differentiable: that is all higher-order
 gradients need.
+
+Gradient hooks (:func:`register_hook`) and anomaly mode (:mod:`.anomaly`) run in a checking sweep,
+:func:`_sweep_checked`; ``backprop`` takes it only while some node has a hook or the mode is on (one
+flag, ``_Sweep.plain``), so the plain sweeps pay nothing for them. The core draws nothing itself:
+notebook display goes through the slot :func:`set_display_hook`.
 """
 from __future__ import annotations
 
@@ -297,6 +302,8 @@ def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_ste
     - ``keep``: nodes whose adjoint must survive the sweep in ``_g`` (what ``grad()`` reads).
     - ``on_step(node, order)``: called after each node has passed its gradient on (used by the
       backward-pass walkthrough picture).
+
+    Gradient hooks run, and anomaly mode checks every rule's output, in :func:`_sweep_checked`.
 
     Returns the topological order that was swept.
     """
