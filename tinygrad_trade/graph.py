@@ -197,7 +197,7 @@ class _Hooks(list):
     the node holds it), and gives its count back when it dies: the fast sweep returns by itself."""
 
     def __del__(self):
-        if self:
+        if self and _Sweep is not None:  # (None only while the interpreter shuts down)
             _Sweep.hooks -= len(self)
             _update()
 
