@@ -13,7 +13,7 @@ from tinygrad_trade import Tensor, Value
 from tinygrad_trade.log import get_logger, messenger, say
 from tinygrad_trade.nn import MLP
 from tinygrad_trade.viz import Walkthrough, draw_dot, draw_module, example_neuron, rendering, walkthrough
-from tinygrad_trade.viz import notebook
+from tinygrad_trade.viz import notebook, renderers
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -71,8 +71,8 @@ def test_modules_show_their_tree(no_dot):
 
 
 def test_without_a_renderer_text_only_and_one_warning(monkeypatch, caplog):
-    monkeypatch.setattr(rendering, "system_dot", lambda source, fmt: None)
-    monkeypatch.setattr(rendering, "wasm_svg", lambda source: None)
+    monkeypatch.setattr(renderers, "system_dot", lambda source, fmt: None)
+    monkeypatch.setattr(renderers, "wasm_svg", lambda source: None)
     monkeypatch.setattr(notebook, "_warned", [])
     with caplog.at_level(logging.WARNING, logger="tinygrad_trade"):
         assert set(Value(1.0)._repr_mimebundle_()) == {"text/plain"}
@@ -128,8 +128,8 @@ def test_cli_errors_reach_the_logger(tmp_path, capsys, caplog):
 
 
 def test_render_fallback_message_is_logged(tmp_path, monkeypatch, caplog, capsys):
-    monkeypatch.setattr(rendering, "system_dot", lambda source, fmt: None)
-    monkeypatch.setattr(rendering, "wasm_svg", lambda source: None)
+    monkeypatch.setattr(renderers, "system_dot", lambda source, fmt: None)
+    monkeypatch.setattr(renderers, "wasm_svg", lambda source: None)
     with caplog.at_level(logging.WARNING, logger="tinygrad_trade"):
         out = rendering.render(example_neuron(), tmp_path / "n.svg")
     assert out.suffix == ".dot"
@@ -171,3 +171,19 @@ def test_garch_fit_and_forecast_evaluation_show_as_tables():
     assert float(by_model["ewma"]["DM p-value (QLIKE)"]) == pytest.approx(
         res.metrics["dm_vs_har"]["ewma"]["qlike"]["pvalue"], abs=1e-3)
     assert any(h.startswith("Sharpe, ") for h in head)
+
+
+def test_the_core_only_offers_a_display_slot():
+    """The engine imports nothing above it: with no hook registered a node has no picture (IPython
+    then shows the repr); the package face registers the picture layer's hook."""
+    from tinygrad_trade import graph
+
+    hook = graph._display_hook[0]
+    assert hook is not None  # set by tinygrad_trade/__init__.py
+    try:
+        graph.set_display_hook(None)
+        assert Value(1.0)._repr_mimebundle_() is None and Tensor([1.0])._repr_mimebundle_() is None
+        graph.set_display_hook(lambda node, include, exclude: {"text/plain": "mine"})
+        assert Value(1.0)._repr_mimebundle_() == {"text/plain": "mine"}
+    finally:
+        graph.set_display_hook(hook)

@@ -496,3 +496,30 @@ def test_tensor_training_deterministic():
     for (_, pa), (_, pb), (_, pc) in zip(a.named_parameters(), b.named_parameters(), c.named_parameters()):
         np.testing.assert_array_equal(pa.data, pb.data)
     assert not all(np.array_equal(pa.data, pc.data) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_mul_add_makes_the_same_nodes_as_the_operators():
+    from tinygrad_trade.engine import mul_add
+    from tinygrad_trade import detect_anomaly, no_grad
+    ws = [Value(0.5), Value(-1.5), Value(2.0)]
+    xs = [Value(3.0), Value(0.25), Value(-4.0)]
+    b = Value(0.1) * 1.0  # depth 1: the chain's depths must start from it
+    fused, loop = mul_add(b, ws, xs), b
+    for w, x in zip(ws, xs):
+        loop = loop + w * x
+    a_nodes, b_nodes = toposort(fused), toposort(loop)
+    for n in a_nodes + b_nodes:
+        n._g = None  # toposort marks the nodes it visits (for a sweep); unmark them
+    assert len(a_nodes) == len(b_nodes)
+    for p, q in zip(a_nodes, b_nodes):
+        assert (p.data, p.op, p._d, p._n) == (q.data, q.op, q._d, q._n)
+    fused.backward()
+    grads = [v.grad for v in ws + xs]
+    for v in ws + xs:
+        v.grad = 0.0
+    loop.backward()
+    assert grads == [v.grad for v in ws + xs]
+    with no_grad():
+        assert mul_add(b, ws, xs).data == loop.data and not mul_add(b, ws, xs)._prev
+    with detect_anomaly():
+        assert mul_add(b, ws, xs).data == loop.data

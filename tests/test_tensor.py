@@ -692,6 +692,23 @@ def test_domain_errors_name_the_op_and_the_value(make, op, value):
     assert value in msg, msg
 
 
+def test_sqrt_at_zero_is_refused_only_when_a_gradient_is_wanted():
+    from tinygrad_trade import Value, no_grad
+    x = T([0.0, 4.0])
+    with no_grad():
+        np.testing.assert_array_equal(x.sqrt().data, [0.0, 2.0])
+        np.testing.assert_array_equal((x ** 0.5).data, [0.0, 2.0])
+        assert Value(0.0).sqrt().data == 0.0 and (Value(0.0) ** 0.5).data == 0.0
+    np.testing.assert_array_equal(Tensor([0.0, 4.0]).sqrt().data, [0.0, 2.0])  # requires_grad=False
+    np.testing.assert_array_equal((Tensor([0.0, 4.0]) ** 0.5).data, [0.0, 2.0])
+    for make in (lambda: x.sqrt(), lambda: x ** 0.5, lambda: Value(0.0).sqrt(), lambda: Value(0.0) ** 0.5):
+        with pytest.raises(ValueError, match="derivative .*infinite"):
+            make()
+    with pytest.raises(ValueError, match=r"^sqrt: input must be non-negative"):
+        with no_grad():
+            T([-1.0]).sqrt()
+
+
 @pytest.mark.parametrize("make", [
     lambda: T([1.0, 2.0]) / T([1.0, 0.0]), lambda: 1.0 / T([0.0]), lambda: T([1.0]) / 0,
     lambda: T([[1.0, 2.0]]) / np.array([[3.0], [0.0]]),

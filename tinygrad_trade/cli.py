@@ -52,7 +52,7 @@ def _graph_parser(sub):
 
 def _cmd_graph(args):
     from .expr import ExprError, parse, parse_bindings
-    from .viz import DEFAULT_MAX_NODES, RendererUnavailable, example_neuron, render, walkthrough
+    from .viz import DEFAULT_MAX_NODES, RendererUnavailable, example_neuron, non_finite_note, render, walkthrough
     from .viz.limits import MAX_DRAW_NODES, RenderLimitError, bounded
 
     if args.bindings and args.expr is None:
@@ -98,6 +98,9 @@ def _cmd_graph(args):
     except (OverflowError, FloatingPointError):
         raise UsageError("--expr: a gradient is too large for a float (overflow); "
                          "try values of smaller magnitude") from None
+    note = non_finite_note(root)
+    if note is not None:
+        say(note, logging.WARNING)
     written = []
     if args.out is not None or args.format is not None or args.walkthrough is None:
         out = args.out or "graph.svg"

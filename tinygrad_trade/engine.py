@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 
+from . import anomaly
 from . import functions as ew
-from .graph import Op, _GradMode, backprop
+from .graph import Op, _GradMode, backprop, display, register_hook
 
-__all__ = ["Value"]
+__all__ = ["Value", "mul_add"]
 
 _new = object.__new__
 
@@ -69,7 +70,7 @@ def _pow_op(c: float) -> Op:
 class Value:
     """A float that remembers how it was computed, so gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_g", "_d", "_n")
+    __slots__ = ("data", "grad", "_prev", "_op", "_g", "_d", "_n", "_x")  # _x: a label, hooks (see _Extras)
 
     def __init__(self, data, label: str = ""):
         if isinstance(data, Value):
@@ -79,7 +80,8 @@ class Value:
         except (TypeError, ValueError):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} {data!r}") from None
         self.grad = 0.0
-        self.label = label
+        if label:
+            self.label = label
         self._prev = ()
         self._op = None
         self._g = None
@@ -93,7 +95,6 @@ class Value:
         v = _new(Value)
         v.data = self.data + other.data
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -116,7 +117,6 @@ class Value:
         v = _new(Value)
         v.data = self.data - other.data
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -140,7 +140,6 @@ class Value:
         a, b = self.data, other.data
         v.data = a * b
         v.grad = 0.0
-        v.label = ""
         v._g = None
         if _GradMode.enabled:
             v._prev = (self, other)
@@ -291,6 +290,48 @@ class Value:
     __trunc__ = trunc
     __round__ = round
 
+    # -- what few nodes carry, kept off the common path: label, hooks, where made -------------
+    def _extras(self) -> "_Extras":
+        try:
+            return self._x
+        except AttributeError:
+            x = self._x = _Extras()
+            return x
+
+    @property
+    def label(self) -> str:
+        """A name for pictures and reprs ("" by default)."""
+        try:
+            return self._x.label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, text):
+        self._extras().label = text
+
+    @property
+    def _hooks(self):
+        try:
+            return self._x.hooks
+        except AttributeError:
+            return None
+
+    @_hooks.setter
+    def _hooks(self, hooks):
+        self._extras().hooks = hooks
+
+    @property
+    def _where(self):
+        try:
+            return self._x.where
+        except AttributeError:
+            return None
+
+    @_where.setter
+    def _where(self, where):
+        self._extras().where = where
+
     # -- gradients ------------------------------------------------------------------------
     def backward(self):
         """Accumulate d(self)/d(node) into ``node.grad`` for every node reachable from self."""
@@ -300,7 +341,19 @@ class Value:
         """A copy of the value with no history."""
         return Value(self.data, label=self.label)
 
+    register_hook = register_hook  # fn(grad) when the gradient is complete; see graph.register_hook
+
     # hooks used by the shared machinery (graph.py)
+    def _hook_grad(self, r, g):
+        """A gradient hook's return value ``r`` as a gradient (a float, or a Value under create_graph)."""
+        if r.__class__ is Value:
+            return r if g.__class__ is Value else r.data
+        try:
+            r = float(r)
+        except (TypeError, ValueError):
+            raise TypeError(f"register_hook: a hook returned {type(r).__name__} {r!r}, expected a number") from None
+        return Value(r) if g.__class__ is Value else r
+
     def _vjp(self, g, create_graph):
         op = self._op
         if create_graph:
@@ -338,9 +391,18 @@ class Value:
         lab = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{lab})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
-        from .viz.notebook import mimebundle
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: through the display slot (graph.py)
+        return display(self, include, exclude)
+
+
+class _Extras:
+    """A Value's rarely used parts in one object made on demand, so a plain node is 8 slots: its
+    label, its gradient hooks, and where anomaly mode saw it made."""
+
+    __slots__ = ("label", "hooks", "where")
+
+    def __init__(self):
+        self.label, self.hooks, self.where = "", None, None
 
 
 def _times(g, d):
@@ -358,7 +420,6 @@ def _node(data: float, prev: tuple, op: Op, *xs: float) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = ""
     v._g = None
     if _GradMode.enabled:
         v._prev = prev
@@ -390,7 +451,6 @@ def _unary(x: Value, op) -> Value:
     v = _new(Value)  # _node(op.scalar(xd), (x,), op, xd), inlined: activations are hot too
     v.data = y = op.scalar(xd)
     v.grad = 0.0
-    v.label = ""
     v._g = None
     if _GradMode.enabled:
         v._prev = (x,)
@@ -418,6 +478,48 @@ def _binary(a: Value, b, op) -> Value:
     return _node(op.scalar(ad, bd), (a, b), op, ad, bd)
 
 
+def mul_add(acc: Value, ws, xs) -> Value:
+    """``acc + ws[0] * xs[0] + ws[1] * xs[1] + ...`` (all Values), node for node as the operators make
+    it: a ``*`` node and a ``+`` node per term, with the same values, partials and depths, so pictures,
+    gradients and higher orders are exactly those of the loop. Built in one loop instead of two operator
+    calls per term: a neuron's pre-activation, the scalar engine's hottest path."""
+    if not _GradMode.enabled:
+        for w, x in zip(ws, xs):
+            acc = acc + w * x
+        return acc
+    new, V, mul, add, add_d = _new, Value, MUL, ADD, _ADD_D
+    a, an = acc.data, acc._n
+    for w, x in zip(ws, xs):
+        wd, xd = w.data, x.data
+        m = new(V)
+        m.data = p = wd * xd
+        m.grad = 0.0
+        m._g = None
+        m._prev = (w, x)
+        m._op = mul
+        m._d = (xd, wd)
+        dw, dx = w._n, x._n
+        mn = (dw if dw > dx else dx) + 1
+        m._n = mn
+        s = new(V)
+        s.data = a = a + p
+        s.grad = 0.0
+        s._g = None
+        s._prev = (acc, m)
+        s._op = add
+        s._d = add_d
+        an = (an if an > mn else mn) + 1
+        s._n = an
+        acc = s
+    return acc
+
+
+def _mul_add_by_operators(acc, ws, xs):
+    for w, x in zip(ws, xs):
+        acc = acc + w * x
+    return acc
+
+
 def _const(x) -> Value:
     if isinstance(x, Value):
         return x
@@ -427,9 +529,56 @@ def _const(x) -> Value:
     except (TypeError, ValueError):
         raise TypeError(f"cannot combine a Value with {type(x).__name__} {x!r}") from None
     v.grad = 0.0
-    v.label = ""
     v._prev = v._d = ()
     v._op = None
     v._g = None
     v._n = 0
     return v
+
+
+# --- anomaly mode (anomaly.py): checking constructors, swapped in only while it is on -----------
+def _checked(make, name_of):
+    def checked(*args):
+        v = make(*args)
+        anomaly.check_forward(v, [a.data if a.__class__ is Value else float(a) for a in args if _is_input(a)],
+                              name_of(args))
+        return v
+    return checked
+
+
+def _is_input(a) -> bool:
+    return a.__class__ is Value or isinstance(a, (int, float))
+
+
+def _checked_node(data, prev, op, *xs):
+    v = _PLAIN["_node"](data, prev, op, *xs)
+    anomaly.check_forward(v, [p.data for p in prev], op.name)
+    return v
+
+
+def _checked_init(self, data, label=""):
+    _PLAIN["__init__"](self, data, label)
+    self._where = anomaly.where_made()
+
+
+_PLAIN = {"_node": _node, "_unary": _unary, "mul_add": mul_add, "__init__": Value.__init__,
+          "__add__": Value.__add__, "__sub__": Value.__sub__, "__mul__": Value.__mul__}
+_CHECKED = {"_node": _checked_node, "_unary": _checked(_unary, lambda args: args[1].name),
+            "mul_add": _mul_add_by_operators,
+            "__init__": _checked_init,
+            "__add__": _checked(Value.__add__, lambda args: "+"), "__sub__": _checked(Value.__sub__, lambda args: "-"),
+            "__mul__": _checked(Value.__mul__, lambda args: "*")}
+
+
+def _anomaly_switch(on: bool) -> None:
+    """Swap the checking constructors in (``on``) or the plain ones back: the off state costs nothing."""
+    table = _CHECKED if on else _PLAIN
+    g = globals()
+    for name, fn in table.items():
+        if name.startswith("__"):
+            setattr(Value, name, fn)
+        else:
+            g[name] = fn
+
+
+anomaly.on_switch(_anomaly_switch)

@@ -215,8 +215,9 @@ LOG10 = _ew("log10", math.log10, np.log10, lambda y, x: (1.0 / (x * LN10),), lam
             "input must be positive")
 LOG1P = _ew("log1p", math.log1p, np.log1p, lambda y, x: (1.0 / (1.0 + x),), lambda x: x <= -1.0,
             "input must be greater than -1")
-SQRT = _ew("sqrt", math.sqrt, np.sqrt, lambda y, x: (0.5 / y,), lambda x: x <= 0.0,
-           "input must be positive (the derivative at 0 is infinite)")
+SQRT = _ew("sqrt", math.sqrt, np.sqrt, lambda y, x: (0.5 / y,), lambda x: x < 0.0,
+           "input must be non-negative (positive for a gradient: the derivative at 0 is infinite)",
+           lambda x: x == 0.0)
 
 # --- trigonometric ----------------------------------------------------------------------------
 SIN = _ew("sin", _finite_only(math.sin), np.sin, lambda y, x: (cos(x),))

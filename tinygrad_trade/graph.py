@@ -21,14 +21,23 @@ nodes, orders them by depth, and runs a loop of multiply-adds (:func:`_sweep_loc
 With ``create_graph=True`` the sweep runs on graph-recording nodes instead of raw floats or
 arrays, so the gradients it returns are themselves differentiable: that is all higher-order
 gradients need.
+
+Gradient hooks (:func:`register_hook`) and anomaly mode (:mod:`.anomaly`) run in a checking sweep,
+:func:`_sweep_checked`; ``backprop`` takes it only while some node has a hook or the mode is on (one
+flag, ``_Sweep.plain``), so the plain sweeps pay nothing for them. The core draws nothing itself:
+notebook display goes through the slot :func:`set_display_hook`.
 """
 from __future__ import annotations
 
 import gc
 import operator
+import weakref
 from contextlib import contextmanager
 
-__all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad"]
+from . import anomaly
+
+__all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "backprop", "grad", "set_display_hook",
+           "display", "register_hook", "HookHandle", "find_anomaly"]
 
 _depth = operator.attrgetter("_n")  # a scalar node's depth: 0 for a leaf, 1 + its deepest input's
 
@@ -75,6 +84,24 @@ class Op:
 
 class _GradMode:
     enabled = True
+
+
+# --- the display slot: how a node shows itself in Jupyter -------------------------------------
+# The core draws nothing itself (it imports nothing above it); the picture layer, or the package
+# face on its behalf, registers a function here and ``Value``/``Tensor._repr_mimebundle_`` call it.
+_display_hook = [None]
+
+
+def set_display_hook(fn) -> None:
+    """Register ``fn(node, include, exclude) -> dict`` (a Jupyter MIME bundle) as the way Values and
+    Tensors show themselves in a notebook; ``None`` removes it (notebooks then show the repr)."""
+    _display_hook[0] = fn
+
+
+def display(node, include=None, exclude=None):
+    """The MIME bundle of ``node`` from the registered display hook, or None when there is none."""
+    fn = _display_hook[0]
+    return None if fn is None else fn(node, include, exclude)
 
 
 def is_grad_enabled() -> bool:
@@ -128,6 +155,146 @@ def toposort(root, mark=None) -> list:
     return order
 
 
+# --- gradient hooks and anomaly mode: the checking sweep ----------------------------------------
+class _Sweep:
+    """Which sweep backward() may take: ``plain`` (the fast paths) unless anomaly mode is on or
+    some node carries a gradient hook; ``hooks`` counts the live hooks."""
+    plain = True
+    hooks = 0
+    anomaly = False
+
+
+def _update():
+    _Sweep.plain = not _Sweep.anomaly and _Sweep.hooks == 0
+
+
+def _anomaly_switch(on):
+    _Sweep.anomaly = on
+    _update()
+
+
+anomaly.on_switch(_anomaly_switch)
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off (a second call does nothing)."""
+
+    __slots__ = ("_hooks", "_entry")
+
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = weakref.ref(hooks), entry  # the handle does not keep the hooks alive
+
+    def remove(self) -> None:
+        hooks = self._hooks()
+        if hooks is not None and any(e is self._entry for e in hooks):
+            hooks[:] = [e for e in hooks if e is not self._entry]
+            _Sweep.hooks -= 1
+            _update()
+
+
+class _Hooks(list):
+    """A node's hooks, ``[fn]`` entries in registration order. It lives and dies with its node (only
+    the node holds it), and gives its count back when it dies: the fast sweep returns by itself."""
+
+    def __del__(self):
+        if self and _Sweep is not None:  # (None only while the interpreter shuts down)
+            _Sweep.hooks -= len(self)
+            _update()
+
+
+def register_hook(node, fn) -> HookHandle:
+    """Call ``fn(grad)`` when ``node``'s gradient is complete during a backward pass; a non-None
+    return value replaces that gradient (what ``.grad`` receives and what flows on to the inputs).
+
+    PyTorch's rule: several hooks run in registration order, each given the previous one's result.
+    ``grad`` is what ``.grad`` would receive (a float or a numpy array; a graph node under
+    ``create_graph=True``, so a hook made of differentiable ops keeps higher orders right).
+    Returns a :class:`HookHandle`; ``handle.remove()`` takes the hook off.
+    """
+    if not callable(fn):
+        raise TypeError(f"register_hook needs a function of the gradient, got {type(fn).__name__}")
+    if getattr(node, "requires_grad", True) is False:
+        raise RuntimeError("register_hook: this Tensor does not require grad, so no gradient will reach it "
+                           "(create it with requires_grad=True)")
+    hooks = getattr(node, "_hooks", None)
+    if hooks is None:
+        hooks = node._hooks = _Hooks()
+    entry = [fn]  # a fresh list per registration: the same fn may be registered twice
+    hooks.append(entry)
+    _Sweep.hooks += 1
+    _update()
+    return HookHandle(hooks, entry)
+
+
+def _run_hooks(node, hooks, g):
+    for (fn,) in list(hooks):
+        r = fn(g)
+        if r is not None:
+            g = node._hook_grad(r, g)
+    return g
+
+
+def find_anomaly(root):
+    """The op where a non-finite ``root`` or non-finite gradients were born, found after the fact
+    (also when anomaly mode was off): an :class:`~tinygrad_trade.anomaly.AnomalyError`, not raised,
+    or None. The forward graph is scanned inputs first for a node that is non-finite from finite
+    inputs; failing that, a backward sweep from ``root`` that touches no ``.grad`` runs with the
+    anomaly check. Used by ``optim.check_finite`` to name the op behind a NaN gradient."""
+    order = toposort(root)
+    _clear(order)
+    for node in order:
+        err = anomaly.forward_culprit(node)
+        if err is not None:
+            return err
+    if not anomaly.finite(root.data):
+        return None
+    seed = root._seed(None, False) if getattr(root.data, "size", 1) == 1 else root.data * 0.0 + 1.0
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _sweep_checked(root, seed, False, False, set(), None, True)
+    except anomaly.AnomalyError as e:
+        return e
+    finally:
+        if gc_enabled:
+            gc.enable()
+    return None
+
+
+def _sweep_checked(root, seed, create_graph, accumulate, keep_ids, on_step, check):
+    """:func:`_sweep` with gradient hooks and, when ``check``, anomaly mode's backward check."""
+    mark = object()
+    order = toposort(root, mark)
+    root._g = seed
+    try:
+        for node in reversed(order):
+            g = node._g
+            node._g = None
+            if g is mark:
+                continue
+            hooks = getattr(node, "_hooks", None)
+            if hooks:
+                g = _run_hooks(node, hooks, g)
+            if accumulate:
+                node._accumulate(g)
+            prev = node._prev
+            if prev:
+                grads = node._vjp(g, create_graph)
+                if check:
+                    anomaly.check_backward(node, g, grads)
+                for p, pg in zip(prev, grads):
+                    if pg is not None:
+                        p._g = pg if p._g is mark else p._g + pg
+            if on_step is not None:
+                on_step(node, order)
+            if keep_ids and id(node) in keep_ids:
+                node._g = g
+    except BaseException:
+        _clear(order)
+        raise
+    return order
+
+
 def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_step=None):
     """One reverse sweep from ``root`` with output gradient ``seed``.
 
@@ -136,11 +303,16 @@ def backprop(root, seed, *, create_graph=False, accumulate=True, keep=(), on_ste
     - ``on_step(node, order)``: called after each node has passed its gradient on (used by the
       backward-pass walkthrough picture).
 
+    Gradient hooks run, and anomaly mode checks every rule's output, in :func:`_sweep_checked`.
+
     Returns the topological order that was swept.
     """
     gc_enabled = gc.isenabled()
     gc.disable()  # the sweep makes no cycles; collecting while it walks millions of nodes is waste
     try:
+        if not _Sweep.plain:  # anomaly mode, or gradient hooks somewhere
+            return _sweep_checked(root, seed, create_graph, accumulate, {id(k) for k in keep}, on_step,
+                                  _Sweep.anomaly)
         if (accumulate and not create_graph and not keep and on_step is None
                 and getattr(root, "_d", None) is not None):
             return _sweep_local(root, seed)

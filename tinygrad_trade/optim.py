@@ -35,7 +35,9 @@ import math
 
 import numpy as np
 
+from .anomaly import describe
 from .engine import Value
+from .graph import find_anomaly
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm", "StepLR", "CosineAnnealingLR",
@@ -68,8 +70,11 @@ class Optimizer:
     """Base class: holds ``params``, per-parameter ``state`` (dicts) and hyper-parameters."""
 
     _hyper: tuple = ()  # names of the hyper-parameters saved in state_dict()
+    param_names: list | None = None  # the parameters' dotted names when built from a module
 
     def __init__(self, params, lr):
+        named = getattr(params, "named_parameters", None)  # a module: keep the names for error messages
+        self.param_names = [n for n, _ in named()] if callable(named) else None
         self.params = _param_list(params)
         _check_range("lr", lr)
         self.lr = float(lr)
@@ -340,24 +345,42 @@ def check_finite(loss, params) -> None:
     """Raise :class:`NonFiniteError` if ``loss`` or any parameter's gradient is NaN or infinite.
 
     ``params``: a list of Tensors/Values, ``(name, param)`` pairs (``named_parameters()``), a
-    Module or an optimizer. Call it after ``backward()`` and before ``step()``.
+    Module or an optimizer (built from a module, it knows the names). Call it after ``backward()``
+    and before ``step()``. The message names the first non-finite parameter gradient (its module
+    and parameter, ``layers.0.w``) and the op where the NaN or inf was born, found by searching the
+    loss's graph (:func:`tinygrad_trade.graph.find_anomaly`; with anomaly mode on during the
+    forward pass it also gives that op's ``file:line``). The search runs only on failure.
     """
     if isinstance(params, Optimizer):
-        params = params.params
+        params = params.params if params.param_names is None else list(zip(params.param_names, params.params))
     elif hasattr(params, "named_parameters"):
         params = params.named_parameters()
     elif hasattr(params, "parameters"):
         params = params.parameters()
     value = _as_float(loss)
     if not math.isfinite(value):
-        raise NonFiniteError(f"training stopped: the loss is {value} (non-finite); "
+        raise NonFiniteError(f"training stopped: the loss is {value} (non-finite){_origin(loss)}; "
                              "parameters are left as they were after the last good step")
     for i, p in enumerate(params):
         name, p = p if isinstance(p, tuple) else (f"parameter {i}", p)
         if p.grad is not None and not _is_finite(p.grad):
             shape = "" if p.__class__ is Value else f" of shape {p.shape}"
-            raise NonFiniteError(f"training stopped: the gradient of {name}{shape} is non-finite "
-                                 "(NaN or inf); parameters are left as they were after the last good step")
+            raise NonFiniteError(f"training stopped: the gradient of {_param_name(name)}{shape} is non-finite "
+                                 f"(NaN or inf){_origin(loss)}; parameters are left as they were after the "
+                                 "last good step")
+
+
+def _param_name(name: str) -> str:
+    module, _, param = name.rpartition(".")
+    return f"{name} (module {module}, parameter {param})" if module else name
+
+
+def _origin(loss) -> str:
+    """``; it was born in the backward of log (made at model.py:12)``, or '' when not found."""
+    if not hasattr(loss, "_prev"):
+        return ""
+    err = find_anomaly(loss)
+    return "" if err is None else f"; it was born in {describe(err)}"
 
 
 def train_step(loss_fn, optimizer, max_grad_norm: float | None = None) -> float:

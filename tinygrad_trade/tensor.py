@@ -25,7 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .graph import Op, _GradMode, backprop
+from . import anomaly
+from .graph import Op, _GradMode, backprop, display, register_hook
 from .ops import FAMILIES
 from .ops._base import F, domain_error, first_bad, reduce_shape, scatter
 from .ops._base import data as _data
@@ -137,7 +138,7 @@ class Tensor(*FAMILIES):
     statistics, cumulative, shapes, linear algebra, numpy interop) is a mixin in ``ops/``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g")
+    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_op", "_g", "_hooks", "_where")
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, label: str = ""):
         if isinstance(data, Tensor):
@@ -257,9 +258,8 @@ class Tensor(*FAMILIES):
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{rg})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: repr + the graph as SVG
-        from .viz.notebook import mimebundle
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter: through the display slot (graph.py)
+        return display(self, include, exclude)
 
     # -- elementwise arithmetic ------------------------------------------------------------
     def __add__(self, other):
@@ -426,6 +426,19 @@ class Tensor(*FAMILIES):
             raise RuntimeError("backward(): this Tensor does not require grad (no input had requires_grad=True)")
         backprop(self, self._seed(grad_output, False))
 
+    register_hook = register_hook  # fn(grad) when the gradient is complete; see graph.register_hook
+
+    def _hook_grad(self, r, g):
+        """A gradient hook's return value ``r`` as a gradient of this Tensor's shape."""
+        if isinstance(g, Tensor):
+            r = self._lift(r)
+        else:
+            r = np.asarray(_data(r), dtype=self.dtype)
+        if r.shape != self.shape:
+            raise ValueError(f"register_hook: a hook returned a gradient of shape {r.shape} for a Tensor of "
+                             f"shape {self.shape}")
+        return r
+
     def _seed(self, grad_output, create_graph):
         if grad_output is None:
             if self.data.size != 1:
@@ -467,6 +480,30 @@ class Tensor(*FAMILIES):
     def _zero_grad_like(self, create_graph):
         z = np.zeros_like(self.data)
         return Tensor(z, dtype=self.dtype) if create_graph else z
+
+
+# --- anomaly mode (anomaly.py): a checking constructor, swapped in only while it is on ------------
+_plain_make = Tensor._make
+_plain_init = Tensor.__init__
+
+
+def _checked_make(data, prev, op) -> Tensor:
+    t = _plain_make(data, prev, op)
+    anomaly.check_forward(t, [p.data for p in prev], op.name)
+    return t
+
+
+def _checked_init(self, *args, **kwargs):
+    _plain_init(self, *args, **kwargs)
+    self._where = anomaly.where_made()
+
+
+def _anomaly_switch(on: bool) -> None:
+    Tensor._make = staticmethod(_checked_make if on else _plain_make)
+    Tensor.__init__ = _checked_init if on else _plain_init
+
+
+anomaly.on_switch(_anomaly_switch)
 
 
 def _shape_arg(shape):

@@ -13,6 +13,7 @@ A neuron's pre-activation is built as ``b + w1*x1 + w2*x2 + ...``: it starts fro
 """
 from __future__ import annotations
 
+from .. import engine
 from ..engine import Value
 from .init import as_rng, check_activation, default_init, init_weight
 
@@ -67,9 +68,7 @@ class Neuron(Module):
     def _forward(self, x):
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
+        act = engine.mul_add(self.b, self.w, x)  # b + w1*x1 + ..., the same nodes in one loop
         if self.activation == "relu":
             return act.relu()
         if self.activation == "tanh":

@@ -25,7 +25,7 @@ import operator
 import numpy as np
 
 from .. import functions as fn
-from ..graph import Op
+from ..graph import Op, _GradMode
 from ._base import F, TensorBase, data, domain_error
 
 __all__ = ["Elementwise", "UNARY", "BINARY"]
@@ -161,7 +161,7 @@ class Elementwise(TensorBase):
         name, x = op.name, self.data
         if op.bad is not None:
             bad = op.bad(x)
-            if op.edge is not None and self.requires_grad:
+            if op.edge is not None and self.requires_grad and _GradMode.enabled:  # a gradient is wanted
                 bad = bad | op.edge(x)
             if bad.any():
                 raise domain_error(name, _WHY.get(name, op.why), bad, x)

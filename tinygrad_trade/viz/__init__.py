@@ -16,11 +16,11 @@ to render it. Note that ``graphviz.Digraph.render``/``.pipe`` need the system ``
 In Jupyter, Values, Tensors, modules and ``draw_dot(...)`` show an SVG picture inline through
 the same renderers (see :mod:`.notebook`), so no Graphviz install is needed there either.
 """
-from .draw import DEFAULT_MAX_NODES, Graph, draw_dot, example_neuron
+from .draw import DEFAULT_MAX_NODES, Graph, draw_dot, example_neuron, non_finite_note
 from .notebook import draw_module
 from .rendering import RendererUnavailable, render, to_png, to_svg
 from .steps import WALKTHROUGH_MAX_NODES, Walkthrough, walkthrough, walkthrough_html
 
 __all__ = ["draw_dot", "draw_module", "render", "to_svg", "to_png", "walkthrough", "walkthrough_html",
            "Walkthrough", "Graph", "example_neuron", "RendererUnavailable", "DEFAULT_MAX_NODES",
-           "WALKTHROUGH_MAX_NODES"]
+           "WALKTHROUGH_MAX_NODES", "non_finite_note"]

@@ -12,16 +12,20 @@ from collections import deque
 import graphviz
 import numpy as np
 
-__all__ = ["draw_dot", "example_neuron", "DEFAULT_MAX_NODES", "Graph"]
+from ..anomaly import describe
+from ..graph import find_anomaly
+from .renderers import DEFAULT_MAX_NODES, FONT, png_data, svg_text
 
-DEFAULT_MAX_NODES = 100  # records drawn before the picture is cut with a "… N more nodes" marker
+__all__ = ["draw_dot", "example_neuron", "DEFAULT_MAX_NODES", "Graph", "non_finite_note"]
 
-FONT = "DejaVu Sans"  # Graphviz knows its metrics (also the in-process renderer); resvg gets it from matplotlib
 LEAF_FILL = "#dbeafe"    # inputs and parameters
 OUTPUT_FILL = "#fde68a"  # the root
 OP_FILL = "#f1f5f9"
 MISSING = "·"            # a gradient that is not there (None, or not reached yet)
 COMMUTATIVE = {"+", "*", "maximum", "minimum"}  # other ops with 2+ inputs number their edges
+CULPRIT = "#dc2626"      # highlight=: the marked node and its paths to the root
+CULPRIT_FILL = "#fecaca"
+PATH_EDGE = {"color": CULPRIT, "penwidth": "2"}
 
 
 class Graph(graphviz.Digraph):
@@ -30,12 +34,10 @@ class Graph(graphviz.Digraph):
     one, else the bundled in-process renderer. Everything else is the plain Digraph."""
 
     def _repr_image_svg_xml(self) -> str:
-        from .rendering import to_svg
-        return to_svg(self)
+        return svg_text(self.source)
 
     def _repr_image_png(self) -> bytes:
-        from .rendering import to_png
-        return to_png(self)
+        return png_data(self.source)
 
     def _repr_svg_(self) -> str:
         return self._repr_image_svg_xml()
@@ -75,6 +77,12 @@ def fields(node, grad) -> list:
     for name, f in (("min", np.min), ("mean", np.mean), ("max", np.max)):
         cols.append([name, fmt(f(d)), MISSING if g is None else fmt(f(g))])
     return head + cols
+
+
+def node_fields(node, grad, highlight=None) -> list:
+    """:func:`fields`, headed by ``⚠ file:line`` (where anomaly mode saw it made) for the highlighted node."""
+    fs = fields(node, grad)
+    return ["⚠ " + (getattr(node, "_where", None) or "culprit")] + fs if node is highlight else fs
 
 
 def flat(fs) -> list[str]:
@@ -128,14 +136,30 @@ def nearest(root, limit) -> set:
     return kept
 
 
-def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=None):
+def path_to_root(order, node) -> set:
+    """ids of ``node`` and of every node in ``order`` (topological) that depends on it: the paths
+    from ``node`` to the root."""
+    on = {id(node)}
+    for n in order:
+        if any(id(p) in on for p in n._prev):
+            on.add(id(n))
+    return on
+
+
+def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=None, highlight=None):
     """The Digraph and the drawn nodes (topological order). ``grads`` maps id(node) to the
-    gradient to show (default: each node's ``.grad``)."""
+    gradient to show (default: each node's ``.grad``); ``highlight`` a node to mark, with its
+    paths to the root (always drawn, also past ``max_nodes``)."""
     order = nodes_of(root)
     total = len(order)
+    path = set()
+    if highlight is not None:
+        if not any(n is highlight for n in order):
+            raise ValueError("highlight: that node is not in the graph of this root (it did not help compute it)")
+        path = path_to_root(order, highlight)
     limit = None if max_nodes is None else max(int(max_nodes), 1)
     if limit is not None and total > limit:
-        kept = nearest(root, limit)
+        kept = nearest(root, limit) | path
         order = [n for n in order if id(n) in kept]
     index = {id(n): i for i, n in enumerate(order)}
 
@@ -148,20 +172,27 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
     for i, n in enumerate(order):
         grad = n.grad if grads is None else grads.get(id(n))
         fill = OUTPUT_FILL if n is root else (LEAF_FILL if not n._prev else "white")
-        dot.node(f"v{i}", graphviz.nohtml(record_label(fields(n, grad), rankdir)), id=f"v{i}",
-                 shape="record", style="filled", fillcolor=fill, penwidth="2" if n is root else "1")
+        mark = _marks(n, highlight, path)
+        fs = node_fields(n, grad, highlight)
+        if n is highlight:
+            fill = CULPRIT_FILL
+        dot.node(f"v{i}", graphviz.nohtml(record_label(fs, rankdir)), id=f"v{i}",
+                 **{"shape": "record", "style": "filled", "fillcolor": fill,
+                    "penwidth": "2" if n is root else "1", **mark})
         if not n._prev:
             continue
         name = n.op or "?"
         dot.node(f"o{i}", graphviz.escape(name), id=f"o{i}", shape="circle" if len(name) <= 3 else "ellipse",
-                 style="filled", fillcolor=OP_FILL, fontsize="11", margin="0.02", width="0.3", height="0.3")
+                 style="filled", fillcolor=CULPRIT_FILL if n is highlight else OP_FILL, fontsize="11",
+                 margin="0.02", width="0.3", height="0.3", **mark)
         numbered = len(n._prev) > 1 and name not in COMMUTATIVE
         for k, p in enumerate(n._prev):
             if id(p) not in index:
                 continue
             extra = {"headlabel": str(k + 1), "labelfontsize": "9", "labelfontcolor": "#6b7280"} if numbered else {}
-            dot.edge(f"v{index[id(p)]}", f"o{i}", id=f"e{i}_{k}", **extra)
-        dot.edge(f"o{i}", f"v{i}", id=f"e{i}")
+            hot = PATH_EDGE if id(p) in path and id(n) in path else {}
+            dot.edge(f"v{index[id(p)]}", f"o{i}", id=f"e{i}_{k}", **extra, **hot)
+        dot.edge(f"o{i}", f"v{i}", id=f"e{i}", **(PATH_EDGE if id(n) in path else {}))
         if any(id(p) not in index for p in n._prev):
             frontier.append(i)
     if len(order) < total:
@@ -172,8 +203,15 @@ def build(root, rankdir="LR", format="svg", max_nodes=DEFAULT_MAX_NODES, grads=N
     return dot, order
 
 
+def _marks(n, highlight, path) -> dict:
+    """Border attributes: the highlighted node thick red, the nodes on its paths to the root red."""
+    if n is highlight:
+        return {"color": CULPRIT, "penwidth": "3", "class": "culprit"}
+    return {"color": CULPRIT, "penwidth": "2", "class": "culprit-path"} if id(n) in path else {}
+
+
 def draw_dot(root, rankdir: str = "LR", format: str = "svg",
-             max_nodes: int | None = DEFAULT_MAX_NODES) -> Graph:
+             max_nodes: int | None = DEFAULT_MAX_NODES, highlight=None) -> Graph:
     """The computation graph that produced ``root`` (a `Value` or a `Tensor`).
 
     - one record per node ``{ label | data … | grad … }`` (4 significant digits); a Tensor shows
@@ -188,10 +226,34 @@ def draw_dot(root, rankdir: str = "LR", format: str = "svg",
     no Graphviz install. ``format`` is only stored on it. To get a file, use
     :func:`tinygrad_trade.viz.render`, which works without the Graphviz program;
     ``Digraph.render``/``.pipe`` need the system ``dot``.
+
+    ``highlight``: a node of the graph (say ``AnomalyError.node``, the op where a NaN was born)
+    drawn in red with its ``file:line`` when anomaly mode recorded one, and the paths from it to
+    the root with red borders and edges (SVG class ``culprit`` / ``culprit-path``).
     """
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be LR, RL, TB or BT, got {rankdir!r}")
-    return build(root, rankdir, format, max_nodes)[0]
+    return build(root, rankdir, format, max_nodes, highlight=highlight)[0]
+
+
+def non_finite_note(root) -> str | None:
+    """One line saying how many nodes of ``root``'s graph hold a NaN/inf value or gradient, the
+    first of them, and the op where it was born (:func:`~tinygrad_trade.graph.find_anomaly`);
+    None when every value and gradient is finite."""
+    def bad(x):
+        return x is not None and not bool(np.isfinite(x).all())
+
+    order = nodes_of(root)
+    hit = [n for n in order if bad(n.data) or bad(n.grad)]
+    if not hit:
+        return None
+    first = hit[0]
+    who = first.label or (f"the result of {first.op}" if first._prev else "an input")
+    what = "value" if bad(first.data) else "gradient"
+    err = find_anomaly(root)
+    born = f"; it was born in {describe(err)}" if err is not None else ""
+    return (f"warning: {len(hit)} of {len(order)} nodes in the picture have a non-finite value or gradient "
+            f"(first: the {what} of {who}){born}")
 
 
 def example_neuron():

