@@ -142,6 +142,10 @@ def _numeric(fn, xs, analytic, eps, atol, rtol, refine):
     nums, allows = [], []
     for x, a in zip(xs, analytic):
         el = _Element(x)
+        if el.size == 0:
+            nums.append(np.zeros(np.shape(a)))
+            allows.append(np.zeros(np.shape(a)))
+            continue
         a_rows = np.asarray(a, dtype=np.float64).reshape(el.size, -1)
 
         def diff(i, x0, h):
@@ -171,7 +175,7 @@ def _numeric(fn, xs, analytic, eps, atol, rtol, refine):
             d2, m2, h2 = diff(i, x0, h / 2)
             rows.append(d2 + (d2 - d1) / 3)                        # Richardson: the h**2 terms cancel
             allow.append(np.abs(d2 - d1) + 3 * ROUNDING * np.maximum(m1, m2) / h1)
-        shape = np.shape(x.data) + (np.shape(rows[0]) if rows else ())
+        shape = np.shape(a)                                       # x's shape + fn's
         nums.append(np.array(rows, dtype=np.float64).reshape(shape))
         allows.append(np.array(allow, dtype=np.float64).reshape(shape))
     return nums, allows
