@@ -40,6 +40,8 @@ class GRUSequence(CustomOp):
     """
 
     def forward(self, X, W_ih, W_hh, b_ih, b_hh):
+        from concurrent.futures import ThreadPoolExecutor
+
         from ...graph import is_grad_enabled
         B, L, D = X.shape
         K, H = W_hh.shape[0], W_hh.shape[1]
@@ -47,6 +49,9 @@ class GRUSequence(CustomOp):
         gates = [slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)]
         self.Xf, self.shape = Xf, (B, L, D, K, H)
         self.Wh = [np.ascontiguousarray(W_hh[..., g]) for g in gates]
+        # r and z are sigmoid(a) = 0.5 + 0.5 tanh(a / 2): their weights and input projections are halved up
+        # front (exact in floating point), which saves halving a at every step
+        half = [0.5, 0.5, 1.0]
 
         def tiled(b):
             # (K, 1, H) -> (K, B*H): a bias laid out along a whole (K, B, H) block. Adding it there is the
@@ -55,92 +60,139 @@ class GRUSequence(CustomOp):
         xs = []
         for i, g in enumerate(gates):
             bias = b_ih[..., g] + (b_hh[..., g] if i < 2 else 0.0)          # b_hn stays inside r * (...)
-            xg = Xf @ np.ascontiguousarray(W_ih[..., g])                    # (K, L*B, H)
-            xg.reshape(K, L, B * H)[...] += tiled(bias)[:, None, :]
+            xg = Xf @ np.ascontiguousarray(half[i] * W_ih[..., g])          # (K, L*B, H)
+            xg.reshape(K, L, B * H)[...] += tiled(half[i] * bias)[:, None, :]
             xs.append(xg.reshape(K, L, B, H))
         xr, xz, xn = xs
         dt = xr.dtype
         b_hn = tiled(b_hh[..., gates[2]]).reshape(K, B, H).astype(dt, copy=False)
-        Wr, Wz, Wn = self.Wh
-        # without gradient recording (validation, prediction) no step is kept: the buffers are reused
+        Wr, Wz, Wn = 0.5 * self.Wh[0], 0.5 * self.Wh[1], self.Wh[2]
+        # with gradient recording, every step's (h, r, z, n, h W_hn + b_hn) is kept for the backward pass;
+        # without (validation, prediction), nothing is
         keep = is_grad_enabled()
-        self.saved = []
-        h = np.zeros((K, B, H), dtype=dt)
-        new = lambda: np.empty((K, B, H), dtype=dt)          # noqa: E731
-        r, z, hn, n = new(), new(), new(), new()
-        for t in range(L):
-            if keep and t:
-                r, z, hn, n = new(), new(), new(), new()
-            if t:
-                r = np.matmul(h, Wr, out=r)
-                r += xr[:, t]
-                z = np.matmul(h, Wz, out=z)
-                z += xz[:, t]
-                hn = np.matmul(h, Wn, out=hn)
-                hn += b_hn
-            else:                                   # h_0 = 0
-                np.copyto(r, xr[:, 0])
-                np.copyto(z, xz[:, 0])
-                np.copyto(hn, b_hn)
-            _sigmoid_(r)
-            _sigmoid_(z)
-            np.multiply(r, hn, out=n)
-            n += xn[:, t]
-            np.tanh(n, out=n)
-            if keep:
-                self.saved.append((h, r, z, n, hn))
-                h = h - n
-            else:
-                np.subtract(h, n, out=h)
-            h *= z
-            h += n
+        S = np.empty((5, L, K, B, H), dtype=dt) if keep else None
+        out = np.empty((K, B, H), dtype=dt)
+
+        def rows(s, e):
+            """The recurrence of rows s:e (rows are independent: any split gives the same numbers)."""
+            c = e - s
+            h = np.zeros((K, c, H), dtype=dt)
+            if not keep:
+                r, z, hn, n = (np.empty((K, c, H), dtype=dt) for _ in range(4))
+            for t in range(L):
+                if keep:
+                    S[0, t, :, s:e] = h
+                    r, z, n, hn = S[1, t, :, s:e], S[2, t, :, s:e], S[3, t, :, s:e], S[4, t, :, s:e]
+                if t:
+                    np.matmul(h, Wr, out=r)
+                    r += xr[:, t, s:e]
+                    np.matmul(h, Wz, out=z)
+                    z += xz[:, t, s:e]
+                    np.matmul(h, Wn, out=hn)
+                    hn += b_hn[:, s:e]
+                else:                                   # h_0 = 0
+                    np.copyto(r, xr[:, 0, s:e])
+                    np.copyto(z, xz[:, 0, s:e])
+                    np.copyto(hn, b_hn[:, s:e])
+                for a in (r, z):                        # sigmoid: a holds half the pre-activation already
+                    np.tanh(a, out=a)
+                    a *= 0.5
+                    a += 0.5
+                np.multiply(r, hn, out=n)
+                n += xn[:, t, s:e]
+                np.tanh(n, out=n)
+                h -= n
+                h *= z
+                h += n
+            out[:, s:e] = h
+
+        self.threads = threads = self._threads(B * K * H)
+        if threads == 1:
+            rows(0, B)
+        else:
+            cuts = [B * k // threads for k in range(threads + 1)]
+            with ThreadPoolExecutor(threads) as ex:
+                list(ex.map(rows, cuts[:-1], cuts[1:]))
+        self.saved = S
         if not keep:
-            self.saved = self.Xf = None
-        return h
+            self.Xf = None
+        return out
+
+    @staticmethod
+    def _threads(size):
+        """Threads for the recurrence: 2 when the machine has two cores or more and the work is large enough
+        that numpy releases the GIL for most of it (the split changes no number: rows are independent)."""
+        import os
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:              # not on Linux
+            cores = os.cpu_count() or 1
+        return 2 if cores >= 2 and size >= 16384 else 1
 
     def backward(self, g):
+        from concurrent.futures import ThreadPoolExecutor
         B, L, D, K, H = self.shape
         WT = [np.ascontiguousarray(np.swapaxes(w, -1, -2)) for w in self.Wh]   # contiguous: a faster gemm
         dt = np.result_type(g, WT[0])
+        S = self.saved
         # d(pre-activation) of the gates r, z, n and d(h W_hn + b_hn), laid out (K, L, B, H) so that
         # each reshapes to (K, L*B, H) rows matching Xf: the weight and bias gradients are then matmuls
         dx = np.empty((4, K, L, B, H), dtype=dt)
-        dWh = np.zeros((3, K, H, H), dtype=dt)
-        dh = np.array(g, dtype=dt)
-        omz, tmp = np.empty((K, B, H), dtype=dt), np.empty((K, B, H), dtype=dt)
-        for t in reversed(range(L)):
-            h_prev, r, z, n, hn = self.saved[t]
-            self.saved[t] = None
-            da_r, da_z, da_n, dhn = dx[0, :, t], dx[1, :, t], dx[2, :, t], dx[3, :, t]
-            np.subtract(1.0, z, out=omz)
-            np.subtract(h_prev, n, out=da_z)        # h = n + z (h_prev - n)
-            da_z *= dh
-            da_z *= z
-            da_z *= omz                             # through z = sigmoid(a_z)
-            np.multiply(n, n, out=da_n)
-            np.subtract(1.0, da_n, out=da_n)
-            da_n *= dh
-            da_n *= omz                             # through n = tanh(a_n)
-            np.multiply(da_n, r, out=dhn)           # a_n = x_n + r * hn
-            np.multiply(da_n, hn, out=da_r)
-            da_r *= r
-            np.subtract(1.0, r, out=tmp)
-            da_r *= tmp                             # through r = sigmoid(a_r)
-            if t:
-                hT = np.swapaxes(h_prev, -1, -2)
-                dWh[0] += hT @ da_r
-                dWh[1] += hT @ da_z
-                dWh[2] += hT @ dhn
-                dh *= z
-                dh += np.matmul(da_r, WT[0], out=tmp)
-                dh += np.matmul(da_z, WT[1], out=tmp)
-                dh += np.matmul(dhn, WT[2], out=tmp)
+
+        def rows(s, e):
+            """Backpropagation through time for rows s:e: their share of dx."""
+            c = e - s
+            dh = np.array(g[:, s:e], dtype=dt)
+            omz, tmp = np.empty((K, c, H), dtype=dt), np.empty((K, c, H), dtype=dt)
+            for t in reversed(range(L)):
+                h_prev, r, z, n, hn = (S[j, t, :, s:e] for j in range(5))
+                da_r, da_z, da_n, dhn = (dx[j, :, t, s:e] for j in range(4))
+                np.subtract(1.0, z, out=omz)
+                np.subtract(h_prev, n, out=da_z)        # h = n + z (h_prev - n)
+                da_z *= dh
+                da_z *= z
+                da_z *= omz                             # through z = sigmoid(a_z)
+                np.multiply(n, n, out=da_n)
+                np.subtract(1.0, da_n, out=da_n)
+                da_n *= dh
+                da_n *= omz                             # through n = tanh(a_n)
+                np.multiply(da_n, r, out=dhn)           # a_n = x_n + r * hn
+                np.multiply(da_n, hn, out=da_r)
+                da_r *= r
+                np.subtract(1.0, r, out=tmp)
+                da_r *= tmp                             # through r = sigmoid(a_r)
+                if t:
+                    dh *= z
+                    dh += np.matmul(da_r, WT[0], out=tmp)
+                    dh += np.matmul(da_z, WT[1], out=tmp)
+                    dh += np.matmul(dhn, WT[2], out=tmp)
+
         flat = dx.reshape(4, K, L * B, H)
         XfT = self.Xf.T
-        dW_ih = np.concatenate([XfT @ flat[i] for i in range(3)], axis=-1)
+        dWh = np.zeros((3, K, H, H), dtype=dt)
+        dW_ih = [None] * 3
+
+        def weights(i):
+            """Gate i's hidden weight gradient (summed over the steps, last first) and input weight gradient."""
+            d = 3 if i == 2 else i                      # the n gate's hidden weights see d(h W_hn + b_hn)
+            for t in reversed(range(1, L)):
+                dWh[i] += np.swapaxes(S[0, t], -1, -2) @ dx[d, :, t]
+            dW_ih[i] = XfT @ flat[2 if i == 2 else i]
+
+        threads = getattr(self, "threads", 1)
+        if threads == 1:
+            rows(0, B)
+            for i in range(3):
+                weights(i)
+        else:
+            cuts = [B * k // threads for k in range(threads + 1)]
+            with ThreadPoolExecutor(threads) as ex:
+                list(ex.map(rows, cuts[:-1], cuts[1:]))
+                list(ex.map(weights, range(3)))
         db = np.ones(L * B, dtype=dt) @ flat                               # (4, K, H): sums over steps and rows
         db_ih = np.concatenate([db[0], db[1], db[2]], axis=-1)[:, None, :]
         db_hh = np.concatenate([db[0], db[1], db[3]], axis=-1)[:, None, :]
+        dW_ih = np.concatenate(dW_ih, axis=-1)
         dW_hh = np.concatenate([dWh[0], dWh[1], dWh[2]], axis=-1)
         self.saved = self.Xf = None
         return None, dW_ih, dW_hh, db_ih, db_hh
