@@ -57,13 +57,22 @@ class GRUSequence(CustomOp):
             # (K, 1, H) -> (K, B*H): a bias laid out along a whole (K, B, H) block. Adding it there is the
             # same arithmetic as numpy's broadcast of (K, 1, H), whose inner loop of H elements is ~5x slower
             return np.tile(b, (1, B, 1)).reshape(K, B * H)
-        xs = []
-        for i, g in enumerate(gates):
+
+        def project(i):
+            g = gates[i]
             bias = b_ih[..., g] + (b_hh[..., g] if i < 2 else 0.0)          # b_hn stays inside r * (...)
             xg = Xf @ np.ascontiguousarray(half[i] * W_ih[..., g])          # (K, L*B, H)
             xg.reshape(K, L, B * H)[...] += tiled(half[i] * bias)[:, None, :]
-            xs.append(xg.reshape(K, L, B, H))
-        xr, xz, xn = xs
+            return xg.reshape(K, L, B, H)
+
+        self.threads = threads = self._threads(B * K * H)
+        ex = ThreadPoolExecutor(threads) if threads > 1 else None
+        try:
+            xr, xz, xn = map(project, range(3)) if ex is None else ex.map(project, range(3))
+        except BaseException:
+            if ex is not None:
+                ex.shutdown()
+            raise
         dt = xr.dtype
         b_hn = tiled(b_hh[..., gates[2]]).reshape(K, B, H).astype(dt, copy=False)
         Wr, Wz, Wn = 0.5 * self.Wh[0], 0.5 * self.Wh[1], self.Wh[2]
@@ -106,12 +115,11 @@ class GRUSequence(CustomOp):
                 h += n
             out[:, s:e] = h
 
-        self.threads = threads = self._threads(B * K * H)
-        if threads == 1:
+        if ex is None:
             rows(0, B)
         else:
             cuts = [B * k // threads for k in range(threads + 1)]
-            with ThreadPoolExecutor(threads) as ex:
+            with ex:
                 list(ex.map(rows, cuts[:-1], cuts[1:]))
         self.saved = S
         if not keep:
@@ -179,17 +187,27 @@ class GRUSequence(CustomOp):
                 dWh[i] += np.swapaxes(S[0, t], -1, -2) @ dx[d, :, t]
             dW_ih[i] = XfT @ flat[2 if i == 2 else i]
 
+        ones = np.ones(L * B, dtype=dt)
+        db = [None, None]
+
+        def biases(j):                                  # (2, K, H) each: sums over steps and rows
+            db[j] = ones @ flat[2 * j:2 * j + 2]
+
         threads = getattr(self, "threads", 1)
         if threads == 1:
             rows(0, B)
             for i in range(3):
                 weights(i)
+            biases(0)
+            biases(1)
         else:
             cuts = [B * k // threads for k in range(threads + 1)]
             with ThreadPoolExecutor(threads) as ex:
                 list(ex.map(rows, cuts[:-1], cuts[1:]))
-                list(ex.map(weights, range(3)))
-        db = np.ones(L * B, dtype=dt) @ flat                               # (4, K, H): sums over steps and rows
+                jobs = [ex.submit(weights, i) for i in range(3)] + [ex.submit(biases, j) for j in range(2)]
+                for j in jobs:
+                    j.result()
+        db = np.concatenate(db)                         # (4, K, H)
         db_ih = np.concatenate([db[0], db[1], db[2]], axis=-1)[:, None, :]
         db_hh = np.concatenate([db[0], db[1], db[3]], axis=-1)[:, None, :]
         dW_ih = np.concatenate(dW_ih, axis=-1)
