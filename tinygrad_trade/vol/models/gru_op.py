@@ -37,6 +37,10 @@ class GRUSequence(CustomOp):
     The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
     its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
     array is several times slower), and the input projections of all steps are one matmul per gate.
+    On a machine with two cores the rows are split between two threads (numpy releases the GIL in its
+    loops), and the weight gradients are computed per gate on them; every number is the same as on one
+    thread (rows are independent, and each reduction is the same BLAS call as before), so results do not
+    depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
     """
 
     def forward(self, X, W_ih, W_hh, b_ih, b_hh):
