@@ -189,7 +189,7 @@ class GRUSequence(CustomOp):
             d = 3 if i == 2 else i                      # the n gate's hidden weights see d(h W_hn + b_hn)
             for t in reversed(range(1, L)):
                 dWh[i] += np.swapaxes(S[0, t], -1, -2) @ dx[d, :, t]
-            dW_ih[i] = XfT @ flat[2 if i == 2 else i]
+            dW_ih[i] = XfT @ flat[i]                    # ... and its input weights d(pre-activation)
 
         ones = np.ones(L * B, dtype=dt)
         db = [None, None]
