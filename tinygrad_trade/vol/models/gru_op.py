@@ -89,12 +89,14 @@ class GRUSequence(CustomOp):
         def rows(s, e):
             """The recurrence of rows s:e (rows are independent: any split gives the same numbers)."""
             c = e - s
-            h = np.zeros((K, c, H), dtype=dt)
-            if not keep:
+            if keep:                                    # each step writes its h straight into the next's slot
+                h = S[0, 0, :, s:e]
+                h[...] = 0.0
+            else:
+                h = np.zeros((K, c, H), dtype=dt)
                 r, z, hn, n = (np.empty((K, c, H), dtype=dt) for _ in range(4))
             for t in range(L):
                 if keep:
-                    S[0, t, :, s:e] = h
                     r, z, n, hn = S[1, t, :, s:e], S[2, t, :, s:e], S[3, t, :, s:e], S[4, t, :, s:e]
                 if t:
                     np.matmul(h, Wr, out=r)
@@ -114,10 +116,13 @@ class GRUSequence(CustomOp):
                 np.multiply(r, hn, out=n)
                 n += xn[:, t, s:e]
                 np.tanh(n, out=n)
-                h -= n
+                h_new = (S[0, t + 1, :, s:e] if t + 1 < L else out[:, s:e]) if keep else h
+                np.subtract(h, n, out=h_new)
+                h = h_new
                 h *= z
                 h += n
-            out[:, s:e] = h
+            if not keep:
+                out[:, s:e] = h
 
         if ex is None:
             rows(0, B)
