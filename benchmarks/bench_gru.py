@@ -51,7 +51,7 @@ def main(argv=None):
     ap.add_argument("--fits", type=int, default=None, help="only the first N fits (default: all)")
     ap.add_argument("--profile", default=None, help="write a cProfile of the run to this file")
     ap.add_argument("--threads", type=int, default=None,
-                    help="threads of the fused GRU's recurrence (default: its own choice; 1: one thread)")
+                    help="threads of the fused GRU's recurrence (default: its own choice, 2 when a core is free)")
     a = ap.parse_args(argv)
     if a.threads is not None:
         from tinygrad_trade.vol.models.gru_op import GRUSequence

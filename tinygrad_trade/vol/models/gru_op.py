@@ -37,8 +37,8 @@ class GRUSequence(CustomOp):
     The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
     its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
     array is several times slower), and the input projections of all steps are one matmul per gate.
-    On a machine with two cores the rows are split between two threads (numpy releases the GIL in its
-    loops), and the weight gradients are computed per gate on them; every number is the same as on one
+    When a second core is free (see ``_threads``) the rows are split between two threads (numpy releases
+    the GIL in its loops), and the weight gradients are computed per gate on them; every number is the same as on one
     thread (rows are independent, and each reduction is the same BLAS call as before), so results do not
     depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
     """
@@ -135,16 +135,41 @@ class GRUSequence(CustomOp):
             self.Xf = None
         return out
 
+    _machine: dict = {}     # the last look at the machine's idle time (see _threads)
+
     @staticmethod
     def _threads(size):
-        """Threads for the recurrence: 2 when the machine has two cores or more and the work is large enough
-        that numpy releases the GIL for most of it (the split changes no number: rows are independent)."""
+        """Threads for the recurrence: 2 when a second core is free for it, else 1 (the split changes no number:
+        rows are independent). Free means: over the last second or more, the machine's idle time plus this
+        process's own CPU time came to at least 1.6 cores (a second thread on a busy machine only adds ~30%
+        CPU time). Small work (under 16,384 elements a step) always runs on one thread; the first call too."""
         import os
+        import time
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:              # not on Linux
             cores = os.cpu_count() or 1
-        return 2 if cores >= 2 and size >= 16384 else 1
+        if cores < 2 or size < 16384:
+            return 1
+        st, now = GRUSequence._machine, time.monotonic()
+        if st and now - st["t"] < 1.0:
+            return st["threads"]
+        try:
+            with open("/proc/stat") as f:
+                lines = f.read().splitlines()
+            ticks = [int(v) for v in lines[0].split()[1:]]
+            idle, total = ticks[3] + ticks[4], sum(ticks[:8])          # idle + iowait; user .. steal
+            ncpu = sum(1 for ln in lines if ln.startswith("cpu") and ln[3:4].isdigit())
+        except (OSError, ValueError, IndexError):
+            return 2                        # no /proc/stat: trust the core count
+        cpu = time.process_time()
+        threads = 1
+        if st and total > st["total"]:
+            wall = (total - st["total"]) / ncpu                         # elapsed ticks per CPU
+            spare = (idle - st["idle"]) / wall + (cpu - st["cpu"]) / (now - st["t"])
+            threads = 2 if spare >= 1.6 else 1
+        st.update(t=now, idle=idle, total=total, cpu=cpu, threads=threads)
+        return threads
 
     def backward(self, g):
         from concurrent.futures import ThreadPoolExecutor
