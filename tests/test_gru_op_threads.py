@@ -35,3 +35,28 @@ def test_threads_change_no_bit(monkeypatch, dtype):
 def test_thread_choice():
     assert GRUSequence._threads(10) == 1                       # small work: not worth a thread
     assert GRUSequence._threads(10**6) in (1, 2)
+
+
+def test_a_second_thread_only_when_a_core_is_free(monkeypatch):
+    import builtins
+    import io
+    import os
+    import time
+
+    real_open = builtins.open
+    stat = {}
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: io.StringIO(stat["text"]) if f == "/proc/stat"
+                        else real_open(f, *a, **k))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+
+    def decide(idle_cores):
+        # the last look was 1 s ago; since then 2 CPUs x 100 ticks went by, idle_cores * 100 of them idle
+        monkeypatch.setattr(GRUSequence, "_machine", {"t": time.monotonic() - 1.0, "idle": 0, "total": 0,
+                                                      "cpu": time.process_time(), "threads": 1})
+        idle = int(idle_cores * 100)
+        stat["text"] = f"cpu  {200 - idle} 0 0 {idle} 0 0 0 0 0 0\ncpu0 1 0 0 1\ncpu1 1 0 0 1\n"
+        return GRUSequence._threads(10**6)
+
+    assert decide(1.9) == 2          # the machine is idle: this process may take both cores
+    assert decide(0.2) == 1          # another process keeps the second core busy
+    assert GRUSequence._threads(10**6) == 1                    # decided less than a second ago: kept
