@@ -160,11 +160,46 @@ def test_gradcheck_nan_gradient_is_a_mismatch():
     assert gradcheck(lambda t: NanGrad.apply(t).sum(), [x], raise_exception=False) is False
 
 
-def test_gradcheck_tolerances():
+@pytest.mark.parametrize("off", [1e-4, 3e-4, -1e-4])
+def test_gradcheck_default_catches_a_derivative_off_by_1e_4(off):
     x = Tensor([0.5, 1.5], requires_grad=True)
-    off = lambda t: ScaledSquare.apply(t, factor=1 + 1e-4).sum()  # noqa: E731  relative error 1e-4
-    assert gradcheck(off, [x]) is True                                     # inside rtol=1e-3
-    assert gradcheck(off, [x], atol=0.0, rtol=1e-6, raise_exception=False) is False
+    f = lambda t: ScaledSquare.apply(t, factor=1 + off).sum()  # noqa: E731  relative error |off|
+    with pytest.raises(GradcheckError, match=r"gradient mismatch \(atol=1e-08, rtol=1e-05\)"):
+        gradcheck(f, [x])
+    # PyTorch's tolerances (rtol 1e-3) let it through; explicit ones override either set
+    assert gradcheck(f, [x], tolerances="torch") is True
+    assert gradcheck(f, [x], rtol=1e-3) is True
+    assert gradcheck(f, [x], tolerances="torch", rtol=1e-6, atol=0.0, raise_exception=False) is False
+    with pytest.raises(ValueError, match="tolerances must be one of 'sharp', 'torch'"):
+        gradcheck(f, [x], tolerances="tight")
+
+
+@given(x=st.one_of(floats(-1e3, -1e-3), floats(1e-3, 1e3)), sign=st.sampled_from([-1.0, 1.0]),
+       size=floats(1e-4, 1e-2))
+def test_gradcheck_default_catches_relative_errors_from_1e_4_at_any_scale(x, sign, size):
+    t = Tensor([x], requires_grad=True)
+    f = lambda t: (ScaledSquare.apply(t, factor=1 + sign * size) * 0.3).sum()  # noqa: E731
+    with pytest.raises(GradcheckError):
+        gradcheck(f, [t])
+    assert gradcheck(lambda t: (ScaledSquare.apply(t) * 0.3).sum(), [t])          # the right one passes
+
+
+def cube_hessian_off(v, off):
+    """v ** 3 with the right first derivative; under create_graph its second derivative is 6 v (1 + off)."""
+    def vjp(g, y, x):
+        d = x.data if isinstance(x, Value) else x
+        return (g * (3.0 * x * x + off * 6.0 * d * (x - d)),)    # the added term is 0 at the point itself
+    return _make(v.data ** 3, (v,), Op("cube", vjp))
+
+
+@pytest.mark.parametrize("x", [0.7, -1.3, 25.0])
+def test_gradgradcheck_default_catches_a_second_derivative_off_by_1e_4(x):
+    v = Value(x)
+    assert gradcheck(lambda v: cube_hessian_off(v, 1e-4), [v])
+    with pytest.raises(GradcheckError, match="second derivative mismatch"):
+        gradgradcheck(lambda v: cube_hessian_off(v, 1e-4), [v])
+    assert gradgradcheck(lambda v: cube_hessian_off(v, 1e-4), [v], tolerances="torch")
+    assert gradgradcheck(lambda v: cube_hessian_off(v, 0.0), [v])
 
 
 @given(x=nonzero, factor=st.one_of(floats(0.0, 0.99), floats(1.01, 3.0), floats(-3.0, -0.01)))

@@ -71,8 +71,8 @@ def _to_scalar(y):
     raise TypeError(f"check_gradients: f returned a {type(y).__name__}; it must return a Value or a Tensor")
 
 
-def check_gradients(f, *inputs, order: int = 1, eps: float = 1e-6, atol: float = 1e-5,
-                    rtol: float = 1e-3) -> bool:
+def check_gradients(f, *inputs, order: int = 1, eps: float | None = None, atol: float | None = None,
+                    rtol: float | None = None, tolerances: str = "sharp") -> bool:
     """Assert that the engine's derivatives of ``f(*inputs)`` match central differences.
 
     - ``f``: a function of Values/Tensors, a module (its parameters are checked too), or a
@@ -82,8 +82,13 @@ def check_gradients(f, *inputs, order: int = 1, eps: float = 1e-6, atol: float =
     - The output may be any Value or Tensor (or a list of them): a non-scalar output is reduced
       by a fixed random weighted sum, which checks the whole Jacobian in one random direction.
     - ``order=2`` also checks every second derivative (``grad(..., create_graph=True)``).
-    - An element agrees when ``|analytic - numeric| <= atol + rtol * |numeric|``; ``eps`` is
-      the finite-difference step, taken in float64 whatever the input dtype.
+    - ``tolerances="sharp"`` (the default) catches a derivative off by 1e-4 relative: an element
+      agrees when ``|analytic - numeric| <= atol + rtol * |numeric|`` (``atol=1e-8``, ``rtol=1e-5``)
+      plus the numeric derivative's own uncertainty (float64 rounding; where needed, Richardson
+      extrapolation with a step scaled to each element, and the change it made). ``"torch"``:
+      PyTorch's ``gradcheck`` (step 1e-6, ``atol=1e-5``, ``rtol=1e-3``). ``eps`` (the step),
+      ``atol``, ``rtol`` override the set's values; differences are taken in float64 whatever
+      the input dtype. The error model: docs/testing.md.
 
     Returns True; on a mismatch raises :class:`GradcheckError` (an ``AssertionError``, so it fails
     a test as a plain ``assert`` would) showing, per input that disagrees, the worst element and
@@ -106,7 +111,7 @@ def check_gradients(f, *inputs, order: int = 1, eps: float = 1e-6, atol: float =
     def scalar_f(*args):
         return _to_scalar(f(*args[:n]))
 
-    kw = dict(eps=eps, atol=atol, rtol=rtol, names=names)
+    kw = dict(eps=eps, atol=atol, rtol=rtol, names=names, tolerances=tolerances)
     gradcheck(scalar_f, xs, **kw)
     if order == 2:
         gradgradcheck(scalar_f, xs, **kw)

@@ -37,84 +37,214 @@ class GRUSequence(CustomOp):
     The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
     its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
     array is several times slower), and the input projections of all steps are one matmul per gate.
+    When a second core is free (see ``_threads``) the rows are split between two threads (numpy releases
+    the GIL in its loops), and the weight gradients are computed per gate on them; every number is the same as on one
+    thread (rows are independent, and each reduction is the same BLAS call as before), so results do not
+    depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
     """
 
     def forward(self, X, W_ih, W_hh, b_ih, b_hh):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ...graph import is_grad_enabled
         B, L, D = X.shape
         K, H = W_hh.shape[0], W_hh.shape[1]
         Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(L * B, D)     # rows: step-major
         gates = [slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)]
         self.Xf, self.shape = Xf, (B, L, D, K, H)
         self.Wh = [np.ascontiguousarray(W_hh[..., g]) for g in gates]
-        xs = []
-        for i, g in enumerate(gates):
+        # r and z are sigmoid(a) = 0.5 + 0.5 tanh(a / 2): their weights and input projections are halved up
+        # front (exact in floating point), which saves halving a at every step
+        half = [0.5, 0.5, 1.0]
+
+        def tiled(b):
+            # (K, 1, H) -> (K, B*H): a bias laid out along a whole (K, B, H) block. Adding it there is the
+            # same arithmetic as numpy's broadcast of (K, 1, H), whose inner loop of H elements is ~5x slower
+            return np.tile(b, (1, B, 1)).reshape(K, B * H)
+
+        def project(i):
+            g = gates[i]
             bias = b_ih[..., g] + (b_hh[..., g] if i < 2 else 0.0)          # b_hn stays inside r * (...)
-            xg = (Xf @ np.ascontiguousarray(W_ih[..., g])).reshape(K, L, B, H)
-            xg += bias[:, None]
-            xs.append(xg)                                                   # (K, L, B, H)
-        xr, xz, xn = xs
-        b_hn = b_hh[..., gates[2]]
-        Wr, Wz, Wn = self.Wh
+            xg = Xf @ np.ascontiguousarray(half[i] * W_ih[..., g])          # (K, L*B, H)
+            xg.reshape(K, L, B * H)[...] += tiled(half[i] * bias)[:, None, :]
+            return xg.reshape(K, L, B, H)
+
+        self.threads = threads = self._threads(B * K * H)
+        ex = ThreadPoolExecutor(threads) if threads > 1 else None
+        try:
+            xr, xz, xn = map(project, range(3)) if ex is None else ex.map(project, range(3))
+        except BaseException:
+            if ex is not None:
+                ex.shutdown()
+            raise
         dt = xr.dtype
-        h = np.zeros((K, B, H), dtype=dt)
-        self.saved = []
-        for t in range(L):
-            if t:
-                r = _sigmoid_(h @ Wr + xr[:, t])
-                z = _sigmoid_(h @ Wz + xz[:, t])
-                hn = h @ Wn + b_hn
-            else:                                   # h_0 = 0
-                r, z = _sigmoid_(xr[:, 0].copy()), _sigmoid_(xz[:, 0].copy())
-                hn = np.broadcast_to(b_hn, (K, B, H)).astype(dt)
-            n = r * hn
-            n += xn[:, t]
-            np.tanh(n, out=n)
-            self.saved.append((h, r, z, n, hn))
-            h = h - n
-            h *= z
-            h += n
-        return h
+        b_hn = tiled(b_hh[..., gates[2]]).reshape(K, B, H).astype(dt, copy=False)
+        Wr, Wz, Wn = 0.5 * self.Wh[0], 0.5 * self.Wh[1], self.Wh[2]
+        # with gradient recording, every step's (h, r, z, n, h W_hn + b_hn) is kept for the backward pass;
+        # without (validation, prediction), nothing is
+        keep = is_grad_enabled()
+        S = np.empty((5, L, K, B, H), dtype=dt) if keep else None
+        out = np.empty((K, B, H), dtype=dt)
+
+        def rows(s, e):
+            """The recurrence of rows s:e (rows are independent: any split gives the same numbers)."""
+            c = e - s
+            if keep:                                    # each step writes its h straight into the next's slot
+                h = S[0, 0, :, s:e]
+                h[...] = 0.0
+            else:
+                h = np.zeros((K, c, H), dtype=dt)
+                r, z, hn, n = (np.empty((K, c, H), dtype=dt) for _ in range(4))
+            for t in range(L):
+                if keep:
+                    r, z, n, hn = S[1, t, :, s:e], S[2, t, :, s:e], S[3, t, :, s:e], S[4, t, :, s:e]
+                if t:
+                    np.matmul(h, Wr, out=r)
+                    r += xr[:, t, s:e]
+                    np.matmul(h, Wz, out=z)
+                    z += xz[:, t, s:e]
+                    np.matmul(h, Wn, out=hn)
+                    hn += b_hn[:, s:e]
+                else:                                   # h_0 = 0
+                    np.copyto(r, xr[:, 0, s:e])
+                    np.copyto(z, xz[:, 0, s:e])
+                    np.copyto(hn, b_hn[:, s:e])
+                for a in (r, z):                        # sigmoid: a holds half the pre-activation already
+                    np.tanh(a, out=a)
+                    a *= 0.5
+                    a += 0.5
+                np.multiply(r, hn, out=n)
+                n += xn[:, t, s:e]
+                np.tanh(n, out=n)
+                h_new = (S[0, t + 1, :, s:e] if t + 1 < L else out[:, s:e]) if keep else h
+                np.subtract(h, n, out=h_new)
+                h = h_new
+                h *= z
+                h += n
+            if not keep:
+                out[:, s:e] = h
+
+        if ex is None:
+            rows(0, B)
+        else:
+            cuts = [B * k // threads for k in range(threads + 1)]
+            with ex:
+                list(ex.map(rows, cuts[:-1], cuts[1:]))
+        self.saved = S
+        if not keep:
+            self.Xf = None
+        return out
+
+    _machine: dict = {}     # the last look at the machine's idle time (see _threads)
+
+    @staticmethod
+    def _threads(size):
+        """Threads for the recurrence: 2 when a second core is free for it, else 1 (the split changes no number:
+        rows are independent). Free means: over the last second or more, the machine's idle time plus this
+        process's own CPU time came to at least 1.6 cores (a second thread on a busy machine only adds ~30%
+        CPU time). Small work (under 16,384 elements a step) always runs on one thread; the first call too."""
+        import os
+        import time
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:              # not on Linux
+            cores = os.cpu_count() or 1
+        if cores < 2 or size < 16384:
+            return 1
+        st, now = GRUSequence._machine, time.monotonic()
+        if st and now - st["t"] < 1.0:
+            return st["threads"]
+        try:
+            with open("/proc/stat") as f:
+                lines = f.read().splitlines()
+            ticks = [int(v) for v in lines[0].split()[1:]]
+            idle, total = ticks[3] + ticks[4], sum(ticks[:8])          # idle + iowait; user .. steal
+            ncpu = sum(1 for ln in lines if ln.startswith("cpu") and ln[3:4].isdigit())
+        except (OSError, ValueError, IndexError):
+            return 2                        # no /proc/stat: trust the core count
+        cpu = time.process_time()
+        threads = 1
+        if st and total > st["total"]:
+            wall = (total - st["total"]) / ncpu                         # elapsed ticks per CPU
+            spare = (idle - st["idle"]) / wall + (cpu - st["cpu"]) / (now - st["t"])
+            threads = 2 if spare >= 1.6 else 1
+        st.update(t=now, idle=idle, total=total, cpu=cpu, threads=threads)
+        return threads
 
     def backward(self, g):
+        from concurrent.futures import ThreadPoolExecutor
         B, L, D, K, H = self.shape
-        Wr, Wz, Wn = self.Wh
-        dt = np.result_type(g, Wr)
+        WT = [np.ascontiguousarray(np.swapaxes(w, -1, -2)) for w in self.Wh]   # contiguous: a faster gemm
+        dt = np.result_type(g, WT[0])
+        S = self.saved
         # d(pre-activation) of the gates r, z, n and d(h W_hn + b_hn), laid out (K, L, B, H) so that
         # each reshapes to (K, L*B, H) rows matching Xf: the weight and bias gradients are then matmuls
         dx = np.empty((4, K, L, B, H), dtype=dt)
-        dWh = np.zeros((3, K, H, H), dtype=dt)
-        dh = np.asarray(g, dtype=dt)
-        for t in reversed(range(L)):
-            h_prev, r, z, n, hn = self.saved[t]
-            omz = 1.0 - z
-            da_z = h_prev - n                       # h = n + z (h_prev - n)
-            da_z *= dh
-            da_z *= z
-            da_z *= omz                             # through z = sigmoid(a_z)
-            da_n = n * n
-            np.subtract(1.0, da_n, out=da_n)
-            da_n *= dh
-            da_n *= omz                             # through n = tanh(a_n)
-            dhn = da_n * r                          # a_n = x_n + r * hn
-            da_r = da_n * hn
-            da_r *= r
-            da_r *= 1.0 - r                         # through r = sigmoid(a_r)
-            dx[0, :, t], dx[1, :, t], dx[2, :, t], dx[3, :, t] = da_r, da_z, da_n, dhn
-            if t:
-                hT = np.swapaxes(h_prev, -1, -2)
-                dWh[0] += hT @ da_r
-                dWh[1] += hT @ da_z
-                dWh[2] += hT @ dhn
-                dh = dh * z
-                dh += da_r @ np.swapaxes(Wr, -1, -2)
-                dh += da_z @ np.swapaxes(Wz, -1, -2)
-                dh += dhn @ np.swapaxes(Wn, -1, -2)
+
+        def rows(s, e):
+            """Backpropagation through time for rows s:e: their share of dx."""
+            c = e - s
+            dh = np.array(g[:, s:e], dtype=dt)
+            omz, tmp = np.empty((K, c, H), dtype=dt), np.empty((K, c, H), dtype=dt)
+            for t in reversed(range(L)):
+                h_prev, r, z, n, hn = (S[j, t, :, s:e] for j in range(5))
+                da_r, da_z, da_n, dhn = (dx[j, :, t, s:e] for j in range(4))
+                np.subtract(1.0, z, out=omz)
+                np.subtract(h_prev, n, out=da_z)        # h = n + z (h_prev - n)
+                da_z *= dh
+                da_z *= z
+                da_z *= omz                             # through z = sigmoid(a_z)
+                np.multiply(n, n, out=da_n)
+                np.subtract(1.0, da_n, out=da_n)
+                da_n *= dh
+                da_n *= omz                             # through n = tanh(a_n)
+                np.multiply(da_n, r, out=dhn)           # a_n = x_n + r * hn
+                np.multiply(da_n, hn, out=da_r)
+                da_r *= r
+                np.subtract(1.0, r, out=tmp)
+                da_r *= tmp                             # through r = sigmoid(a_r)
+                if t:
+                    dh *= z
+                    dh += np.matmul(da_r, WT[0], out=tmp)
+                    dh += np.matmul(da_z, WT[1], out=tmp)
+                    dh += np.matmul(dhn, WT[2], out=tmp)
+
         flat = dx.reshape(4, K, L * B, H)
         XfT = self.Xf.T
-        dW_ih = np.concatenate([XfT @ flat[i] for i in range(3)], axis=-1)
-        db = np.ones(L * B, dtype=dt) @ flat                               # (4, K, H): sums over steps and rows
+        dWh = np.zeros((3, K, H, H), dtype=dt)
+        dW_ih = [None] * 3
+
+        def weights(i):
+            """Gate i's hidden weight gradient (summed over the steps, last first) and input weight gradient."""
+            d = 3 if i == 2 else i                      # the n gate's hidden weights see d(h W_hn + b_hn)
+            for t in reversed(range(1, L)):
+                dWh[i] += np.swapaxes(S[0, t], -1, -2) @ dx[d, :, t]
+            dW_ih[i] = XfT @ flat[i]                    # ... and its input weights d(pre-activation)
+
+        ones = np.ones(L * B, dtype=dt)
+        db = [None, None]
+
+        def biases(j):                                  # (2, K, H) each: sums over steps and rows
+            db[j] = ones @ flat[2 * j:2 * j + 2]
+
+        threads = getattr(self, "threads", 1)
+        if threads == 1:
+            rows(0, B)
+            for i in range(3):
+                weights(i)
+            biases(0)
+            biases(1)
+        else:
+            cuts = [B * k // threads for k in range(threads + 1)]
+            with ThreadPoolExecutor(threads) as ex:
+                list(ex.map(rows, cuts[:-1], cuts[1:]))
+                jobs = [ex.submit(weights, i) for i in range(3)] + [ex.submit(biases, j) for j in range(2)]
+                for j in jobs:
+                    j.result()
+        db = np.concatenate(db)                         # (4, K, H)
         db_ih = np.concatenate([db[0], db[1], db[2]], axis=-1)[:, None, :]
         db_hh = np.concatenate([db[0], db[1], db[3]], axis=-1)[:, None, :]
+        dW_ih = np.concatenate(dW_ih, axis=-1)
         dW_hh = np.concatenate([dWh[0], dWh[1], dWh[2]], axis=-1)
         self.saved = self.Xf = None
         return None, dW_ih, dW_hh, db_ih, db_hh

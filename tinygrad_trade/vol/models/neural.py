@@ -382,7 +382,11 @@ class _NeuralForecaster(Forecaster):
         best_state = {n: P[n].data.copy() for n in names}
         best_epoch = np.zeros(K, dtype=int)
         wait = np.zeros(K, dtype=int)
-        hist = {"train": [], "val": [], "val0": float(best.mean()), "best_epoch": None, "stopped": "epochs"}
+        # grad_norm[name][e]: the L2 norm of each member's gradient of parameter `name` at epoch e + 1 (the
+        # gradient of the training loss as optimized, the members' mean: 1/K of each member's own loss), so
+        # that a report can show where the gradient stops flowing
+        hist = {"train": [], "val": [], "val0": float(best.mean()), "best_epoch": None, "stopped": "epochs",
+                "grad_norm": {n: [] for n in names}}
         bar = None
         if self.progress is not False and epochs:
             from tqdm.auto import tqdm
@@ -405,6 +409,8 @@ class _NeuralForecaster(Forecaster):
                     warnings.warn(f"{self.name}: {exc}; keeping the best weights so far", RuntimeWarning,
                                   stacklevel=3)
                     break
+                norms = {n: np.sqrt(np.square(P[n].grad, dtype=np.float64).reshape(K, -1).sum(axis=1))
+                         for n in names if P[n].grad is not None}
                 for opt in opts:
                     opt.step()
                 with no_grad():
@@ -413,6 +419,8 @@ class _NeuralForecaster(Forecaster):
                     v = np.where(np.isfinite(v), v, np.inf)
                 hist["train"].append(float(loss.item()))
                 hist["val"].append(float(v.mean()))
+                for n in names:
+                    hist["grad_norm"][n].append([float(x) for x in norms[n]] if n in norms else [0.0] * K)
                 better = v < best - 1e-6
                 for k in np.flatnonzero(better):
                     for n in names:
