@@ -186,3 +186,15 @@ def test_risk_section(small_run):
     assert daily["har_var_5"].isna().sum() == 250 and (daily["har_es_1"].dropna() > daily["har_var_1"].dropna()).all()
     hits = (daily["return"] < -daily["gjr_var_5"]).sum()
     assert hits == risk["gjr"]["levels"]["5"]["hits"]
+
+
+def test_gradient_flow_plot_draws_each_parameter_and_skips_nets_without_norms(tmp_path):
+    from tinygrad_trade.vol.report.plots import plot_gradient_flow
+    hist = [{"train": [1.0, 0.9], "val": [1.1, 1.0], "grad_norm": {"W1": [[0.5, 0.7], [0.2, 0.3]], "b1": [[1e-3, 2e-3], [0.0, 0.0]]}},
+            {"train": [0.8], "val": [0.9], "grad_norm": {"W1": [[0.1, 0.1]], "b1": [[1e-4, 1e-4]]}}]
+    fig = plot_gradient_flow({"mlp": hist, "har": []}, tmp_path / "flow.png")
+    assert fig is not None and (tmp_path / "flow.png").stat().st_size > 0
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["W1", "b1"]
+    assert len(ax.get_lines()[0].get_xdata()) == 3                     # every epoch of every fit
+    assert plot_gradient_flow({"mlp": [{"train": [1.0]}]}) is None      # no norms recorded: no picture

@@ -401,7 +401,7 @@ class _NeuralForecaster(Forecaster):
                 loss = self._loss(self._forward(P, inp_tr), y_tr)
                 loss.backward()
                 try:
-                    check_finite(loss, self.params)
+                    check_finite(loss, self.params.named_parameters())
                 except NonFiniteError as exc:
                     if self.on_nonfinite == "raise":
                         raise

@@ -46,7 +46,7 @@ def update(model, ds: Dataset, end: int, begin: int, epochs: int, s_clip: float)
             loss = model._loss(model._forward(P, inp), y)
             loss.backward()
             try:
-                check_finite(loss, model.params)
+                check_finite(loss, model.params.named_parameters())
             except NonFiniteError:
                 stopped = f"non-finite at epoch {epoch}"
                 break

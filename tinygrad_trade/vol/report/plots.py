@@ -11,7 +11,7 @@ from ..evaluation.backtest import buy_and_hold, vol_target_backtest
 from ..evaluation.losses import qlike_loss
 from .common import PERIODS, _axes, _dates, _finish, _figure, _ranked, readable_log_axis
 
-__all__ = ["plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses"]
+__all__ = ["plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "plot_gradient_flow"]
 
 
 def plot_forecasts(walk, metrics: dict, path=None, best: int = 3, ax=None):
@@ -126,4 +126,32 @@ def plot_losses(histories: dict, path=None, ax=None):
     return _finish(fig, path)
 
 
-# ------------------------------------------------------------------------------------ tables
+def _flow(hists) -> dict:
+    """``{parameter: [norm per epoch]}`` over every fit of a net, in order (members averaged)."""
+    out = {}
+    for h in hists:
+        for name, per_epoch in (h.get("grad_norm") or {}).items() if isinstance(h, dict) else ():
+            out.setdefault(name, []).extend(float(np.mean(m)) for m in per_epoch)
+    return out
+
+
+def plot_gradient_flow(histories: dict, path=None):
+    """Gradient flow of the nets: per net, the norm of each parameter's gradient per epoch over all its fits
+    (log scale; members averaged). Where a layer stops learning its line falls to the floor. The Figure, or None
+    when no net recorded gradient norms."""
+    nets = {k: _flow(v) for k, v in histories.items() if v}
+    nets = {k: f for k, f in nets.items() if f}
+    if not nets:
+        return None
+    fig, axes = _figure(len(nets), 1, figsize=(11, 3.4 * len(nets)), squeeze=False)
+    for ax, (name, flow) in zip(axes[:, 0], nets.items()):
+        for param, norms in flow.items():
+            y = np.asarray(norms, dtype=float)
+            ax.plot(np.arange(1, y.size + 1), np.where(y > 0, y, np.nan), lw=0.9, label=param)
+        ax.set_yscale("log")
+        ax.set_title(f"{name}: gradient norm per parameter, every epoch of every fit")
+        ax.set_xlabel("epoch (fits one after another)")
+        ax.set_ylabel("||gradient||")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=4)
+    return _finish(fig, path)

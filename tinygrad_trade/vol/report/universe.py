@@ -23,7 +23,7 @@ import numpy as np
 from .common import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
                      _dm, forecast_header, what_to_use,
                      degenerate_warnings, opening_sections, write_metrics)
-from .plots import plot_cum_qlike, plot_equity, plot_losses
+from .plots import plot_cum_qlike, plot_equity, plot_gradient_flow, plot_losses
 from .html import write_report_html
 from .risk import risk_explanation, risk_markdown
 
@@ -36,6 +36,7 @@ UNIVERSE_PLOT_FILES = {
     "cum_qlike_by_asset": "cum_qlike_by_asset.png",
     "equity_by_asset": "equity_by_asset.png",
     "training_loss": "training_loss.png",
+    "gradient_flow": "gradient_flow.png",
 }
 HEATMAP_CLIP = 20.0   # colour scale of the heat map, % gain (the numbers in the cells are exact)
 
@@ -263,6 +264,9 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"Fits on {next(iter(m['assets']))} (pooled models: the "
               "fits on all assets together).", "", f"![training loss]({plots['training_loss']})", ""]
+        if "gradient_flow" in plots:
+            L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
+                  "line sinks to the floor has stopped learning).", "", f"![gradient flow]({plots['gradient_flow']})", ""]
     for title, body in extra.get("sections", []):
         L += [f"## {title}", "", body, ""]
 
@@ -288,7 +292,8 @@ def write_universe_report(results, out_dir, extra: Optional[dict] = None) -> dic
     makers = {"qlike_gain_heatmap": lambda p: plot_gain_heatmap(results.metrics, p),
               "cum_qlike_by_asset": lambda p: plot_cum_qlike_by_asset(results.walks, p),
               "equity_by_asset": lambda p: plot_equity_by_asset(results.walks, results.config, p),
-              "training_loss": lambda p: plot_losses(first.histories, p)}
+              "training_loss": lambda p: plot_losses(first.histories, p),
+              "gradient_flow": lambda p: plot_gradient_flow(first.histories, p)}
     for key, make in makers.items():
         p = os.path.join(out, UNIVERSE_PLOT_FILES[key])
         if make(p) is not None:

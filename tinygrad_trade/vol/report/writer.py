@@ -27,7 +27,7 @@ from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEAD
                      degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
                      results_table, write_forecasts, write_metrics)
 from .html import write_report_html
-from .plots import plot_cum_qlike, plot_equity, plot_forecasts, plot_losses
+from .plots import plot_cum_qlike, plot_equity, plot_forecasts, plot_gradient_flow, plot_losses
 from .risk import RISK_FILE, plot_var_bands, risk_markdown, write_var_es
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
@@ -40,6 +40,7 @@ PLOT_FILES = {
     "cum_qlike_vs_har": "cum_qlike_vs_har.png",
     "equity_curves": "equity_curves.png",
     "training_loss": "training_loss.png",
+    "gradient_flow": "gradient_flow.png",
     "var_bands": "var_bands.png",
 }
 
@@ -116,6 +117,10 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     L += risk_markdown(m, plots.get("var_bands"))
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
+        if "gradient_flow" in plots:
+            L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
+                  "line sinks to the floor has stopped learning).", "",
+                  f"![gradient flow]({plots['gradient_flow']})", ""]
     for title, body in extra.get("sections", []):
         L += [f"## {title}", "", body, ""]
 
@@ -149,6 +154,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
         "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
         "equity_curves": lambda p: plot_equity(walk, config, p),
         "training_loss": lambda p: plot_losses(walk.histories, p),
+        "gradient_flow": lambda p: plot_gradient_flow(walk.histories, p),
         "var_bands": lambda p: plot_var_bands(walk, metrics, p),
     }
     for key, make in makers.items():
