@@ -27,6 +27,7 @@ __all__ = ["BOOK_LEVELS", "BENCHMARK", "BOOK_COLUMNS", "book_var_es", "book_fram
 
 BOOK_LEVELS = (0.01, 0.025, 0.05)
 BENCHMARK = "dcc"
+MIN_DAYS = 20            # days with a VaR figure below which a level is not backtested
 BOOK_COLUMNS = ["date", "model", "return", "variance"] + [f"{p}_{level_key(a)}" for a in BOOK_LEVELS
                                                           for p in ("var", "es")]
 
@@ -52,6 +53,8 @@ def book_frame(dates, returns, forecasts: dict) -> pd.DataFrame:
 
 def _level_scores(r, s, var, es, alpha, rng, since) -> dict:
     ok = np.isfinite(var) & np.isfinite(es) & since
+    if ok.sum() < MIN_DAYS:
+        return {"n": int(ok.sum()), "note": f"fewer than {MIN_DAYS} days with a VaR figure: not backtested"}
     res = backtest_level(r[ok], var[ok], es[ok], alpha, variance=s[ok], rng=rng)
     out = {"n": int(ok.sum()), "kupiec": res.kupiec.to_dict(), "christoffersen": res.christoffersen.to_dict(),
            "dq": res.dq.to_dict(), "acerbi_szekely": None if res.acerbi_szekely is None else res.acerbi_szekely.to_dict(),

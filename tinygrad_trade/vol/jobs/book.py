@@ -39,7 +39,7 @@ from ..report.book import book_section
 from ..runs.book import BOOK_MODELS, book_walk_forward
 from .config import json_clean
 
-__all__ = ["parse_book", "book_returns", "book_vol", "run_dcc", "run_book_forecast", "book_first",
+__all__ = ["parse_book", "check_book", "book_returns", "book_vol", "run_dcc", "run_book_forecast", "book_first",
            "predict_book", "BookPrediction", "format_book", "write_book_prediction", "book_text",
            "write_book_files"]
 
@@ -95,12 +95,17 @@ def parse_book(text: str) -> dict:
     return book
 
 
-def book_returns(frames: dict, weights: dict) -> pd.DataFrame:
-    """% log returns of the book's assets on their common days (columns in the order of ``weights``)."""
+def check_book(frames: dict, weights: dict) -> None:
+    """A ``ValueError`` (one line) when a weight names an asset that is not in the universe."""
     missing = [a for a in weights if a not in frames]
     if missing:
         raise ValueError(f"--book: asset {missing[0]!r} is not in the universe ({', '.join(frames)}); "
                          f"name the assets of --csv / --universe")
+
+
+def book_returns(frames: dict, weights: dict) -> pd.DataFrame:
+    """% log returns of the book's assets on their common days (columns in the order of ``weights``)."""
+    check_book(frames, weights)
     get = lambda d: getattr(d, "frame", d)
     try:
         r = align_prices({a: get(frames[a]) for a in weights})
@@ -194,9 +199,10 @@ def book_text(m: dict) -> str:
     for name, s in m["models"].items():
         dm = m["dm_vs_dcc"].get(name, {}).get("qlike", {}).get("stat")
         r1 = m["risk"][name]["1"]
-        cc = r1["christoffersen"]["pvalue_cc"]
+        cc = r1.get("christoffersen", {}).get("pvalue_cc")
         lines.append(f"{name:>8} {s['qlike']:>9.4f} {'' if dm is None else f'{dm:.2f}':>10} "
-                     f"{r1['kupiec']['hits']:>5}/{r1['n']:<5} {'n/a' if cc is None else f'{cc:.3f}':>7}")
+                     f"{r1.get('kupiec', {}).get('hits', 'n/a'):>5}/{r1['n']:<5} "
+                     f"{'n/a' if cc is None else f'{cc:.3f}':>7}")
     return "\n".join(lines)
 
 

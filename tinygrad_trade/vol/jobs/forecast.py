@@ -50,7 +50,7 @@ from ..runs.cluster import open_executor
 from ..runs.sweep import sweep
 from ..runs.universe import is_pooled
 from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
-from .book import run_book_forecast, write_book_files
+from .book import check_book, run_book_forecast, write_book_files
 from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
                      csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
 from .outdir import OutputDir
@@ -318,6 +318,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     else:
         frames = load_frames(config, found)
         config = check_close_only(frames, config, defaulted, notes)
+        if book is not None:
+            check_book(frames, book)
         datasets = {name: build_asset_dataset(data, config) for name, data in frames.items()}
     for f in found:
         say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong

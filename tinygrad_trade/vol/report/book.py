@@ -89,9 +89,10 @@ def book_markdown(m: dict, files: dict) -> str:
         r1 = m["risk"][name]["1"]
         z2 = (m["risk"][name]["2.5"].get("acerbi_szekely") or {}).get("z2")
         zone = r1.get("traffic_light", {}).get("last_zone", "n/a")
+        k, c = r1.get("kupiec", {}), r1.get("christoffersen", {})
         L.append(f"| {name} | {_f(s['qlike'])} | {_f(s['mse'], '{:.3f}')} | {_f(dm.get('stat'), '{:.2f}')} | "
-                 f"{_f(dm.get('pvalue'), '{:.3f}')} | {r1['kupiec']['hits']}/{r1['n']} | "
-                 f"{_f(r1['kupiec']['pvalue'], '{:.3f}')} | {_f(r1['christoffersen']['pvalue_cc'], '{:.3f}')} | "
+                 f"{_f(dm.get('pvalue'), '{:.3f}')} | {k.get('hits', 'n/a')}/{r1['n']} | "
+                 f"{_f(k.get('pvalue'), '{:.3f}')} | {_f(c.get('pvalue_cc'), '{:.3f}')} | "
                  f"{_f(z2, '{:.3f}')} | {zone} |")
     L += ["", "DM: a negative statistic means the model's QLIKE beats dcc's. VaR/ES: filtered historical "
           "simulation on the book's standardised residuals of earlier days; zone: the Basel traffic light of the "
