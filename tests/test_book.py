@@ -80,6 +80,13 @@ def test_dcc_command_bad_input(prices, tmp_path, capsys):
     pd.DataFrame({"Date": px.index[:300].strftime("%Y-%m-%d"), "Close": px["BBB"][:300]}).to_csv(short, index=False)
     assert main(["dcc", "--csv", files["AAA"], str(short)]) == 2
     assert "common days" in _err(capsys)
+    bad = tmp_path / "BAD.csv"
+    text = open(files["BBB"]).read().splitlines()
+    text[400] = text[400].split(",")[0] + ",abc"
+    bad.write_text("\n".join(text) + "\n")
+    assert main(["dcc", "--csv", files["AAA"], str(bad)]) == 2
+    line = _err(capsys)
+    assert "abc" in line or "number" in line
 
 
 def test_forecast_book_bad_weights(prices, tmp_path, capsys):
