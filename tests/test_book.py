@@ -147,3 +147,7 @@ def test_predict_book_save_load(prices, tmp_path, capsys):
     assert (tmp_path / "s" / "book_dcc.npz").exists()
     assert main(args + ["--out", str(tmp_path / "p2"), "--load", str(tmp_path / "s")]) == 0
     assert (tmp_path / "p1" / "book.csv").read_text() == (tmp_path / "p2" / "book.csv").read_text()
+    npz = tmp_path / "s" / "book_dcc.npz"
+    npz.write_bytes(npz.read_bytes()[:-10])
+    assert main(args + ["--out", str(tmp_path / "p3"), "--load", str(tmp_path / "s")]) == 2
+    assert "book_dcc.npz" in _err(capsys)

@@ -22,6 +22,7 @@ project's walk-forward (:func:`~.walkforward.walk_forward` on
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -147,6 +148,8 @@ def save_book_fit(folder, fit) -> list:
     arrays, meta = fit.get_state()
     npz, js = os.path.join(folder, BOOK_STATE + ".npz"), os.path.join(folder, BOOK_STATE + ".json")
     np.savez(npz, **arrays)
+    with open(npz, "rb") as fh:
+        meta = {**meta, "sha256": hashlib.sha256(fh.read()).hexdigest()}
     with open(js, "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
     return [npz, js]
@@ -157,11 +160,14 @@ def load_book_fit(folder):
     npz, js = os.path.join(folder, BOOK_STATE + ".npz"), os.path.join(folder, BOOK_STATE + ".json")
     if not (os.path.exists(npz) and os.path.exists(js)):
         return None
-    with np.load(npz, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    with open(js, encoding="utf-8") as fh:
-        meta = json.load(fh)
     try:
+        with open(js, encoding="utf-8") as fh:
+            meta = json.load(fh)
+        with open(npz, "rb") as fh:
+            if hashlib.sha256(fh.read()).hexdigest() != meta.get("sha256"):
+                raise ValueError("contents differ from the SHA-256 of book_dcc.json (truncated or edited)")
+        with np.load(npz, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
         return DCCResult.from_state(arrays, meta)
-    except (KeyError, ValueError) as e:
+    except (KeyError, ValueError, OSError) as e:
         raise ValueError(f"--load {folder}: the saved book ({BOOK_STATE}.npz) cannot be read: {e}") from None
