@@ -301,6 +301,8 @@ def _cmd_forecast(args):
     book = _book(args)
     if book is not None and args.rv:
         raise UsageError("--book needs price files of the book's assets (--csv or --universe), not --rv")
+    if book is not None and _int_text("--horizon", args.horizon) != 1:
+        raise UsageError(f"--book forecasts the next day's book variance; drop --horizon {args.horizon}")
     res = run_forecast(_forecast_config(args), **({} if book is None else {"book": book}))
     print(_results_text(res.metrics))
     if res.book is not None:
