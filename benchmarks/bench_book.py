@@ -9,6 +9,8 @@ ES's Acerbi-Szekely Z2 (FHS on the book's standardised residuals), and the volat
 backtest's realised volatility and Sharpe ratio at 2 bp; the VaR/ES columns also from 2010 (``--since``).
 
     PYTHONPATH=. python benchmarks/bench_book.py [--start 2008-01-01] [--since 2010-01-01] [--workers 2]
+    PYTHONPATH=. python benchmarks/bench_book.py --csv SP500.csv NASDAQ.csv WTI.csv \
+        --book SP500=0.4,NASDAQ=0.4,WTI=0.2 --start 2009-01-01      # the unseen book: arch's data as CSV files
 
 The same figures come from the command line:
 ``tinygrad-trade forecast --universe embedded --models ewma,garch,gjr,har_r2 --book SP500=0.4,AAPL=0.3,IBM=0.3``.
@@ -22,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinygrad_trade.vol.data.assets import read_embedded_universe  # noqa: E402
+from tinygrad_trade.vol.data.assets import read_embedded_universe, read_universe  # noqa: E402
 from tinygrad_trade.vol.evaluation.book import book_scores  # noqa: E402
-from tinygrad_trade.vol.jobs.book import run_book_forecast  # noqa: E402
+from tinygrad_trade.vol.jobs.book import parse_book, run_book_forecast  # noqa: E402
 from tinygrad_trade.vol.jobs.config import ForecastConfig  # noqa: E402
 from tinygrad_trade.vol.runs.cluster import open_executor  # noqa: E402
 
@@ -55,8 +57,15 @@ def main() -> None:
     ap.add_argument("--start", default="2008-01-01")
     ap.add_argument("--since", default="2010-01-01", help="VaR/ES backtests also from this date")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--csv", nargs="+", default=None, help="price files of another book (default: embedded)")
+    ap.add_argument("--book", default=None, help="its weights, A=0.4,B=0.6 (with --csv)")
     a = ap.parse_args()
-    frames = read_embedded_universe()
+    global BOOK
+    if a.csv:
+        frames = read_universe(a.csv)
+        BOOK = parse_book(a.book)
+    else:
+        frames = read_embedded_universe()
     config = ForecastConfig(models=MODELS, start=a.start, refit_every=21, quiet=True)
     with open_executor(None, a.workers) as ex:
         t = time.perf_counter()
