@@ -1,4 +1,4 @@
-"""`tinygrad-trade` command line: demo, forecast, predict, journal, garch, graph.
+"""`tinygrad-trade` command line: demo, forecast, predict, journal, garch, dcc, graph.
 
 Results go to stdout, progress to stderr. Bad input anywhere gives one line on stderr and exit
 status 2, never a traceback.
@@ -295,6 +295,7 @@ def _forecast_parser(sub):
     p.add_argument("--max-leverage", default="2", metavar="X", help="backtest: cap on the position (default 2)")
     p.add_argument("--cost-bps", default="0,2,10", metavar="LIST",
                    help="backtest: comma-separated costs per unit of turnover, in bp (default 0,2,10)")
+    _book_option(p)
     _common_options(p, "tinygrad-trade-report")
     p.set_defaults(func=_cmd_forecast)
     return _one_line_errors(p)
@@ -329,9 +330,57 @@ def _forecast_config(args):
 def _cmd_forecast(args):
     from .vol.jobs.forecast import run_forecast
 
-    res = run_forecast(_forecast_config(args))
+    book = _book(args)
+    if book is not None and args.rv:
+        raise UsageError("--book needs price files of the book's assets (--csv or --universe), not --rv")
+    if book is not None and _int_text("--horizon", args.horizon) != 1:
+        raise UsageError(f"--book forecasts the next day's book variance; drop --horizon {args.horizon}")
+    res = run_forecast(_forecast_config(args), **({} if book is None else {"book": book}))
     print(_results_text(res.metrics))
+    if res.book is not None:
+        from .vol.jobs.book import book_text
+        print(book_text(res.metrics["book"]))
+        print(f"book: {res.paths.get('book', '(not written)')}")
     print(f"report: {res.paths['report']}")
+    return 0
+
+
+# --- the book (issue 22) ----------------------------------------------------------------------
+def _book_option(p):
+    p.add_argument("--book", metavar="A=W,...|FILE", default=None,
+                   help="a book of the universe's assets with fixed weights, e.g. SP500=0.4,AAPL=0.3,IBM=0.3, "
+                        "or a CSV file of asset, weight: its variance from DCC, CCC and the univariate models "
+                        "(book.csv, a report section)")
+
+
+def _book(args):
+    from .vol.jobs.book import parse_book
+    text = getattr(args, "book", None)
+    return None if text is None else parse_book(text)
+
+
+def _dcc_parser(sub):
+    p = sub.add_parser("dcc", help="fit a DCC(1,1) correlation model to several assets",
+                       description="Fit Engle's DCC(1,1) in two steps (GARCH/GJR marginals, then the correlation "
+                                   "recursion with correlation targeting) on the assets' common days, and print "
+                                   "the estimates with two-step sandwich standard errors (or JSON).")
+    p.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,
+                   help="price CSV files, one per asset (or one long file with a ticker column); default: the "
+                        "embedded universe")
+    p.add_argument("--vol", choices=("garch", "gjr"), default="garch", help="the marginals (default garch)")
+    p.add_argument("--dist", choices=("normal", "t"), default="normal", help="joint density (default normal)")
+    p.add_argument("--json", action="store_true", help="print alpha, beta, loglik and the marginals as JSON")
+    _max_file_option(p)
+    p.set_defaults(func=_cmd_dcc)
+    return _one_line_errors(p)
+
+
+def _cmd_dcc(args):
+    import json
+
+    from .vol.jobs.book import run_dcc
+    res = run_dcc(tuple(args.csv or ()), vol=args.vol, dist=args.dist, max_file_mb=_max_file_mb(args))
+    print(json.dumps(res.to_dict(std_err=True), indent=2) if args.json else res.summary())
     return 0
 
 
@@ -417,6 +466,7 @@ def _predict_parser(sub):
     p.add_argument("--seed", default="0", help="random seed of the neural models (default 0)")
     _executor_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
+    _book_option(p)
     p.set_defaults(func=_cmd_predict)
     return _one_line_errors(p)
 
@@ -449,7 +499,8 @@ def _predict_config(args):
 def _cmd_predict(args):
     from .vol.jobs.predict import format_table, run_predict
 
-    res = run_predict(_predict_config(args))
+    book = _book(args)
+    res = run_predict(_predict_config(args), **({} if book is None else {"book": book}))
     if args.journal is not None:    # after the files are written: a refused journal loses no prediction
         from .vol.runs.journal import Journal, journal_rows
         with Journal.open(args.journal) as j:
@@ -459,7 +510,10 @@ def _cmd_predict(args):
         say(added.summary(), logging.INFO, echo=not args.quiet)
     print(format_table(res.table))
     print("dates: business days after the last close (weekends skipped; holidays are not known)")
-    for key in ("predictions", "predictions_json", "saved"):
+    if res.book is not None:
+        from .vol.jobs.book import format_book
+        print(format_book(res.book))
+    for key in ("predictions", "predictions_json", "saved", "book", "book_json"):
         if key in res.paths:
             print(f"{key.replace('_', ' ')}: {res.paths[key]}")
     return 0
@@ -506,7 +560,8 @@ def _cmd_journal(args):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygrad-trade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for add in (_demo_parser, _forecast_parser, _predict_parser, _journal_parser, _garch_parser, _graph_parser):
+    for add in (_demo_parser, _forecast_parser, _predict_parser, _journal_parser, _garch_parser, _dcc_parser,
+                _graph_parser):
         add(sub)
     return parser
 

@@ -50,6 +50,7 @@ from ..runs.cluster import open_executor
 from ..runs.sweep import sweep
 from ..runs.universe import is_pooled
 from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
+from .book import check_book, run_book_forecast, write_book_files
 from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
                      csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
 from .outdir import OutputDir
@@ -71,6 +72,7 @@ class ForecastResult:
     notes: list                          # remarks for the report (skipped models, adjusted start...)
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
     data_checks: list = field(default_factory=list)   # checks.Finding of the data files
+    book: object = None                  # runs.book.BookWalk of --book (None without a book)
 
     @property
     def single(self) -> bool:
@@ -324,7 +326,7 @@ def _model_seconds(walks: dict) -> dict:
 
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
                  notes: Optional[list] = None, t0: Optional[float] = None,
-                 out_dir: Optional[OutputDir] = None) -> ForecastResult:
+                 out_dir: Optional[OutputDir] = None, book: Optional[dict] = None) -> ForecastResult:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
@@ -334,7 +336,9 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     :func:`tinygrad_trade.vol.report.writer.write_report`); ``notes``: remarks for the report; ``t0``:
     ``time.perf_counter()`` at the start of the job (for the run time in report.md); ``out_dir``: an open
     :class:`~tinygrad_trade.vol.jobs.outdir.OutputDir` to write into (the caller commits it); by default
-    ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.jobs.outdir`).
+    ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.jobs.outdir`). ``book``: ``{asset: weight}``
+    (``--book``): the book's walk-forward too (:mod:`.book`): metrics.json's "book" block, book.csv and a
+    report section; without it nothing changes.
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
@@ -345,7 +349,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     config = validate(config)
     if config.out is not None and out_dir is None:
         with prepare_out(config.out, config.force, (*csv_list(config.csv), config.rv)) as out:
-            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out)
+            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out, book=book)
     notes = list(notes or []) + skipped
     found = []
     if config.rv:
@@ -356,6 +360,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         for data in frames.values():   # how each file was read, where that was a choice
             notes.extend(n for n in data.facts.notes if n not in notes)
         config = check_close_only(frames, config, defaulted, notes)
+        if book is not None:
+            check_book(frames, book)
         datasets = {name: build_asset_dataset(data, config) for name, data in frames.items()}
     for f in found:
         say(f"warning: {f}", logging.WARNING)   # even with --quiet: the numbers may be wrong
@@ -379,6 +385,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
                       refit_every=config.refit_every, window=config.window, executor=ex, progress=not config.quiet,
                       assets_of=config.model_assets or None).by_asset(config.seed)
+        book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
     t_wf = time.perf_counter() - t1
     if len(datasets) == 1:
         metrics = compute_metrics(next(iter(datasets.values())), next(iter(walks.values())), config)
@@ -386,11 +393,18 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         metrics = universe_metrics(datasets, walks, config)
     res = ForecastResult(config=config, datasets=datasets, walks=walks, metrics=metrics,
                          timings={"data": t_data, "walk_forward": t_wf, "models": _model_seconds(walks)},
-                         notes=notes, data_checks=found)
+                         notes=notes, data_checks=found, book=book_walk)
+    if book_walk is not None:
+        metrics["book"] = book_walk.metrics
     if out_dir is not None:
         res.timings["total"] = time.perf_counter() - t0
         writer = write_report if res.single else write_universe_report
+        book_paths = {}
+        if book_walk is not None:   # book.csv, its plots and a report section
+            book_paths, section = write_book_files(book_walk, out_dir.dir)
+            report_extra = {**(report_extra or {}), "sections": [*(report_extra or {}).get("sections", []), section]}
         staged = writer(res, out_dir.dir, report_extra)
+        staged.update(book_paths)
         res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res

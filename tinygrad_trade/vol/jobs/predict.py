@@ -55,11 +55,13 @@ from ..features.calendar import business_days, extend_one_day
 from ..features.dataset import Dataset, build_dataset
 from ..models.base import Forecaster
 from ..runs.cluster import check_scheduler, open_executor
+from ..runs.book import load_book_fit, save_book_fit
 from ..runs.persistence import FittedModel, open_folder, save_models
 from ..runs.tasks import Job, portable_spec, run_jobs, task_cost
 from ..models.runtime import one_blas_thread
 from .config import (DEFAULT_MODELS, ForecastConfig, available_models, json_clean, known_models, model_specs,
                      positive_float, positive_int)
+from .book import predict_book, write_book_prediction
 from .forecast import check_close_only
 from .outdir import output_dir
 
@@ -120,6 +122,7 @@ class PredictResult:
     notes: list
     paths: dict = field(default_factory=dict)
     rescales: list = field(default_factory=list)    # [persistence.Rescale]: the vendor's backward rescalings
+    book: object = None                  # jobs.book.BookPrediction of --book (None without a book)
 
     def to_frame(self) -> pd.DataFrame:
         """The predictions (``table``), one row per asset, model and horizon."""
@@ -345,13 +348,15 @@ def _write_table(table: pd.DataFrame, folder: str, as_json: bool) -> dict:
     return paths
 
 
-def run_predict(config: PredictConfig, log=None) -> PredictResult:
+def run_predict(config: PredictConfig, log=None, book: Optional[dict] = None) -> PredictResult:
     """Load, (re)fit or restore, predict, and write ``predictions.csv`` (+ ``.json``) and the saved models.
 
     Nothing is written when an input is bad: the saved folder, the data and every option are checked
     first (``ValueError`` with one line otherwise); ``--out`` and ``--save`` go through
     :func:`tinygrad_trade.vol.outdir.output_dir` (checked and locked before the fits, staged, moved into
-    place only when everything succeeded; a folder holding other files needs ``force``).
+    place only when everything succeeded; a folder holding other files needs ``force``). ``book``:
+    ``{asset: weight}`` (``--book``): tomorrow's book too (:func:`.book.predict_book`), written to
+    book.csv/book.json and saved as its own entry; without it nothing changes.
     """
     if log is None:
         log = (lambda msg: None) if config.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -383,11 +388,19 @@ def run_predict(config: PredictConfig, log=None) -> PredictResult:
                                                       option="--save"))
         res = _fit_and_predict(config, assets, dsets, saved, notes, log)
         res.rescales = list(rescales)
+        if book is not None:
+            res.book = predict_book(dict(assets), book, config.models,
+                                    None if config.load is None else load_book_fit(config.load))
+            log(f"note: {res.book.note}")
         if out_dir is not None:
             written = _write_table(res.table, out_dir.dir, config.json)
+            if res.book is not None:
+                written.update(write_book_prediction(res.book, out_dir.dir))
             res.paths.update({k: out_dir.final(p) for k, p in written.items()})
         if save_dir is not None:
             save_models(save_dir.dir, res.fitted, res.frames, config)
+            if res.book is not None:
+                save_book_fit(save_dir.dir, res.book.fit)
             res.paths["saved"] = os.fspath(config.save)
     return res
 
