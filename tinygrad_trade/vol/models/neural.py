@@ -60,22 +60,21 @@ docs/model-card.md ("The neural nets: measurements").
 from __future__ import annotations
 
 import math
-import sys
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from ...graph import no_grad
 from ...nn.modules import Module
-from ...optim import Adam, AdamW, NonFiniteError, check_finite
+from ...optim import Adam, AdamW
 from ...tensor import Tensor
 from ..features.dataset import Dataset
 from .base import Forecaster
 from ..features.proxies import StandardScaler, chronological_split
 from .gru_op import GRUSequence
 from .har import FLOOR, fit_har, har_design
+from .neural_training import train
 from .neural_inputs import LOG_FLOOR, R2_OFFSET, _choose_proxies, daily_inputs, har_inputs
 from .runtime import lean_runtime
 
@@ -374,76 +373,7 @@ class _NeuralForecaster(Forecaster):
         return set_state(self, arrays, meta)
 
     def _train(self, inp_tr, y_tr, inp_va, y_va, epochs, patience) -> dict:
-        P = self.params.as_dict()
-        names = list(P)
-        K = self.members
-        with no_grad():
-            best = self._member_losses(self._forward(P, inp_va).data, y_va)
-        best_state = {n: P[n].data.copy() for n in names}
-        best_epoch = np.zeros(K, dtype=int)
-        wait = np.zeros(K, dtype=int)
-        # grad_norm[name][e]: the L2 norm of each member's gradient of parameter `name` at epoch e + 1 (the
-        # gradient of the training loss as optimized, the members' mean: 1/K of each member's own loss), so
-        # that a report can show where the gradient stops flowing
-        hist = {"train": [], "val": [], "val0": float(best.mean()), "best_epoch": None, "stopped": "epochs",
-                "grad_norm": {n: [] for n in names}}
-        bar = None
-        if self.progress is not False and epochs:
-            from tqdm.auto import tqdm
-            # progress=None: tqdm's own rule, a bar only when stderr is a terminal
-            bar = tqdm(total=epochs, desc=f"{self.name} fit {self.n_fits + 1}", unit="epoch", leave=False,
-                       file=sys.stderr, disable=None if self.progress is None else False)
-        opts = self.optimizers
-        try:
-            for epoch in range(1, epochs + 1):
-                for opt in opts:
-                    opt.zero_grad()
-                loss = self._loss(self._forward(P, inp_tr), y_tr)
-                loss.backward()
-                try:
-                    check_finite(loss, self.params.named_parameters())
-                except NonFiniteError as exc:
-                    if self.on_nonfinite == "raise":
-                        raise
-                    hist["stopped"] = f"non-finite at epoch {epoch}"
-                    warnings.warn(f"{self.name}: {exc}; keeping the best weights so far", RuntimeWarning,
-                                  stacklevel=3)
-                    break
-                norms = {n: np.sqrt(np.square(P[n].grad, dtype=np.float64).reshape(K, -1).sum(axis=1))
-                         for n in names if P[n].grad is not None}
-                for opt in opts:
-                    opt.step()
-                with no_grad():
-                    v = self._member_losses(self._forward(P, inp_va).data, y_va)
-                if not np.all(np.isfinite(v)):
-                    v = np.where(np.isfinite(v), v, np.inf)
-                hist["train"].append(float(loss.item()))
-                hist["val"].append(float(v.mean()))
-                for n in names:
-                    hist["grad_norm"][n].append([float(x) for x in norms[n]] if n in norms else [0.0] * K)
-                better = v < best - 1e-6
-                for k in np.flatnonzero(better):
-                    for n in names:
-                        best_state[n][k] = P[n].data[k]
-                best = np.where(better, v, best)
-                best_epoch = np.where(better, epoch, best_epoch)
-                wait = np.where(better, 0, wait + 1)
-                if bar is not None:
-                    bar.update(1)
-                    if epoch % 10 == 0 or epoch == epochs:
-                        bar.set_postfix(train=f"{hist['train'][-1]:.4f}", val=f"{hist['val'][-1]:.4f}",
-                                        refresh=False)
-                if np.all(wait >= patience):
-                    hist["stopped"] = f"early stop at epoch {epoch}"
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-        for n in names:
-            np.copyto(P[n].data, best_state[n])
-        hist["best_epoch"] = [int(e) for e in best_epoch]
-        hist["best_val"] = [float(b) for b in best]
-        return hist
+        return train(self, inp_tr, y_tr, inp_va, y_va, epochs, patience)
 
     # -- predict --------------------------------------------------------------------------
     def log_variance(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
