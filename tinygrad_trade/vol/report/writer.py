@@ -27,7 +27,7 @@ from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEAD
                      results_table, write_forecasts, write_metrics)
 from .html import write_report_html
 from .plots import plot_cum_qlike, plot_equity, plot_forecasts, plot_losses
-from .risk import RISK_FILE, plot_var_bands, risk_markdown, write_var_es
+from .risk import RISK_FILE, TRAFFIC_FILE, plot_traffic_light, plot_var_bands, risk_markdown, write_var_es
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
            "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
@@ -40,6 +40,7 @@ PLOT_FILES = {
     "equity_curves": "equity_curves.png",
     "training_loss": "training_loss.png",
     "var_bands": "var_bands.png",
+    "traffic_light": TRAFFIC_FILE,
 }
 
 
@@ -111,7 +112,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     else:
         L += ["Not run: the data has no daily returns (realized-variance file).", ""]
 
-    L += risk_markdown(m, plots.get("var_bands"))
+    L += risk_markdown(m, plots.get("var_bands"), plots.get("traffic_light"))
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
     for title, body in extra.get("sections", []):
@@ -139,7 +140,8 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     walk, metrics, config = results.walk, results.metrics, results.config
     paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
              "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
-    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE)):
+    asset = next(iter(results.walks), "asset")
+    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE), asset):
         paths["risk"] = os.path.join(out, RISK_FILE)
     plots = {}
     makers = {
@@ -148,6 +150,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
         "equity_curves": lambda p: plot_equity(walk, config, p),
         "training_loss": lambda p: plot_losses(walk.histories, p),
         "var_bands": lambda p: plot_var_bands(walk, metrics, p),
+        "traffic_light": lambda p: plot_traffic_light({asset: walk}, {asset: metrics}, p),
     }
     for key, make in makers.items():
         p = os.path.join(out, PLOT_FILES[key])
