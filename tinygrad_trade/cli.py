@@ -131,7 +131,7 @@ def _garch_parser(sub):
     p.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
     _max_file_option(p)
     p.set_defaults(func=_cmd_garch)
-    return p
+    return _one_line_errors(p)
 
 
 def _cmd_garch(args):

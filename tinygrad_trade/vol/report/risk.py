@@ -207,8 +207,8 @@ def plot_traffic_light(walks: dict, metrics_of: dict, path) -> Optional[str]:
     if not rows:
         return None
     fig, axes = _figure(len(rows), 1, figsize=(11, 0.45 * len(rows) + 0.9), squeeze=False, sharex=True)
-    cmap = ListedColormap([_ZONE_COLOURS["green"], _ZONE_COLOURS["yellow"], _ZONE_COLOURS["red"]])
-    cmap.set_bad("white")
+    cmap = ListedColormap([_ZONE_COLOURS["green"], _ZONE_COLOURS["yellow"], _ZONE_COLOURS["red"]]).with_extremes(
+        bad="white")
     for ax, (label, x, z) in zip(axes[:, 0], rows):
         xs = np.asarray(x, dtype="datetime64[D]").astype(float)
         ax.pcolormesh(np.append(xs, xs[-1] + 1), [0, 1], np.ma.masked_invalid(z)[None, :], cmap=cmap, vmin=0, vmax=2)
