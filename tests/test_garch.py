@@ -310,7 +310,8 @@ def test_forecaster_multi_day_horizon(returns):
 def test_cli_json_keys(capsys):
     assert main(["garch", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    keys = {"mu", "omega", "alpha", "beta", "loglik", "std_err", "robust_std_err"}
+    keys = {"mu", "omega", "alpha", "beta", "loglik", "std_err", "robust_std_err", "dist", "dist_params",
+            "at_bound"}
     assert set(out) == keys
     assert set(out["std_err"]) == set(out["robust_std_err"]) == {"mu", "omega", "alpha", "beta"}
     assert out["loglik"] == pytest.approx(REF_GARCH_LL, abs=0.01)
@@ -318,7 +319,8 @@ def test_cli_json_keys(capsys):
 
     assert main(["garch", "--json", "--vol", "gjr", "--mean", "zero"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"omega", "alpha", "gamma", "beta", "loglik", "std_err", "robust_std_err"}
+    assert set(out) == {"omega", "alpha", "gamma", "beta", "loglik", "std_err", "robust_std_err", "dist", "dist_params",
+                        "at_bound"}
     assert set(out["std_err"]) == {"omega", "alpha", "gamma", "beta"}
 
 

@@ -4,6 +4,10 @@ before the round-3 redesign of vol/ (commit f9e11c5), byte for byte (the config 
 The expected files in tests/pinned/ were written by f9e11c5 with the same command. A later change that moves a
 number on purpose regenerates them (run the command below with --out tests/pinned/NAME and keep the old files'
 git history as the record) and says so in its commit.
+
+metrics.json is compared as a superset: every pinned key must be there with its pinned value (recursively), and a
+later round may add keys (issue 21 added the 2.5% risk level, ``risk[model]["backtests"]`` and the ``dist`` and
+``risk_levels`` options of the config echo). No pinned number may change; forecasts.csv stays byte for byte.
 """
 import json
 import os
@@ -44,4 +48,22 @@ def test_forecast_numbers_are_those_of_round_two(name, tmp_path, capsys):
     with open(os.path.join(HERE, name, "metrics.json")) as fh:
         expected = json.load(fh)
     got = json.loads((out / "metrics.json").read_text())
-    assert _without_echo(got) == _without_echo(expected)
+    _assert_pinned(_without_echo(got), _without_echo(expected), "metrics.json")
+
+
+def _assert_pinned(got, expected, where: str) -> None:
+    """Every key of ``expected`` is in ``got`` with the same value (dicts recursively; new keys in ``got`` are fine)."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict), f"{where}: expected an object"
+        for k, v in expected.items():
+            assert k in got, f"{where}: pinned key {k!r} is missing"
+            _assert_pinned(got[k], v, f"{where}.{k}")
+    else:
+        assert got == expected, f"{where}: {got!r} != pinned {expected!r}"
+
+
+def test_assert_pinned_fails_on_a_changed_or_missing_number():
+    _assert_pinned({"a": {"b": 1.0, "new": 2}}, {"a": {"b": 1.0}}, "m")
+    for got in ({"a": {"b": 1.5}}, {"a": {}}, {"a": 1.0}):
+        with pytest.raises(AssertionError):
+            _assert_pinned(got, {"a": {"b": 1.0}}, "m")

@@ -71,7 +71,7 @@ def test_report_md_links_tables_and_goal(small_run):
     text = (out / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert set(links) == {PLOT_FILES[k] for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves",
-                                                  "var_bands")}
+                                                  "var_bands", "traffic_light")}
     for link in links:
         assert not os.path.isabs(link) and (out / link).exists()
     assert "| har | 0." in text and "Diebold-Mariano" in text and "buy_and_hold" in text
@@ -180,12 +180,19 @@ def test_risk_section(small_run):
     assert (out / PLOT_FILES["var_bands"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "report.md").read_text()
     assert "## Value-at-Risk and Expected Shortfall" in text and "var_bands.png" in text
-    daily = pd.read_csv(out / "risk.csv")
-    assert len(daily) == 754 and list(daily.columns[:6]) == ["date", "return", "ewma_var_5", "ewma_es_5",
-                                                             "ewma_var_1", "ewma_es_1"]
-    assert daily["har_var_5"].isna().sum() == 250 and (daily["har_es_1"].dropna() > daily["har_var_1"].dropna()).all()
-    hits = (daily["return"] < -daily["gjr_var_5"]).sum()
-    assert hits == risk["gjr"]["levels"]["5"]["hits"]
+    daily = pd.read_csv(out / "risk.csv")    # long form: a row per day and model
+    assert list(daily.columns) == ["date", "asset", "model", "return", "var_1", "es_1", "var_2.5", "es_2.5",
+                                   "var_5", "es_5"]
+    assert len(daily) == 754 * len(CLASSICAL) and list(daily["model"].unique()) == list(CLASSICAL)
+    har = daily[daily["model"] == "har"]     # FHS by default: no figure in its 250-day burn-in
+    assert har["var_5"].isna().sum() == 250 and (har["es_1"].dropna() > har["var_1"].dropna()).all()
+    assert (har["return"] < -har["var_5"]).sum() == risk["har"]["levels"]["5"]["hits"]
+    gjr = daily[daily["model"] == "gjr"]     # parametric by default: a figure from the first day
+    assert gjr["var_1"].notna().all() and (gjr["var_1"] > gjr["var_2.5"]).all() and (gjr["var_2.5"] > gjr["var_5"]).all()
+    bt = risk["gjr"]["backtests"]
+    assert bt["method"] == "parametric" and bt["n_days"] == 754
+    assert (gjr["return"] < -gjr["var_5"]).sum() == bt["levels"]["5"]["hits"]
+    assert (out / PLOT_FILES["traffic_light"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_gradient_flow_plot_draws_each_parameter_and_skips_nets_without_norms(tmp_path):

@@ -122,17 +122,19 @@ def _cmd_graph(args):
 
 # --- garch (issue: volatility models) --------------------------------------------------------
 def _garch_parser(sub):
-    p = sub.add_parser("garch", help="fit GARCH(1,1) or GJR-GARCH by maximum likelihood",
-                       description="Fit GARCH(1,1) or GJR-GARCH(1,1,1) with normal errors by maximum likelihood "
-                                   "to daily % log returns (arch's conventions) and print the estimates with "
-                                   "classic and robust standard errors.")
+    p = sub.add_parser("garch", help="fit GARCH(1,1), GJR-GARCH or EGARCH by maximum likelihood",
+                       description="Fit GARCH(1,1), GJR-GARCH(1,1,1) or EGARCH(1,1,1) with normal, t, skew-t or "
+                                   "GED errors by maximum likelihood to daily %% log returns (arch's conventions "
+                                   "and parameter names) and print the estimates with classic and robust standard "
+                                   "errors; a parameter at its bound is marked *.")
     p.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
     p.add_argument("--mean", choices=("constant", "zero"), default="constant", help="mean model (default constant)")
-    p.add_argument("--vol", choices=("garch", "gjr"), default="garch", help="variance model (default garch)")
+    p.add_argument("--vol", choices=("garch", "gjr", "egarch"), default="garch", help="variance model (default garch)")
+    _dist_option(p)
     p.add_argument("--json", action="store_true", help="print the estimates as JSON instead of a table")
     _max_file_option(p)
     p.set_defaults(func=_cmd_garch)
-    return p
+    return _one_line_errors(p)
 
 
 def _cmd_garch(args):
@@ -151,19 +153,40 @@ def _cmd_garch(args):
         say(f"warning: {finding}", logging.WARNING)
     returns = features.log_returns(df).to_numpy()[1:]
     try:
-        res = fit_garch(returns, vol=args.vol, mean=args.mean)
+        res = fit_garch(returns, vol=args.vol, mean=args.mean, dist=args.dist or "normal")
     except ValueError as e:   # too few returns, ...: name the file
         raise UsageError(f"{args.csv or data.SP500_FILE} ({len(df)} rows): {e}") from None
+    if not res.converged:
+        why = getattr(res.optimization_result, "message", "")
+        raise UsageError(f"{args.csv or data.SP500_FILE} ({len(df)} rows): the {args.vol} fit with {res.dist.name} "
+                         f"errors did not converge ({why}); use more data or --dist normal")
     if not args.json:
         print(res.summary())
         return 0
     names = list(res.params.index)
     out = {n: float(res.params[n]) for n in names}
+    out["dist"] = res.dist.name
+    out["dist_params"] = {n: float(res.params[n]) for n in res.dist.param_names}
+    out["at_bound"] = [n for n in names if bool(res.at_bound[n])]
     out["loglik"] = res.loglik
     out["std_err"] = {n: float(res.std_err[n]) for n in names}
     out["robust_std_err"] = {n: float(res.robust_std_err[n]) for n in names}
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _dist_option(p):
+    p.add_argument("--dist", choices=("normal", "t", "skewt", "ged"), default=None,
+                   help="error law of garch, gjr and egarch: normal (default), t, skewt (Hansen) or ged")
+
+
+def _risk_levels_option(p):
+    p.add_argument("--risk-levels", default="0.01,0.025,0.05", metavar="LIST",
+                   help="comma-separated VaR/ES levels, fractions in (0, 0.5) (default 0.01,0.025,0.05)")
+
+
+def _risk_levels(args) -> tuple:
+    return tuple(_float_text("--risk-levels", a) for a in _list_text(args.risk_levels))
 
 
 def _max_file_option(p):
@@ -289,13 +312,16 @@ def _forecast_parser(sub):
                    help="daily variance proxy to forecast: r2 (default), parkinson, gk, rs, yz; rv for --rv files")
     p.add_argument("--models", default=None,
                    help="comma-separated models (default ewma,garch,gjr,har,mlp,gru; "
-                        "also har_r2); a realized-variance file has no returns: har and the nets")
+                        "also har_r2, egarch and the GARCH family with a law: gjr_skewt, garch_t, egarch_ged ...); "
+                        "a realized-variance file has no returns: har and the nets")
     p.add_argument("--epochs", default=None, metavar="N", help="training epochs per fit of the neural models")
     p.add_argument("--target-vol", default="10", metavar="PCT", help="backtest: annual target volatility, %% (default 10)")
     p.add_argument("--max-leverage", default="2", metavar="X", help="backtest: cap on the position (default 2)")
     p.add_argument("--cost-bps", default="0,2,10", metavar="LIST",
                    help="backtest: comma-separated costs per unit of turnover, in bp (default 0,2,10)")
     _book_option(p)
+    _dist_option(p)
+    _risk_levels_option(p)
     _common_options(p, "tinygrad-trade-report")
     p.set_defaults(func=_cmd_forecast)
     return _one_line_errors(p)
@@ -324,6 +350,7 @@ def _forecast_config(args):
         scheduler=args.scheduler,
         epochs=None if args.epochs is None else _int_text("--epochs", args.epochs),
         quiet=args.quiet, force=args.force, max_file_mb=_max_file_mb(args), **_reading_values(args),
+        dist=args.dist, risk_levels=_risk_levels(args),
     )
 
 
@@ -456,8 +483,11 @@ def _predict_parser(sub):
                         "a rerun of the same night adds nothing)")
     p.add_argument("--force", action="store_true", help="write into --out / --save folders that hold files this "
                    "tool did not write (only its own files are replaced)")
-    p.add_argument("--risk-method", choices=("fhs", "normal"), default="fhs",
-                   help="VaR/ES by filtered historical simulation (default) or normal quantiles")
+    p.add_argument("--risk-method", choices=("auto", "parametric", "fhs", "normal"), default="auto",
+                   help="VaR/ES: each model's default method (auto: parametric for the GARCH family, else filtered "
+                        "historical simulation), parametric (the fitted law), fhs or normal quantiles")
+    _dist_option(p)
+    _risk_levels_option(p)
     p.add_argument("--refit-every", default="21", metavar="K",
                    help="with --load: refit a model when at least K new days came in (default 21)")
     p.add_argument("--target-vol", default="10", metavar="PCT", help="position: annual target volatility, %% (default 10)")
@@ -487,7 +517,8 @@ def _predict_config(args):
     return PredictConfig(
         csv=tuple(args.csv or ()), universe=args.universe, models=models, horizons=horizons, out=args.out,
         json=args.json,
-        save=args.save, load=args.load, update=args.update, risk_method=args.risk_method,
+        save=args.save, load=args.load, update=args.update, risk_method=args.risk_method, dist=args.dist,
+        risk_levels=_risk_levels(args),
         refit_every=_int_text("--refit-every", args.refit_every),
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),

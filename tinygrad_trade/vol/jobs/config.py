@@ -17,6 +17,9 @@ import numpy as np
 from ..data.loading import MAX_FILE_MB
 from ..data.records import ReadOptions
 from ..features.dataset import PRICE_TARGETS
+from ..evaluation.var_backtests import LEVELS as RISK_LEVELS
+from ..evaluation.var_walk import check_levels
+from ..models.registry import DISTS, GARCH_FAMILY, takes_dist
 from ..models.registry import available_models as registered_models
 from ..runs.cluster import check_scheduler
 from ..runs.tasks import ModelSpec
@@ -25,14 +28,15 @@ from .outdir import output_dir
 __all__ = ["ForecastConfig", "available_models", "resolve_models", "validate", "prepare_out", "model_specs",
            "check_models_exist", "known_models", "csv_list", "positive_int", "positive_float", "parse_date",
            "json_clean", "CLOSE_MODELS", "UNIVERSES", "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS",
-           "RETURN_MODELS", "KNOWN_MODELS", "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
+           "RETURN_MODELS", "KNOWN_MODELS", "GARCH_NAMES", "RISK_LEVELS", "check_dist", "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
 CLASSICAL_MODELS = ("ewma", "garch", "gjr", "har", "har_r2")
 NEURAL_MODELS = ("mlp", "gru")
 KNOWN_MODELS = CLASSICAL_MODELS + NEURAL_MODELS
 DEFAULT_MODELS = ("ewma", "garch", "gjr", "har", "mlp", "gru")
-RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2")   # need daily returns: not for realized-variance files
-CLOSE_MODELS = ("ewma", "garch", "gjr", "har_r2")    # need closes only: the models a close-only file supports
+GARCH_NAMES = GARCH_FAMILY + tuple(f"{v}_{d}" for v in GARCH_FAMILY for d in DISTS[1:])   # gjr_skewt ...
+RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2") + GARCH_NAMES[2:]   # need daily returns: not for RV files
+CLOSE_MODELS = ("ewma", "garch", "gjr", "har_r2") + GARCH_NAMES[2:]    # need closes only: what a close-only file supports
 UNIVERSES = ("embedded",)
 BENCHMARK = "har"
 MIN_HISTORY = 252     # days of data before the first forecast (the first fit needs a year)
@@ -79,6 +83,8 @@ class ForecastConfig:
         """How the price files are read (one-line ``ValueError`` naming the option for a bad value)."""
         return ReadOptions(missing=self.missing, price_column=self.price_column, decimal=self.decimal,
                            dayfirst=self.dayfirst)
+    dist: Optional[str] = None           # error law of the GARCH family (--dist); None: each model's own (normal)
+    risk_levels: tuple = RISK_LEVELS     # VaR/ES levels (--risk-levels), fractions in (0, 0.5)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -91,6 +97,7 @@ class ForecastConfig:
         paths = csv_list(self.csv)
         d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
         d["costs_bps"] = [float(c) for c in self.costs_bps]
+        d["risk_levels"] = [float(a) for a in self.risk_levels]
         return d
 
 
@@ -209,8 +216,23 @@ def validate(config: ForecastConfig) -> ForecastConfig:
         bad = [m for m in models if m in RETURN_MODELS]
         if bad:
             raise ValueError(f"model {bad[0]!r} needs daily returns, which a realized-variance file does not have")
-    return dataclasses.replace(config, target=target, models=models,
+    check_dist(config.dist, models, explicit=False)   # the job checks listed models (it knows which were asked)
+    return dataclasses.replace(config, target=target, models=models, risk_levels=check_levels(config.risk_levels),
                                costs_bps=tuple(float(c) for c in config.costs_bps))
+
+
+def check_dist(dist, models, explicit: bool = True) -> None:
+    """``--dist``: a known law, and (for models the user listed) only models that take one (one-line ValueError)."""
+    if dist is None:
+        return
+    if dist not in DISTS:
+        raise ValueError(f"unknown --dist {dist!r} (choose from {', '.join(DISTS)})")
+    if not any(takes_dist(m) for m in models):
+        raise ValueError(f"--dist {dist}: none of the models takes an error law (only {', '.join(GARCH_FAMILY)} do)")
+    bad = [m for m in models if not takes_dist(m)]
+    if bad and explicit:
+        raise ValueError(f"--dist {dist}: model {bad[0]!r} cannot take an error law (only {', '.join(GARCH_FAMILY)} "
+                         f"do); to mix, name the variant instead: --models {bad[0]},gjr_{dist}")
 
 
 def prepare_out(out, force: bool = False, inputs=()):
@@ -227,6 +249,11 @@ def model_specs(config: ForecastConfig) -> list:
     specs = []
     for name in config.models:
         opts = dict(config.model_options.get(name, {}))
+        label = None
+        if config.dist is not None and takes_dist(name):
+            opts.setdefault("dist", config.dist)
+            opts.setdefault("on_failure", "keep")    # a refit that does not converge keeps the last fit, warns
+            label = name if config.dist == "normal" else f"{name}_{config.dist}"
         if name == "har" and config.rv:
             opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
         if name in NEURAL_MODELS:
@@ -235,7 +262,7 @@ def model_specs(config: ForecastConfig) -> list:
                 opts.setdefault("progress", False)   # no epoch bars either; elsewhere, one bar in the driver
             if config.epochs is not None:
                 opts.setdefault("epochs", int(config.epochs))
-        specs.append(ModelSpec(name, opts))
+        specs.append(ModelSpec(name, opts, label=label))
     return specs
 
 

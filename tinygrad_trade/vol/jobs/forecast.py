@@ -41,7 +41,7 @@ from ..data.assets import is_close_only, read_embedded_universe, read_universe
 from ..evaluation.backtest import backtest_table
 from ..evaluation.comparison import universe_summary
 from ..evaluation.losses import dm_table, evaluate
-from ..evaluation.risk import risk_metrics
+from ..evaluation.var_walk import risk_section
 from ..features.dataset import Dataset, build_dataset, build_rv_dataset
 from ..models.html_tables import forecast_html
 from ..report.universe import write_universe_report
@@ -51,7 +51,7 @@ from ..runs.sweep import sweep
 from ..runs.universe import is_pooled
 from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
 from .book import check_book, run_book_forecast, write_book_files
-from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_models_exist,
+from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_dist, check_models_exist,
                      csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
 from .outdir import OutputDir
 from .config import *  # noqa: F401,F403  (the settings' names, importable from here as from vol.pipeline)
@@ -229,7 +229,7 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
                             return_kind=config.return_accounting)
     else:
         bt = {}
-    risk = _risk_section(ds, wf)
+    risk = _risk_section(ds, wf, config)
     cfg = config.to_dict()
     cfg["data"] = {
         "file": ds.source or None,
@@ -265,12 +265,24 @@ def benchmark_for(forecasts) -> Optional[str]:
     return next((m for m in STAND_IN_BENCHMARKS if m in forecasts), None)
 
 
-def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:
-    """1-day VaR/ES backtests of every model (``vol.risk.risk_metrics``); ``{}`` without returns or
-    for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
+def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
+    """1-day VaR/ES at ``--risk-levels`` and their backtests for every model (``evaluation.var_walk.risk_section``);
+    ``{}`` without returns or for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
     if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
         return {}
-    return risk_metrics(wf.returns, wf.forecasts, wf.dates)
+    return risk_section(wf.returns, wf.forecasts, wf.dates, wf.index, wf.histories, config.risk_levels, config.seed)
+
+
+def _kept_fits(walks: dict) -> list:
+    """One warning per GARCH refit that did not converge (the previous parameters were kept): asset, model, day."""
+    out = []
+    for asset, wf in walks.items():
+        for label, hist in wf.histories.items():
+            for h in hist:
+                if isinstance(h, dict) and h.get("kept") and 0 <= h.get("day", -1) < len(wf.index) + wf.index[0]:
+                    day = wf.dates[min(max(h["day"] - int(wf.index[0]), 0), len(wf.dates) - 1)]
+                    out.append(f"{asset}: {label} refit for {day} did not converge; the previous parameters are kept")
+    return out
 
 
 def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dict:
@@ -347,6 +359,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     defaulted = config.models is None
     config, skipped = resolve_models(config)
     config = validate(config)
+    check_dist(config.dist, config.models, explicit=not defaulted)
     if config.out is not None and out_dir is None:
         with prepare_out(config.out, config.force, (*csv_list(config.csv), config.rv)) as out:
             return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out, book=book)
@@ -387,6 +400,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                       assets_of=config.model_assets or None).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
     t_wf = time.perf_counter() - t1
+    for w in _kept_fits(walks):
+        say(f"warning: {w}", logging.WARNING)
     if len(datasets) == 1:
         metrics = compute_metrics(next(iter(datasets.values())), next(iter(walks.values())), config)
     else:

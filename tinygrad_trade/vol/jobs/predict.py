@@ -16,8 +16,14 @@ A pooled model (``pooled``) is fitted once per horizon on the rows of every asse
 
 Risk figures are for the next day only, from the horizon-1 model: the position is the volatility
 target weight ``min(target_vol / sqrt(252 f), max_leverage)`` and ``var_5, es_5, var_1, es_1`` the
-1-day VaR and ES (positive % losses) by filtered historical simulation from the model's in-sample
-standardised residuals ``r_t / sqrt(f_t)`` (days 60 .. T), or normal quantiles (``risk_method``).
+1-day VaR and ES (positive % losses; the journal's columns, always there) plus ``var_2.5, es_2.5`` and any
+other of ``risk_levels`` (extra columns at the end). ``risk_method``: ``"auto"`` (default) takes each model's
+default method, the one ``forecast`` uses (:func:`~tinygrad_trade.vol.evaluation.var_walk.default_method`):
+``"parametric"`` from the fitted law (the GARCH family: its quantile and tail mean at the fitted shape, minus
+the mean; other models: normal quantiles), or ``"fhs"``, filtered historical simulation from the model's
+in-sample standardised residuals ``r_t / sqrt(f_t)`` (days 60 .. T); ``"normal"``: normal quantiles.
+The ``risk_method`` column says which was used. ``dist``: the error law of the GARCH family (``--dist``): the
+model ``gjr`` becomes ``gjr_skewt`` (the registry's name), so saved folders rebuild it.
 
 With ``load`` (a folder written by ``save``, :mod:`tinygrad_trade.vol.persistence`) the saved fits
 are reused on a longer file: the new days are filtered through them (recursions and features run
@@ -51,6 +57,7 @@ from ..data import loading as vdata
 from ..data.assets import asset_name, read_embedded_universe, read_universe
 from ..data.records import ReadOptions
 from ..evaluation.risk import METHODS, level_key, normal_var_es, quantile_var_es
+from ..evaluation.var_walk import check_levels, default_method
 from ..features.calendar import business_days, extend_one_day
 from ..features.dataset import Dataset, build_dataset
 from ..models.base import Forecaster
@@ -59,8 +66,9 @@ from ..runs.book import load_book_fit, save_book_fit
 from ..runs.persistence import FittedModel, open_folder, save_models
 from ..runs.tasks import Job, portable_spec, run_jobs, task_cost
 from ..models.runtime import one_blas_thread
-from .config import (DEFAULT_MODELS, ForecastConfig, available_models, json_clean, known_models, model_specs,
-                     positive_float, positive_int)
+from ..models.registry import takes_dist
+from .config import (DEFAULT_MODELS, RISK_LEVELS, ForecastConfig, available_models, check_dist, json_clean,
+                     known_models, model_specs, positive_float, positive_int)
 from .book import predict_book, write_book_prediction
 from .forecast import check_close_only
 from .outdir import output_dir
@@ -72,7 +80,8 @@ __all__ = ["PredictConfig", "PredictResult", "PredictResults", "FittedModel", "r
 HORIZONS = (1, 5, 22)
 RESID_START = 60        # first day of the in-sample residuals used by FHS (every model has its inputs by then)
 MIN_ROWS = 300          # a year of data and room for the nets' validation slice
-LEVELS = (0.05, 0.01)
+LEVELS = (0.05, 0.01)   # always in the table (the journal's columns); --risk-levels adds others
+RISK_METHODS = ("auto", "parametric") + tuple(METHODS)
 PERIODS = 252
 COLUMNS = ["asset", "model", "horizon", "first_date", "last_date", "variance", "vol_annual", "position",
            "var_5", "es_5", "var_1", "es_1", "as_of", "fitted_through", "refit", "risk_method"]
@@ -91,7 +100,9 @@ class PredictConfig:
     save: Optional[str] = None
     load: Optional[str] = None
     update: bool = False                 # with load and save: update the engine-trained models from the new days
-    risk_method: str = "fhs"
+    risk_method: str = "auto"            # auto: each model's default (forecast's); parametric, fhs, normal
+    dist: Optional[str] = None           # error law of the GARCH family (--dist): gjr -> gjr_skewt ...
+    risk_levels: tuple = RISK_LEVELS     # VaR/ES levels (--risk-levels); 1% and 5% are always reported
     target_vol: float = 10.0
     max_leverage: float = 2.0
     refit_every: int = 21                # with load: refit when at least this many new days came in
@@ -245,16 +256,8 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
     m1 = fm.fits[1]
     f1 = float(_forecast(m1, fm.asset, extend_one_day(ds1), n, n + 1)[0])
     position = min(config.target_vol / math.sqrt(PERIODS * f1), config.max_leverage)
-    risk = {}
-    if config.risk_method == "fhs":
-        z = _residuals(m1, fm.asset, ds1)
-        for a in LEVELS:
-            v, e = quantile_var_es(z, a)
-            risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
-    else:
-        for a in LEVELS:
-            v, e = normal_var_es(a)
-            risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * math.sqrt(f1), e * math.sqrt(f1)
+    method = default_method(fm.name) if config.risk_method == "auto" else config.risk_method
+    risk = _next_day_risk(m1, fm.asset, ds1, f1, method, _levels(config))
     rows = []
     for h in horizons:
         model = fm.fits[h]
@@ -264,8 +267,28 @@ def predict_rows(fm: FittedModel, dsets: dict, horizons, config: PredictConfig) 
         rows.append({"asset": fm.asset, "model": fm.name, "horizon": int(h), "first_date": str(first),
                      "last_date": str(lastd), "variance": fh, "vol_annual": math.sqrt(PERIODS * fh),
                      "position": position, **risk, "as_of": str(last), "fitted_through": fm.fitted_through,
-                     "refit": bool(fm.refit), "risk_method": config.risk_method})
+                     "refit": bool(fm.refit), "risk_method": method})
     return rows
+
+
+def _levels(config: PredictConfig) -> tuple:
+    """The journal's 5% and 1%, then the other asked levels in order."""
+    return LEVELS + tuple(a for a in (config.risk_levels or ()) if a not in LEVELS)
+
+
+def _next_day_risk(model, asset: str, ds1: Dataset, f1: float, method: str, levels) -> dict:
+    """``{"var_5", "es_5", ...}`` of the next day (positive % losses) by ``method``."""
+    risk = {}
+    sig = math.sqrt(f1)
+    if method == "parametric" and hasattr(model, "predict_var_es") and not is_pooled(model):
+        n = len(ds1)
+        out = model.predict_var_es(extend_one_day(ds1), n, n + 1, levels)
+        return {k: float(v[0]) for k, v in out.items()}
+    z = _residuals(model, asset, ds1) if method == "fhs" else None
+    for a in levels:
+        v, e = quantile_var_es(z, a) if method == "fhs" else normal_var_es(a)
+        risk[f"var_{level_key(a)}"], risk[f"es_{level_key(a)}"] = v * sig, e * sig
+    return risk
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -284,8 +307,9 @@ def _check_horizons(horizons) -> tuple:
 def validate(config: PredictConfig) -> PredictConfig:
     """Check the options (one-line ``ValueError``); fills in the default models."""
     horizons = None if config.horizons is None and config.load else _check_horizons(config.horizons or HORIZONS)
-    if config.risk_method not in METHODS:
-        raise ValueError(f"--risk-method must be one of {', '.join(METHODS)}, got {config.risk_method!r}")
+    if config.risk_method not in RISK_METHODS:
+        raise ValueError(f"--risk-method must be one of {', '.join(RISK_METHODS)}, got {config.risk_method!r}")
+    levels = check_levels(config.risk_levels)
     positive_float(config.target_vol, "--target-vol")
     positive_float(config.max_leverage, "--max-leverage")
     if isinstance(config.refit_every, bool) or not isinstance(config.refit_every, (int, np.integer)) \
@@ -305,6 +329,12 @@ def validate(config: PredictConfig) -> PredictConfig:
             raise ValueError(f"model {dup[0]!r} is listed twice in --models")
     elif config.load is None:
         models = available_models(DEFAULT_MODELS)
+    if config.dist is not None and models is not None:
+        check_dist(config.dist, models, explicit=config.models is not None)
+        if config.dist != "normal":
+            models = tuple(f"{m}_{config.dist}" if takes_dist(m) else m for m in models)
+    elif config.dist is not None:
+        raise ValueError("--dist applies to fitted models: with --load, the saved models keep their law")
     if config.universe is not None and config.universe != "embedded":
         raise ValueError(f"unknown --universe {config.universe!r} (choose from embedded)")
     if config.universe is not None and config.csv:
@@ -316,7 +346,7 @@ def validate(config: PredictConfig) -> PredictConfig:
                          "updated models)")
     if config.save and config.load and os.path.abspath(config.save) == os.path.abspath(config.load):
         raise ValueError("--save and --load name the same folder; save to a new one")
-    return dataclasses.replace(config, horizons=horizons, models=models,
+    return dataclasses.replace(config, horizons=horizons, models=models, risk_levels=levels,
                                defaulted_models=config.models is None and config.load is None)
 
 
@@ -454,6 +484,7 @@ def _fit_and_predict(config: PredictConfig, assets: list, dsets: dict, saved, no
                 fitted[(name, spec.name)] = fm
     fitted = [fitted[(name, spec.name)] for name in names for spec in specs if (name, spec.name) in fitted]
     rows = [row for fm in fitted for row in predict_rows(fm, dsets[fm.asset], config.horizons, config)]
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    extra = [f"{k}_{level_key(a)}" for a in _levels(config)[len(LEVELS):] for k in ("var", "es")]
+    table = pd.DataFrame(rows, columns=COLUMNS + extra)
     return PredictResult(config=config, table=table, fitted=fitted,
                           datasets={k: v[1] for k, v in dsets.items()}, frames=dict(assets), notes=notes)

@@ -236,6 +236,7 @@ class GARCH(Forecaster):
         self.horizon_free = True        # the fit uses returns only: one fit serves every horizon
         self.result: GarchResult | None = None
         self.begin = 0
+        self.history: list = []         # per fit: {"day", "mu", "shape", "kept"} (the walk-forward keeps it)
 
     def fit(self, ds: Dataset, end: int, begin: int = 0) -> "GARCH":
         r = np.asarray(ds.returns[begin + 1:end], dtype=float)
@@ -246,10 +247,18 @@ class GARCH(Forecaster):
             why = getattr(res.optimization_result, "message", "")
             warnings.warn(f"{ds.source or 'data'}: {self.name} refit for {day} did not converge ({why}); "
                           f"the previous parameters are kept", ConvergenceWarning, stacklevel=2)
+            self._record(end, kept=True)
             return self
         self.result = res
         self.begin = begin
+        self._record(end, kept=False)
         return self
+
+    def _record(self, end: int, kept: bool) -> None:
+        """What parametric VaR/ES of the days from ``end`` on needs: the law's shape and the mean."""
+        res = self.result
+        self.history.append({"day": int(end), "mu": float(res.mu), "shape": [float(x) for x in res.shape],
+                             "dist": res.dist.name, "kept": bool(kept)})
 
     def _one_day(self, ds: Dataset, start: int, stop: int, who: str = "predict") -> np.ndarray:
         if self.result is None:

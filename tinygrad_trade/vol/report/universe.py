@@ -25,7 +25,7 @@ from .common import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_
                      degenerate_warnings, opening_sections, write_metrics)
 from .plots import plot_cum_qlike, plot_equity, plot_gradient_flow, plot_losses
 from .html import write_report_html
-from .risk import risk_explanation, risk_markdown
+from .risk import RISK_FILE, TRAFFIC_FILE, plot_traffic_light, universe_risk_markdown, write_universe_var_es
 
 __all__ = ["write_universe_report", "universe_markdown", "plot_gain_heatmap", "plot_cum_qlike_by_asset",
            "plot_equity_by_asset",
@@ -37,6 +37,7 @@ UNIVERSE_PLOT_FILES = {
     "equity_by_asset": "equity_by_asset.png",
     "training_loss": "training_loss.png",
     "gradient_flow": "gradient_flow.png",
+    "traffic_light": TRAFFIC_FILE,
 }
 HEATMAP_CLIP = 20.0   # colour scale of the heat map, % gain (the numbers in the cells are exact)
 
@@ -253,14 +254,7 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
             L += [f"![backtest equity curves per asset]({plots['equity_by_asset']})", ""]
     else:
         L += ["Not run: the data has no daily returns.", ""]
-    risk = [(a, risk_markdown(am, explain=False)) for a, am in m["assets"].items()]
-    if any(lines for _, lines in risk):
-        L += ["## Value-at-Risk and Expected Shortfall, per asset", ""]
-        explained = next(risk_explanation(am) for am in m["assets"].values() if am.get("risk"))
-        L += [explained, ""]   # once for every asset: the same words
-        for a, lines in risk:
-            if lines:   # the single-asset section (vol.risk_report) under the asset's name
-                L += [f"### {a}"] + lines[1:]
+    L += universe_risk_markdown(m, plots.get("traffic_light"))
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"Fits on {next(iter(m['assets']))} (pooled models: the "
               "fits on all assets together).", "", f"![training loss]({plots['training_loss']})", ""]
@@ -293,7 +287,10 @@ def write_universe_report(results, out_dir, extra: Optional[dict] = None) -> dic
               "cum_qlike_by_asset": lambda p: plot_cum_qlike_by_asset(results.walks, p),
               "equity_by_asset": lambda p: plot_equity_by_asset(results.walks, results.config, p),
               "training_loss": lambda p: plot_losses(first.histories, p),
-              "gradient_flow": lambda p: plot_gradient_flow(first.histories, p)}
+              "gradient_flow": lambda p: plot_gradient_flow(first.histories, p),
+              "traffic_light": lambda p: plot_traffic_light(results.walks, results.metrics["assets"], p)}
+    if write_universe_var_es(results.walks, results.metrics, os.path.join(out, RISK_FILE)):
+        paths["risk"] = os.path.join(out, RISK_FILE)
     for key, make in makers.items():
         p = os.path.join(out, UNIVERSE_PLOT_FILES[key])
         if make(p) is not None:

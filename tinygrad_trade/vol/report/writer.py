@@ -7,7 +7,9 @@ Files written to the output directory:
 * ``metrics.json``  -- ``results.metrics`` (models, dm_vs_har, backtest, config); no timings, so the
   same configuration and seed give the same file byte for byte;
 * ``forecasts.csv`` -- ``date, target, <one column per model>`` (forecasts in %^2 per day);
-* ``risk.csv`` -- per forecast day, the return and every model's 1-day VaR/ES (horizon 1, with returns);
+* ``risk.csv`` -- long form, a row per forecast day and model: ``date, asset, model, return, var_1, es_1, ...``
+  (1-day VaR/ES at ``--risk-levels`` by the model's default method; horizon 1, with returns);
+  ``var_bands.png`` and ``traffic_light.png`` (the Basel zone of the 99% VaR over time);
 * ``forecast_vs_realized.png``, ``cum_qlike_vs_har.png``, ``equity_curves.png`` and, when neural
   models ran, ``training_loss.png`` (matplotlib, Agg backend);
 * ``report.md`` -- the tables, the plots (relative links) and the run time.
@@ -27,8 +29,9 @@ from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEAD
                      degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
                      results_table, write_forecasts, write_metrics)
 from .html import write_report_html
+from ..data.assets import asset_name
 from .plots import plot_cum_qlike, plot_equity, plot_forecasts, plot_gradient_flow, plot_losses
-from .risk import RISK_FILE, plot_var_bands, risk_markdown, write_var_es
+from .risk import RISK_FILE, TRAFFIC_FILE, plot_traffic_light, plot_var_bands, risk_markdown, write_var_es
 
 __all__ = ["write_report", "write_metrics", "write_forecasts", "results_table", "markdown_report",
            "plot_forecasts", "plot_cum_qlike", "plot_equity", "plot_losses", "PLOT_FILES", "REFERENCE_QLIKE",
@@ -42,6 +45,7 @@ PLOT_FILES = {
     "training_loss": "training_loss.png",
     "gradient_flow": "gradient_flow.png",
     "var_bands": "var_bands.png",
+    "traffic_light": TRAFFIC_FILE,
 }
 
 
@@ -114,7 +118,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     else:
         L += ["Not run: the data has no daily returns (realized-variance file).", ""]
 
-    L += risk_markdown(m, plots.get("var_bands"))
+    L += risk_markdown(m, plots.get("var_bands"), plots.get("traffic_light"))
     if "training_loss" in plots:
         L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
         if "gradient_flow" in plots:
@@ -146,7 +150,8 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     walk, metrics, config = results.walk, results.metrics, results.config
     paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
              "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
-    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE)):
+    asset = asset_name(next(iter(results.walks), "asset"))    # risk.csv's asset column: the file's stem
+    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE), asset):
         paths["risk"] = os.path.join(out, RISK_FILE)
     plots = {}
     makers = {
@@ -156,6 +161,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
         "training_loss": lambda p: plot_losses(walk.histories, p),
         "gradient_flow": lambda p: plot_gradient_flow(walk.histories, p),
         "var_bands": lambda p: plot_var_bands(walk, metrics, p),
+        "traffic_light": lambda p: plot_traffic_light({asset: walk}, {asset: metrics}, p),
     }
     for key, make in makers.items():
         p = os.path.join(out, PLOT_FILES[key])
