@@ -23,7 +23,7 @@ from .outdir import output_dir
 
 __all__ = ["ForecastConfig", "available_models", "resolve_models", "validate", "prepare_out", "model_specs",
            "check_models_exist", "known_models", "csv_list", "positive_int", "positive_float", "parse_date",
-           "json_clean", "CLOSE_MODELS", "UNIVERSES", "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS",
+           "json_clean", "horizons_of", "CLOSE_MODELS", "UNIVERSES", "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS",
            "RETURN_MODELS", "KNOWN_MODELS", "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
 CLASSICAL_MODELS = ("ewma", "garch", "gjr", "har", "har_r2")
@@ -51,7 +51,7 @@ class ForecastConfig:
     start: str = "2008-01-01"            # first target day to forecast
     window: Optional[int] = None         # None: expanding window; N: the last N days before each refit
     refit_every: int = 21
-    horizon: int = 1
+    horizon: object = 1                  # an int, or a tuple of them (several horizons in one run)
     target: Optional[str] = None         # "r2" (prices) / "rv" (RV files) when None
     models: Optional[tuple] = None       # None: every default model the registry offers (see resolve_models)
     target_vol: float = 10.0
@@ -74,6 +74,8 @@ class ForecastConfig:
         d.pop("force")                   # how the files are written, not what they hold
         d.pop("max_file_mb")             # how the files are read, not what they hold
         d["models"] = None if self.models is None else list(self.models)
+        hs = horizons_of(self)
+        d["horizon"] = hs[0] if len(hs) == 1 else list(hs)   # one horizon: the int of a one-horizon run
         paths = csv_list(self.csv)
         d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
         d["costs_bps"] = [float(c) for c in self.costs_bps]
@@ -88,6 +90,14 @@ def csv_list(csv) -> list:
     if isinstance(csv, (str, os.PathLike)):
         return [os.fspath(csv)]
     return [os.fspath(c) for c in csv]
+
+
+def horizons_of(config) -> tuple:
+    """``config.horizon`` as a tuple of ints (``--horizon 5`` -> ``(5,)``; ``--horizon 1,5,22`` -> ``(1, 5, 22)``)."""
+    h = config.horizon
+    if isinstance(h, (list, tuple)):
+        return tuple(int(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else x for x in h)
+    return (h,)
 
 
 def positive_int(value, name: str) -> int:
@@ -145,7 +155,14 @@ def validate(config: ForecastConfig) -> ForecastConfig:
     if config.csv is not None and not csv_list(config.csv):
         raise ValueError("--csv needs at least one file")
     positive_int(config.refit_every, "--refit-every")
-    positive_int(config.horizon, "--horizon")
+    hs = horizons_of(config)
+    if not hs:
+        raise ValueError("--horizon needs at least one positive integer")
+    for h in hs:
+        positive_int(h, "--horizon")
+    dup = sorted({h for h in hs if hs.count(h) > 1})
+    if dup:
+        raise ValueError(f"horizon {dup[0]} is listed twice in --horizon")
     if config.window is not None:
         positive_int(config.window, "--window")
         if config.window < MIN_WINDOW:
@@ -194,7 +211,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
         bad = [m for m in models if m in RETURN_MODELS]
         if bad:
             raise ValueError(f"model {bad[0]!r} needs daily returns, which a realized-variance file does not have")
-    return dataclasses.replace(config, target=target, models=models,
+    return dataclasses.replace(config, target=target, models=models, horizon=hs[0] if len(hs) == 1 else tuple(hs),
                                costs_bps=tuple(float(c) for c in config.costs_bps))
 
 
