@@ -41,6 +41,7 @@ from ..data.assets import is_close_only, read_embedded_universe, read_universe
 from ..evaluation.backtest import backtest_table
 from ..evaluation.comparison import universe_summary
 from ..evaluation.losses import dm_table, evaluate
+from ..evaluation.horizon_risk import horizon_risk_metrics
 from ..evaluation.risk import risk_metrics
 from ..features.dataset import Dataset, build_dataset, build_rv_dataset
 from ..models.html_tables import forecast_html
@@ -225,7 +226,11 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     cfg["benchmark"] = BENCHMARK
     cfg["model_specs"] = [{**m, "options": {k: v for k, v in m["options"].items() if k != "progress"}}
                           for m in wf.config["models"]]
-    return json_clean({"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg})
+    out = {"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg}
+    if ds.horizon > 1 and np.all(np.isfinite(wf.returns)):
+        # h-day VaR/ES from the h-day variance, backtested on overlapping windows (vol.evaluation.horizon_risk)
+        out["risk_h"] = horizon_risk_metrics(ds.returns, wf.index, wf.forecasts, ds.horizon, wf.dates)
+    return json_clean(out)
 
 
 def _risk_section(ds: Dataset, wf: WalkForwardResult) -> dict:

@@ -25,7 +25,7 @@ from .risk import risk_markdown
 from .universe import _summary_rows, write_universe_report
 from .writer import write_report
 
-__all__ = ["write_horizons_report", "horizons_markdown", "write_horizon_forecasts", "horizon_dir"]
+__all__ = ["write_horizons_report", "horizons_markdown", "horizon_risk_lines", "write_horizon_forecasts", "horizon_dir"]
 
 
 def horizon_dir(h: int) -> str:
@@ -66,6 +66,26 @@ def _asset_qlike_rows(m: dict) -> tuple:
     return ["asset", "best classical"] + models, rows
 
 
+def horizon_risk_lines(m: dict, title: str = "") -> list:
+    """report.md lines of the h-day VaR/ES backtest (``metrics["risk_h"]``; empty without it)."""
+    risk = m.get("risk_h") or {}
+    if not risk:
+        return []
+    first = next(iter(risk.values()))
+    h = first["horizon"]
+    rows = [[name, f"{k}%", b["n"], b["hits"], _f(100.0 * b["hit_rate"], ".2f") + "%", _f(b["nw_z"], ".2f"),
+             _f(b["nw_pvalue"], ".3f"), _f(b["sub_pvalue"], ".3f"), _f(b["naive_kupiec_pvalue"], ".3f"),
+             _f(b["es_z2"], ".3f")]
+            for name, e in risk.items() for k, b in e["levels"].items()]
+    return [f"{title}{h}-day VaR and ES (normal, sqrt({h} x the forecast mean daily variance) times the 1-day "
+            f"quantile) on {first['n_windows']} overlapping {h}-day windows from {first['first_date']}. Coverage "
+            f"corrected for the overlap: Newey-West t-test of the hit rate ({h - 1} lags) and Kupiec on the {h} "
+            "non-overlapping subsamples (Bonferroni); the naive Kupiec p-value (overlap ignored, too small) for "
+            "comparison; ES: Acerbi-Szekely Z2.", "",
+            _md_table(["model", "level", "windows", "hits", "hit rate", "NW z", "NW p", "subsample p",
+                       "naive Kupiec p", "ES Z2"], rows), ""]
+
+
 def _block(h: int, res) -> list:
     m = res.metrics
     link = f"{horizon_dir(h)}/report.md"
@@ -79,6 +99,7 @@ def _block(h: int, res) -> list:
             L += [f"Diebold-Mariano against har ({m['config']['dm_lags']} Newey-West lags; negative: lower loss):",
                   "", _md_table(["model", "QLIKE t", "QLIKE p"], rows), ""]
         L += risk_markdown(m)[1:] if risk_markdown(m) else []
+        L += horizon_risk_lines(m)
         return L
     s = m["summary"]
     L += ["Across assets (ratios averaged over assets; panel DM against har; MCS at the 10% level):", "",
@@ -91,6 +112,7 @@ def _block(h: int, res) -> list:
         lines = risk_markdown(am)
         if lines:
             L += [f"### {a}: VaR and ES"] + lines[1:]
+        L += horizon_risk_lines(am, f"**{a}**: ")
     return L
 
 
