@@ -28,6 +28,7 @@ __all__ = ["ForecastConfig", "available_models", "resolve_models", "validate", "
 
 CLASSICAL_MODELS = ("ewma", "garch", "gjr", "har", "har_r2")
 NEURAL_MODELS = ("mlp", "gru")
+POOLED_NETS = ("pooled_mlp", "pooled_gru")     # nets trained across the universe: seeded, --epochs applies
 KNOWN_MODELS = CLASSICAL_MODELS + NEURAL_MODELS
 DEFAULT_MODELS = ("ewma", "garch", "gjr", "har", "mlp", "gru")
 RETURN_MODELS = ("ewma", "garch", "gjr", "har_r2")   # need daily returns: not for realized-variance files
@@ -231,7 +232,7 @@ def model_specs(config: ForecastConfig) -> list:
         opts = dict(config.model_options.get(name, {}))
         if name == "har" and config.rv:
             opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
-        if name in NEURAL_MODELS:
+        if name in NEURAL_MODELS + POOLED_NETS:
             opts.setdefault("seed", int(config.seed))
             if config.quiet or config.workers > 1 or config.scheduler:
                 opts.setdefault("progress", False)   # no epoch bars either; elsewhere, one bar in the driver

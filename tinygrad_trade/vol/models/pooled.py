@@ -63,6 +63,9 @@ LONG_WINDOWS = (66, 126)    # the longer averages a horizon's settings may add (
 # settings of the largest listed horizon below it.
 HORIZON_SETTINGS = {
     1: {"ridge": 3e-3, "delta": 0.01, "long": ()},
+    5: {"ridge": 1e-2, "delta": 0.01, "long": (66,)},
+    10: {"ridge": 1e-2, "delta": 0.01, "long": (66,)},
+    22: {"ridge": 3e-2, "delta": 0.01, "long": (66, 126)},
 }
 EPS = 1e-3          # floor of a range-variance ratio before its log (High == Low days)
 MIN_ROWS = 60       # an asset with fewer known training targets sits out of a fit
@@ -338,7 +341,7 @@ class PooledForecaster(Forecaster):
     def _fit_panel(self, panel, asset_fits=None) -> "PooledForecaster":
         if panel:
             self._settle(int(getattr(panel[0][1], "horizon", 1)))
-        Zs, ys = [], []
+        Zs, ys, rows = [], [], []
         gk = None
         for asset, ds, end, begin in panel:
             stop = ds.last_known(end)
@@ -364,6 +367,7 @@ class PooledForecaster(Forecaster):
             ok = np.isfinite(Z).all(axis=1) & np.isfinite(y)
             Zs.append(Z[ok])
             ys.append(y[ok] / st.L)
+            rows.append((asset, ds, np.arange(begin, stop)[ok]))
         n = sum(len(y) for y in ys)
         if n <= 2 * (Zs[0].shape[1] if Zs else 1):
             raise ValueError(f"pooled: too few complete training rows ({n}) in the panel")
@@ -374,10 +378,23 @@ class PooledForecaster(Forecaster):
         theta0 = self.theta_ if self.theta_ is not None and self.theta_.size == Z.shape[1] else None
         self.theta_, info = newton_fit(Z, y, self.ridge, theta0, self.tol, self.max_iter, w)
         info["rows"] = int(n)
-        if self.hidden > 0:
-            info["residual_loss"] = self._fit_residual(Z, y, np.ones_like(y) if w is None else w)
+        info.update(self._fit_extra(Z, y, np.ones_like(y) if w is None else w, rows))
         self.history.append(info)
         return self
+
+    def _fit_extra(self, Z, y, w, rows) -> dict:
+        """After the linear fit: the residual net, if any (``rows``: ``[(asset, ds, day indices)]``, one entry
+        per asset in the order of the rows of ``Z``). Subclasses (:mod:`.pooled_nets`) put their nets here."""
+        if self.hidden > 0:
+            return {"residual_loss": self._fit_residual(Z, y, w)}
+        return {}
+
+    def _extra_log(self, asset, ds, Z, start: int, stop: int):
+        """What the nets add to ``ln(f / L)`` on days ``start..stop-1`` (0 without a net)."""
+        if self.net is None:
+            return 0.0
+        with no_grad():
+            return self.net(Tensor(Z[:, 1:])).data.reshape(-1)
 
     def _fit_residual(self, Z, y, w) -> float:
         if self.net is None:
@@ -418,10 +435,7 @@ class PooledForecaster(Forecaster):
         if bad.any():
             raise ValueError(f"pooled: day {start + int(np.flatnonzero(bad)[0])} of {asset!r} has no full "
                              f"{max(WINDOWS + self.long)}-day history")
-        s = Z @ self.theta_
-        if self.net is not None:
-            with no_grad():
-                s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
+        s = Z @ self.theta_ + self._extra_log(asset, ds, Z, start, stop)
         return st.L * np.exp(s)
 
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
