@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tinygrad_trade.cli import main
-from tinygrad_trade.vol.evaluation.horizon_risk import (horizon_backtest, horizon_returns, newey_west_coverage,
+from tinygrad_trade.vol.evaluation.horizon_risk import (fhs_var_es, horizon_backtest, horizon_returns, newey_west_coverage,
                                                        subsample_kupiec)
 from tinygrad_trade.vol.features.dataset import build_dataset
 from tinygrad_trade.vol.jobs.config import ForecastConfig, validate
@@ -44,6 +44,7 @@ def test_several_horizons_are_the_one_horizon_runs_side_by_side(tmp_path, capsys
     b5 = both["horizons"]["5"]
     assert b5["models"] == five["models"] and b5["dm_vs_har"] == five["dm_vs_har"]
     assert set(b5["risk_h"]) == {"ewma", "har"} and not both["horizons"]["1"].get("risk_h")
+    assert set(b5["risk_h"]["har"]["fhs"]["levels"]) == {"1", "5"}
     csv = pd.read_csv(tmp_path / "both" / "forecasts.csv")
     assert list(csv.columns[:3]) == ["horizon", "date", "target"]
     one = pd.read_csv(tmp_path / "five" / "forecasts.csv")
@@ -133,3 +134,19 @@ def test_overlap_corrected_backtest_accepts_the_true_variance_and_rejects_half_o
     nw = newey_west_coverage(hit, 0.05, h - 1)
     assert abs(nw["z"]) < abs(iid["z"]) or np.isclose(iid["z"], 0.0)
     assert len(subsample_kupiec(hit, 0.05, h)["pvalues"]) == h
+
+
+def test_fhs_uses_only_complete_earlier_windows_and_fat_tails():
+    rng = np.random.default_rng(1)
+    h, n = 5, 3000
+    r = rng.standard_t(3, n + h) / np.sqrt(3.0)            # unit variance, fat tails
+    R = horizon_returns(r, np.arange(n), h)
+    f = np.ones(n)
+    var, es = fhs_var_es(R, f, h, 0.01, min_history=250)
+    assert np.isnan(var[:254]).all() and np.isfinite(var[255:]).all()   # 250 complete windows need t >= 254
+    R2 = R.copy()
+    R2[1000:] = 1e6                                        # later windows never change an earlier figure
+    var2, _ = fhs_var_es(R2, f, h, 0.01, min_history=250)
+    np.testing.assert_array_equal(var2[:1004], var[:1004])
+    hit = R[300:] < -var[300:]
+    assert abs(hit.mean() - 0.01) < 0.006 and np.all(es[300:] > var[300:])

@@ -9,9 +9,13 @@ from data before ``t``; the h-day return is ``R_t = r_t + ... + r_{t+h-1}`` (% l
     VaR_t = sqrt(h f_t) z_a          ES_t = sqrt(h f_t) phi(z_a) / a        (z_a: the normal 1 - a quantile)
 
 i.e. the 1-day normal quantile scaled by ``sqrt(h x mean daily variance)``: with the flat 1-day variance it is the
-square-root-of-time rule, with a model's h-day mean variance it follows the model's term structure. (No
-fat-tailed h-day distribution by simulation here: the sum of h fat-tailed days is closer to normal than one day,
-and the backtest below says how well the normal does.)
+square-root-of-time rule, with a model's h-day mean variance it follows the model's term structure.
+
+For fat tails (``fhs``, filtered historical simulation of the h-day return): the quantile and tail mean of the
+model's own standardised h-day returns ``z = R / sqrt(h f)`` of the earlier windows, those complete before ``t``
+(``t' + h - 1 < t``), replace the normal ones; a window with fewer than ``min_history`` of them gets no figure.
+It keeps the fat tails and skew the h-day sums really have (the normal sum of h fat-tailed days is only a limit).
+It is not a simulation of the model's own dynamics (the walk-forward passes variance forecasts, not models).
 
 **Backtest on overlapping windows.** One window starts every day, so ``I_t = 1{R_t < -VaR_t}`` of windows less than
 h days apart share returns: the hits are autocorrelated up to lag h-1 and the i.i.d. tests (Kupiec's LR,
@@ -34,9 +38,9 @@ import math
 import numpy as np
 from scipy import stats
 
-from .risk import LEVELS, acerbi_szekely_z2, kupiec, level_key, normal_var_es
+from .risk import LEVELS, MIN_HISTORY, acerbi_szekely_z2, kupiec, level_key, normal_var_es, quantile_var_es
 
-__all__ = ["horizon_returns", "horizon_var_es", "newey_west_coverage", "subsample_kupiec", "horizon_backtest",
+__all__ = ["horizon_returns", "horizon_var_es", "fhs_var_es", "newey_west_coverage", "subsample_kupiec", "horizon_backtest",
            "horizon_risk_metrics"]
 
 
@@ -85,29 +89,63 @@ def horizon_backtest(R, variance, h: int, alpha: float) -> dict:
     R = np.asarray(R, dtype=float)
     f = np.asarray(variance, dtype=float)
     ok = np.isfinite(R) & np.isfinite(f)
-    R, f = R[ok], f[ok]
-    var, es = horizon_var_es(f, h, alpha)
+    var, es = horizon_var_es(np.where(ok, f, np.nan), h, alpha)
+    return _backtest_given(R, var, es, h, alpha)
+
+
+def fhs_var_es(R, variance, h: int, alpha: float, min_history: int = MIN_HISTORY) -> tuple:
+    """``(VaR, ES)`` of each window from the standardised h-day returns of the windows complete before it."""
+    R = np.asarray(R, dtype=float)
+    sd = np.sqrt(h * np.asarray(variance, dtype=float))
+    z = R / sd
+    var, es = np.full(R.size, np.nan), np.full(R.size, np.nan)
+    for i in range(R.size):
+        past = z[:max(i - h + 1, 0)]
+        past = past[np.isfinite(past)]
+        if past.size >= min_history:
+            q, e = quantile_var_es(past, alpha)
+            var[i], es[i] = sd[i] * q, sd[i] * e
+    return var, es
+
+
+def _backtest_given(R, var, es, h: int, alpha: float) -> dict:
+    ok = np.isfinite(R) & np.isfinite(var)
+    R, var, es = R[ok], var[ok], es[ok]
     hit = R < -var
     if hit.size < 2 * h:
         raise ValueError(f"{h}-day risk backtest: {hit.size} windows, need at least {2 * h}")
     nw = newey_west_coverage(hit, alpha, h - 1)
     sub = subsample_kupiec(hit, alpha, h)
-    naive = kupiec(hit, alpha)
     return {"level": alpha, "n": int(hit.size), "hits": int(hit.sum()), "hit_rate": float(hit.mean()),
             "nw_z": nw["z"], "nw_pvalue": nw["pvalue"], "sub_pvalue": sub["pvalue"],
-            "sub_pvalues": sub["pvalues"], "naive_kupiec_pvalue": naive["pvalue"],
+            "sub_pvalues": sub["pvalues"], "naive_kupiec_pvalue": kupiec(hit, alpha)["pvalue"],
             "es_z2": acerbi_szekely_z2(R, var, es, alpha)}
 
 
-def horizon_risk_metrics(returns, index, forecasts: dict, h: int, dates=None, levels=LEVELS) -> dict:
-    """``{model: {"horizon", "method": "normal", "n_windows", "first_date", "levels": {"1": ..., "5": ...}}}``
-    for forecasts of the h-day mean variance on days ``index`` (``returns``: the whole daily series)."""
+def horizon_risk_metrics(returns, index, forecasts: dict, h: int, dates=None, levels=LEVELS,
+                         min_history: int = MIN_HISTORY) -> dict:
+    """``{model: {"horizon", "method": "normal", "n_windows", "first_date", "levels": {"1": ..., "5": ...},
+    "fhs": {"first_date", "n_windows", "levels"}}}`` for forecasts of the h-day mean variance on days ``index``
+    (``returns``: the whole daily series); ``fhs`` only when the walk leaves enough windows for it."""
     R = horizon_returns(returns, index, h)
     out = {}
     for name, f in forecasts.items():
+        f = np.asarray(f, dtype=float)
         entry = {"horizon": int(h), "method": "normal", "n_windows": int(np.isfinite(R).sum()),
                  "first_date": None if dates is None else str(dates[0]), "levels": {}}
         for a in levels:
             entry["levels"][level_key(a)] = horizon_backtest(R, f, h, a)
+        fhs = {}
+        for a in levels:
+            var, es = fhs_var_es(R, f, h, a, min_history)
+            known = np.flatnonzero(np.isfinite(var))
+            if known.size < max(2 * h, 22):
+                fhs = {}
+                break
+            fhs.setdefault("first_date", None if dates is None else str(dates[known[0]]))
+            fhs.setdefault("n_windows", int(known.size))
+            fhs.setdefault("levels", {})[level_key(a)] = _backtest_given(R, var, es, h, a)
+        if fhs:
+            entry["fhs"] = fhs
         out[name] = entry
     return out

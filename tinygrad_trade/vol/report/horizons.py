@@ -73,16 +73,22 @@ def horizon_risk_lines(m: dict, title: str = "") -> list:
         return []
     first = next(iter(risk.values()))
     h = first["horizon"]
-    rows = [[name, f"{k}%", b["n"], b["hits"], _f(100.0 * b["hit_rate"], ".2f") + "%", _f(b["nw_z"], ".2f"),
-             _f(b["nw_pvalue"], ".3f"), _f(b["sub_pvalue"], ".3f"), _f(b["naive_kupiec_pvalue"], ".3f"),
-             _f(b["es_z2"], ".3f")]
-            for name, e in risk.items() for k, b in e["levels"].items()]
-    return [f"{title}{h}-day VaR and ES (normal, sqrt({h} x the forecast mean daily variance) times the 1-day "
-            f"quantile) on {first['n_windows']} overlapping {h}-day windows from {first['first_date']}. Coverage "
-            f"corrected for the overlap: Newey-West t-test of the hit rate ({h - 1} lags) and Kupiec on the {h} "
-            "non-overlapping subsamples (Bonferroni); the naive Kupiec p-value (overlap ignored, too small) for "
-            "comparison; ES: Acerbi-Szekely Z2.", "",
-            _md_table(["model", "level", "windows", "hits", "hit rate", "NW z", "NW p", "subsample p",
+    rows = [[name, method, f"{k}%", b["n"], b["hits"], _f(100.0 * b["hit_rate"], ".2f") + "%",
+             _f(b["nw_z"], ".2f"), _f(b["nw_pvalue"], ".3f"), _f(b["sub_pvalue"], ".3f"),
+             _f(b["naive_kupiec_pvalue"], ".3f"), _f(b["es_z2"], ".3f")]
+            for name, e in risk.items()
+            for method, levels in (("normal", e["levels"]), ("fhs", (e.get("fhs") or {}).get("levels", {})))
+            for k, b in levels.items()]
+    fhs = next((e["fhs"] for e in risk.values() if e.get("fhs")), None)
+    return [f"{title}{h}-day VaR and ES from the forecast h-day variance (h x the mean daily variance): normal "
+            f"(sqrt({h} x mean variance) times the 1-day normal quantile) on {first['n_windows']} overlapping "
+            f"{h}-day windows from {first['first_date']}"
+            + (f"; fhs (the empirical quantile of the model's standardised {h}-day returns of the windows complete "
+               f"before each one) on {fhs['n_windows']} windows from {fhs['first_date']}" if fhs else "")
+            + f". Coverage corrected for the overlap: Newey-West t-test of the hit rate ({h - 1} lags) and "
+            f"Kupiec on the {h} non-overlapping subsamples (Bonferroni); the naive Kupiec p-value (overlap "
+            "ignored: too small) for comparison; ES: Acerbi-Szekely Z2.", "",
+            _md_table(["model", "method", "level", "windows", "hits", "hit rate", "NW z", "NW p", "subsample p",
                        "naive Kupiec p", "ES Z2"], rows), ""]
 
 
