@@ -96,7 +96,8 @@ def _block(h: int, res) -> list:
     m = res.metrics
     link = f"{horizon_dir(h)}/report.md"
     L = [f"## Horizon {h} day{'s' if h > 1 else ''}", "",
-         f"Target: the mean daily variance over days t..t+{h - 1} (%^2 per day). Full report: [{link}]({link}).", ""]
+         ("Target: the variance of day t" if h == 1 else f"Target: the mean daily variance over days t..t+{h - 1}")
+         + f" (%^2 per day). Full report: [{link}]({link}).", ""]
     if res.single:
         L += [_md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
         if m["dm_vs_har"]:
