@@ -307,7 +307,8 @@ def _forecast_parser(sub):
     p.add_argument("--window", default=None, metavar="N", help="rolling window of N days (default: expanding)")
     p.add_argument("--refit-every", default="21", metavar="K", help="refit every K forecasts (default 21)")
     p.add_argument("--horizon", default="1", metavar="H",
-                   help="forecast the mean variance of the next H days (default 1; 5 and 22 also)")
+                   help="forecast the mean variance of the next H days (default 1); several, comma-separated "
+                        "(1,5,10,22), in one run: one block per horizon in the outputs")
     p.add_argument("--target", default=None,
                    help="daily variance proxy to forecast: r2 (default), parkinson, gk, rs, yz; rv for --rv files")
     p.add_argument("--models", default=None,
@@ -341,7 +342,7 @@ def _forecast_config(args):
         universe=args.universe, rv=args.rv, rv_column=args.rv_column, out=args.out, start=args.start,
         window=None if args.window is None else _int_text("--window", args.window),
         refit_every=_int_text("--refit-every", args.refit_every),
-        horizon=_int_text("--horizon", args.horizon),
+        horizon=_horizons_text(args.horizon),
         target=args.target, models=models,
         target_vol=_float_text("--target-vol", args.target_vol),
         max_leverage=_float_text("--max-leverage", args.max_leverage),
@@ -409,12 +410,20 @@ def _cmd_dcc(args):
     res = run_dcc(tuple(args.csv or ()), vol=args.vol, dist=args.dist, max_file_mb=_max_file_mb(args))
     print(json.dumps(res.to_dict(std_err=True), indent=2) if args.json else res.summary())
     return 0
+def _horizons_text(text):
+    """``--horizon``: one integer (``5``), or several (``1,5,10,22``) as a tuple."""
+    hs = tuple(_int_text("--horizon", h) for h in _list_text(text))
+    if not hs:
+        raise UsageError("--horizon needs at least one positive integer")
+    return hs[0] if len(hs) == 1 else hs
 
 
 def _results_text(metrics):
-    """The results table(s) for stdout: one per asset of a universe run."""
+    """The results table(s) for stdout: one per asset of a universe run (per horizon for several)."""
     from .vol.report.writer import results_table
 
+    if "horizons" in metrics:
+        return "\n\n".join(f"horizon {h}:\n" + _results_text(m) for h, m in metrics["horizons"].items())
     if "assets" not in metrics:
         return results_table(metrics)
     return "\n\n".join(results_table(m) for m in metrics["assets"].values())

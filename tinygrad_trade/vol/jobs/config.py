@@ -27,11 +27,12 @@ from .outdir import output_dir
 
 __all__ = ["ForecastConfig", "available_models", "resolve_models", "validate", "prepare_out", "model_specs",
            "check_models_exist", "known_models", "csv_list", "positive_int", "positive_float", "parse_date",
-           "json_clean", "CLOSE_MODELS", "UNIVERSES", "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS",
+           "json_clean", "horizons_of", "CLOSE_MODELS", "UNIVERSES", "DEFAULT_MODELS", "CLASSICAL_MODELS", "NEURAL_MODELS",
            "RETURN_MODELS", "KNOWN_MODELS", "GARCH_NAMES", "RISK_LEVELS", "check_dist", "MIN_HISTORY", "MIN_FORECASTS", "MIN_WINDOW", "BENCHMARK"]
 
 CLASSICAL_MODELS = ("ewma", "garch", "gjr", "har", "har_r2")
 NEURAL_MODELS = ("mlp", "gru")
+POOLED_NETS = ("pooled_mlp", "pooled_gru")     # nets trained across the universe: seeded, --epochs applies
 KNOWN_MODELS = CLASSICAL_MODELS + NEURAL_MODELS
 DEFAULT_MODELS = ("ewma", "garch", "gjr", "har", "mlp", "gru")
 GARCH_NAMES = GARCH_FAMILY + tuple(f"{v}_{d}" for v in GARCH_FAMILY for d in DISTS[1:])   # gjr_skewt ...
@@ -57,7 +58,7 @@ class ForecastConfig:
     start: str = "2008-01-01"            # first target day to forecast
     window: Optional[int] = None         # None: expanding window; N: the last N days before each refit
     refit_every: int = 21
-    horizon: int = 1
+    horizon: object = 1                  # an int, or a tuple of them (several horizons in one run)
     target: Optional[str] = None         # "r2" (prices) / "rv" (RV files) when None
     models: Optional[tuple] = None       # None: every default model the registry offers (see resolve_models)
     target_vol: float = 10.0
@@ -94,6 +95,8 @@ class ForecastConfig:
             if d[key] == default:
                 d.pop(key)
         d["models"] = None if self.models is None else list(self.models)
+        hs = horizons_of(self)
+        d["horizon"] = hs[0] if len(hs) == 1 else list(hs)   # one horizon: the int of a one-horizon run
         paths = csv_list(self.csv)
         d["csv"] = None if not paths else paths[0] if len(paths) == 1 else paths   # one file: a string
         d["costs_bps"] = [float(c) for c in self.costs_bps]
@@ -109,6 +112,14 @@ def csv_list(csv) -> list:
     if isinstance(csv, (str, os.PathLike)):
         return [os.fspath(csv)]
     return [os.fspath(c) for c in csv]
+
+
+def horizons_of(config) -> tuple:
+    """``config.horizon`` as a tuple of ints (``--horizon 5`` -> ``(5,)``; ``--horizon 1,5,22`` -> ``(1, 5, 22)``)."""
+    h = config.horizon
+    if isinstance(h, (list, tuple)):
+        return tuple(int(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else x for x in h)
+    return (h,)
 
 
 def positive_int(value, name: str) -> int:
@@ -167,7 +178,14 @@ def validate(config: ForecastConfig) -> ForecastConfig:
         raise ValueError("--csv needs at least one file")
     config.read_options()
     positive_int(config.refit_every, "--refit-every")
-    positive_int(config.horizon, "--horizon")
+    hs = horizons_of(config)
+    if not hs:
+        raise ValueError("--horizon needs at least one positive integer")
+    for h in hs:
+        positive_int(h, "--horizon")
+    dup = sorted({h for h in hs if hs.count(h) > 1})
+    if dup:
+        raise ValueError(f"horizon {dup[0]} is listed twice in --horizon")
     if config.window is not None:
         positive_int(config.window, "--window")
         if config.window < MIN_WINDOW:
@@ -218,6 +236,7 @@ def validate(config: ForecastConfig) -> ForecastConfig:
             raise ValueError(f"model {bad[0]!r} needs daily returns, which a realized-variance file does not have")
     check_dist(config.dist, models, explicit=False)   # the job checks listed models (it knows which were asked)
     return dataclasses.replace(config, target=target, models=models, risk_levels=check_levels(config.risk_levels),
+                               horizon=hs[0] if len(hs) == 1 else tuple(hs),
                                costs_bps=tuple(float(c) for c in config.costs_bps))
 
 
@@ -256,7 +275,7 @@ def model_specs(config: ForecastConfig) -> list:
             label = name if config.dist == "normal" else f"{name}_{config.dist}"
         if name == "har" and config.rv:
             opts.setdefault("proxy", "rv")   # HAR-RV: the realized-variance file has no Parkinson proxy
-        if name in NEURAL_MODELS:
+        if name in NEURAL_MODELS + POOLED_NETS:
             opts.setdefault("seed", int(config.seed))
             if config.quiet or config.workers > 1 or config.scheduler:
                 opts.setdefault("progress", False)   # no epoch bars either; elsewhere, one bar in the driver

@@ -42,8 +42,10 @@ from ..evaluation.backtest import backtest_table
 from ..evaluation.comparison import universe_summary
 from ..evaluation.losses import dm_table, evaluate
 from ..evaluation.var_walk import risk_section
+from ..evaluation.horizon_risk import horizon_risk_metrics
 from ..features.dataset import Dataset, build_dataset, build_rv_dataset
 from ..models.html_tables import forecast_html
+from ..report.horizons import write_horizons_report
 from ..report.universe import write_universe_report
 from ..report.writer import write_report
 from ..runs.cluster import open_executor
@@ -52,7 +54,8 @@ from ..runs.universe import is_pooled
 from ..runs.tasks import WalkForwardResult, first_index, forecast_stop
 from .book import check_book, run_book_forecast, write_book_files
 from .config import (BENCHMARK, CLOSE_MODELS, MIN_FORECASTS, MIN_HISTORY, ForecastConfig, check_dist, check_models_exist,
-                     csv_list, json_clean, model_specs, parse_date, prepare_out, resolve_models, validate)
+                     csv_list, horizons_of, json_clean, model_specs, parse_date, prepare_out, resolve_models,
+                     validate)
 from .outdir import OutputDir
 from .config import *  # noqa: F401,F403  (the settings' names, importable from here as from vol.pipeline)
 
@@ -73,6 +76,7 @@ class ForecastResult:
     paths: dict = field(default_factory=dict)   # name -> written file (when config.out is set)
     data_checks: list = field(default_factory=list)   # checks.Finding of the data files
     book: object = None                  # runs.book.BookWalk of --book (None without a book)
+    by_horizon: dict = field(default_factory=dict)    # several horizons: h -> the ForecastResult of horizon h
 
     @property
     def single(self) -> bool:
@@ -94,6 +98,8 @@ class ForecastResult:
         return next(iter(self.walks.values()))
 
     def _repr_html_(self):  # the evaluation as a table in Jupyter (per asset for a universe)
+        if self.by_horizon:
+            return "".join(f"<h3>horizon {h}</h3>" + r._repr_html_() for h, r in self.by_horizon.items())
         if self.single:
             return forecast_html(self.metrics)
         return "".join(f"<h4>{html.escape(name)}</h4>" + forecast_html(m)
@@ -118,7 +124,7 @@ def load_frames(config: ForecastConfig, findings: Optional[list] = None) -> dict
             frames = read_universe(csv_list(config.csv), config.max_file_mb, config.read_options())
         else:
             frames = {vdata.SP500_FILE: vdata.read_sp500()}
-    need = MIN_HISTORY + MIN_FORECASTS + config.horizon
+    need = MIN_HISTORY + MIN_FORECASTS + max(horizons_of(config))
     for data in frames.values():
         if findings is not None:
             findings.extend(data.facts.data_checks)
@@ -251,6 +257,9 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
     out = {"models": models, "dm_vs_har": dm, "backtest": bt, "risk": risk, "config": cfg}
     if bench is not None and bench != BENCHMARK:
         out["dm_vs_benchmark"] = dm_table(y, wf.forecasts, benchmark=bench, lags=config.dm_lags)
+    if ds.horizon > 1 and np.all(np.isfinite(wf.returns)):
+        # h-day VaR/ES from the h-day variance, backtested on overlapping windows (vol.evaluation.horizon_risk)
+        out["risk_h"] = horizon_risk_metrics(ds.returns, wf.index, wf.forecasts, ds.horizon, wf.dates)
     return json_clean(out)
 
 
@@ -363,6 +372,9 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     if config.out is not None and out_dir is None:
         with prepare_out(config.out, config.force, (*csv_list(config.csv), config.rv)) as out:
             return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out, book=book)
+    hs = horizons_of(config)
+    if len(hs) > 1:
+        return _run_horizons(asked, config, hs, executor, log, report_extra, notes, t0, out_dir)
     notes = list(notes or []) + skipped
     found = []
     if config.rv:
@@ -423,3 +435,44 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
+
+
+def _run_horizons(asked: ForecastConfig, config: ForecastConfig, horizons: tuple, executor, log, report_extra,
+                  notes, t0: float, out_dir) -> ForecastResult:
+    """Several horizons in one run: the one-horizon run of each (same data, models, seed and refit dates: a
+    horizon's forecast days end h-1 days before the data's), under ``by_horizon``; metrics.json holds
+    ``{"horizons": {"h": <the one-horizon object>}, "config": ...}`` (see docs/api.md)."""
+    by_h = {}
+    with _executor(executor, config) as ex:
+        for h in horizons:
+            log(f"horizon {h}:")
+            sub = run_forecast(dataclasses.replace(asked, horizon=int(h), out=None), ex, log, None, notes,
+                               time.perf_counter())
+            sub.metrics = _echo_out(sub.metrics, config.out, sub.single)
+            by_h[int(h)] = sub
+    first = by_h[horizons[0]]
+    cfg = config.to_dict()
+    metrics = json_clean({"horizons": {str(h): r.metrics for h, r in by_h.items()}, "config": cfg})
+    timings = {"data": sum(r.timings["data"] for r in by_h.values()),
+               "walk_forward": sum(r.timings["walk_forward"] for r in by_h.values()),
+               "models": {k: sum(r.timings["models"].get(k, 0.0) for r in by_h.values())
+                          for k in first.timings["models"]}}
+    res = ForecastResult(config=config, datasets=first.datasets, walks=first.walks, metrics=metrics,
+                         timings=timings, notes=list(dict.fromkeys(n for r in by_h.values() for n in r.notes)),
+                         data_checks=first.data_checks, by_horizon=by_h)
+    if out_dir is not None:
+        res.timings["total"] = time.perf_counter() - t0
+        staged = write_horizons_report(res, out_dir.dir, report_extra)
+        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
+    res.timings["total"] = time.perf_counter() - t0
+    return res
+
+
+def _echo_out(metrics: dict, out, single: bool) -> dict:
+    """A horizon's metrics with the run's ``--out`` in its config echo (it ran without writing)."""
+    if single:
+        metrics["config"]["out"] = out
+    else:
+        for m in metrics["assets"].values():
+            m["config"]["out"] = out
+    return metrics

@@ -52,10 +52,21 @@ from .base import Forecaster, StateError, state_array
 from .garch import GARCH, GarchResult
 from .runtime import lean_runtime
 
-__all__ = ["WINDOWS", "raw_inputs", "scaled", "input_names", "qlike_loss", "loss_derivatives",
+__all__ = ["WINDOWS", "LONG_WINDOWS", "HORIZON_SETTINGS", "horizon_settings", "raw_inputs", "scaled", "input_names", "qlike_loss", "loss_derivatives",
            "newton_fit", "PooledForecaster"]
 
 WINDOWS = (1, 5, 22)
+LONG_WINDOWS = (66, 126)    # the longer averages a horizon's settings may add (3 and 6 months)
+# Settings per horizon h (the target: mean variance of days t..t+h-1), chosen on forecasts of 2004-2007 only
+# (benchmarks/select_pooled_horizons.py; docs/model-card.md) and frozen; h = 1 is the original selection.
+# ``long``: the LONG_WINDOWS whose Parkinson and r^2 means join the inputs. A horizon not listed takes the
+# settings of the largest listed horizon below it.
+HORIZON_SETTINGS = {
+    1: {"ridge": 3e-3, "delta": 0.01, "long": ()},
+    5: {"ridge": 1e-2, "delta": 0.01, "long": (66,)},
+    10: {"ridge": 1e-2, "delta": 0.01, "long": (66,)},
+    22: {"ridge": 3e-2, "delta": 0.01, "long": (66, 126)},
+}
 EPS = 1e-3          # floor of a range-variance ratio before its log (High == Low days)
 MIN_ROWS = 60       # an asset with fewer known training targets sits out of a fit
 
@@ -83,20 +94,29 @@ def raw_inputs(ds: Dataset) -> dict:
         out[f"neg{w}"] = _lagged_mean(neg, w)
         if "gk" in ds.proxies:
             out[f"gk{w}"] = _lagged_mean(ds.proxies["gk"], w)
+    for w in LONG_WINDOWS:
+        out[f"pk{w}"] = _lagged_mean(ds.proxies["parkinson"], w)
+        out[f"r2_{w}"] = _lagged_mean(r ** 2, w)
     out["r_last"] = _lagged_mean(r, 1)
     return out
 
 
-def input_names(has_gk: bool) -> list:
+def horizon_settings(h: int) -> dict:
+    """The frozen settings of horizon ``h`` (:data:`HORIZON_SETTINGS`; the largest listed horizon <= h)."""
+    return dict(HORIZON_SETTINGS[max(k for k in HORIZON_SETTINGS if k <= max(int(h), 1))])
+
+
+def input_names(has_gk: bool, long=()) -> list:
     names = [f"{p}{w}" for p in ("pk", "r2_", "neg") for w in WINDOWS]
     if has_gk:
         names += [f"gk{w}" for w in WINDOWS]
+    names += [f"pk{w}" for w in long] + [f"r2_{w}" for w in long]
     return names + ["gjr", "r_last"]
 
 
-def scaled(raw: dict, gjr: np.ndarray, L: float, delta: float, rows) -> np.ndarray:
+def scaled(raw: dict, gjr: np.ndarray, L: float, delta: float, rows, long=()) -> np.ndarray:
     """The scale-free design ``[1, z_t]`` of ``rows`` (see the module docstring); nan where incomplete."""
-    names = input_names("gk1" in raw)
+    names = input_names("gk1" in raw, long)
     cols = [np.ones(len(rows))]
     sd = np.sqrt(L)
     for name in names[:-2]:
@@ -209,7 +229,9 @@ class _Asset:
 class PooledForecaster(Forecaster):
     """The ``pooled`` model (see the module docstring).
 
-    Options: ``ridge`` (penalty on ``b``), ``delta`` (offset of the squared-return ratios),
+    Options: ``ridge`` (penalty on ``b``), ``delta`` (offset of the squared-return ratios), ``long`` (the
+    :data:`LONG_WINDOWS` among the inputs); ``None`` (the default) takes the frozen setting of the dataset's
+    horizon (:data:`HORIZON_SETTINGS`; h = 1: ridge 3e-3, delta 0.01, no long windows),
     ``weights`` (``"rows"``: every training row counts the same; ``"assets"``: every asset does),
     ``hidden`` (0: linear; else the residual MLP's width), ``weight_decay``, ``epochs`` and ``lr``
     (the residual's AdamW), ``seed`` (its initialisation), ``tol``/``max_iter`` (Newton).
@@ -219,16 +241,21 @@ class PooledForecaster(Forecaster):
     pooled = True
     warm_start = True
 
-    def __init__(self, ridge: float = 3e-3, delta: float = 0.01, weights: str = "rows", hidden: int = 0,
+    def __init__(self, ridge=None, delta=None, weights: str = "rows", hidden: int = 0,
                  weight_decay: float = 1.0, epochs: int = 200, lr: float = 1e-2, seed: int = 0, tol: float = 1e-10,
-                 max_iter: int = 50):
-        if ridge < 0 or delta <= 0 or hidden < 0 or weight_decay < 0 or epochs < 0 or lr <= 0:
+                 max_iter: int = 50, long=None):
+        if ((ridge is not None and ridge < 0) or (delta is not None and delta <= 0) or hidden < 0
+                or weight_decay < 0 or epochs < 0 or lr <= 0):
             raise ValueError("pooled: need ridge >= 0, delta > 0, hidden >= 0, weight_decay >= 0, "
                              "epochs >= 0, lr > 0")
+        if long is not None and any(w not in LONG_WINDOWS for w in long):
+            raise ValueError(f"pooled: long windows must be among {LONG_WINDOWS}, got {tuple(long)!r}")
+        self.options = {"ridge": ridge, "delta": delta, "long": None if long is None else tuple(int(w) for w in long)}
         if weights not in ("rows", "assets"):
             raise ValueError(f"pooled: weights must be 'rows' or 'assets', got {weights!r}")
         self.weights = weights
-        self.ridge, self.delta, self.hidden = float(ridge), float(delta), int(hidden)
+        self._settle(1)   # the options, or h = 1's settings until a fit shows the horizon
+        self.hidden = int(hidden)
         self.weight_decay, self.epochs, self.lr, self.seed = float(weight_decay), int(epochs), float(lr), int(seed)
         self.tol, self.max_iter = float(tol), int(max_iter)
         self.theta_ = None
@@ -238,12 +265,19 @@ class PooledForecaster(Forecaster):
         self.history: list = []
         self._cache: dict = {}
 
+    def _settle(self, h: int) -> None:
+        """``ridge``, ``delta`` and ``long`` for horizon ``h``: the options given, else its frozen settings."""
+        chosen = horizon_settings(h)
+        self.ridge = float(chosen["ridge"] if self.options["ridge"] is None else self.options["ridge"])
+        self.delta = float(chosen["delta"] if self.options["delta"] is None else self.options["delta"])
+        self.long = tuple(chosen["long"] if self.options["long"] is None else self.options["long"])
+
     @property
     def coef_(self):
         """The fitted ``(a, b)`` as a Series named by input (None before the first fit)."""
         if self.theta_ is None:
             return None
-        return pd.Series(self.theta_, index=["const"] + input_names(self.has_gk), name=self.name)
+        return pd.Series(self.theta_, index=["const"] + input_names(self.has_gk, self.long), name=self.name)
 
     # -- inputs
     def _raw(self, asset, ds) -> dict:
@@ -264,7 +298,7 @@ class PooledForecaster(Forecaster):
         gjr = np.full(stop - start, np.nan)
         if lo < stop:
             gjr[lo - start:] = st.gjr.predict(ds, lo, stop)
-        return scaled(raw, gjr, st.L, self.delta, np.arange(start, stop))
+        return scaled(raw, gjr, st.L, self.delta, np.arange(start, stop), self.long)
 
     # -- fit
     def fit_panel(self, panel, asset_fits=None) -> "PooledForecaster":
@@ -305,7 +339,9 @@ class PooledForecaster(Forecaster):
         gjr.begin = begin
 
     def _fit_panel(self, panel, asset_fits=None) -> "PooledForecaster":
-        Zs, ys = [], []
+        if panel:
+            self._settle(int(getattr(panel[0][1], "horizon", 1)))
+        Zs, ys, rows = [], [], []
         gk = None
         for asset, ds, end, begin in panel:
             stop = ds.last_known(end)
@@ -331,6 +367,7 @@ class PooledForecaster(Forecaster):
             ok = np.isfinite(Z).all(axis=1) & np.isfinite(y)
             Zs.append(Z[ok])
             ys.append(y[ok] / st.L)
+            rows.append((asset, ds, np.arange(begin, stop)[ok]))
         n = sum(len(y) for y in ys)
         if n <= 2 * (Zs[0].shape[1] if Zs else 1):
             raise ValueError(f"pooled: too few complete training rows ({n}) in the panel")
@@ -341,10 +378,23 @@ class PooledForecaster(Forecaster):
         theta0 = self.theta_ if self.theta_ is not None and self.theta_.size == Z.shape[1] else None
         self.theta_, info = newton_fit(Z, y, self.ridge, theta0, self.tol, self.max_iter, w)
         info["rows"] = int(n)
-        if self.hidden > 0:
-            info["residual_loss"] = self._fit_residual(Z, y, np.ones_like(y) if w is None else w)
+        info.update(self._fit_extra(Z, y, np.ones_like(y) if w is None else w, rows))
         self.history.append(info)
         return self
+
+    def _fit_extra(self, Z, y, w, rows) -> dict:
+        """After the linear fit: the residual net, if any (``rows``: ``[(asset, ds, day indices)]``, one entry
+        per asset in the order of the rows of ``Z``). Subclasses (:mod:`.pooled_nets`) put their nets here."""
+        if self.hidden > 0:
+            return {"residual_loss": self._fit_residual(Z, y, w)}
+        return {}
+
+    def _extra_log(self, asset, ds, Z, start: int, stop: int):
+        """What the nets add to ``ln(f / L)`` on days ``start..stop-1`` (0 without a net)."""
+        if self.net is None:
+            return 0.0
+        with no_grad():
+            return self.net(Tensor(Z[:, 1:])).data.reshape(-1)
 
     def _fit_residual(self, Z, y, w) -> float:
         if self.net is None:
@@ -428,11 +478,8 @@ class PooledForecaster(Forecaster):
         bad = ~np.isfinite(Z).all(axis=1)
         if bad.any():
             raise ValueError(f"pooled: day {start + int(np.flatnonzero(bad)[0])} of {asset!r} has no full "
-                             f"{max(WINDOWS)}-day history")
-        s = Z @ self.theta_
-        if self.net is not None:
-            with no_grad():
-                s = s + self.net(Tensor(Z[:, 1:])).data.reshape(-1)
+                             f"{max(WINDOWS + self.long)}-day history")
+        s = Z @ self.theta_ + self._extra_log(asset, ds, Z, start, stop)
         return st.L * np.exp(s)
 
     def predict(self, ds: Dataset, start: int, stop: int) -> np.ndarray:
@@ -452,7 +499,7 @@ class PooledForecaster(Forecaster):
         if self.net is not None:
             arrays.update({f"net__{k}": v.copy() for k, v in self.net.state_dict().items()})
         meta = {"model": self.name, "has_gk": bool(self.has_gk), "assets": [str(a) for a in names],
-                "hidden": self.hidden}
+                "hidden": self.hidden, "delta": self.delta, "long": list(self.long)}
         return arrays, meta
 
     def set_state(self, arrays: dict, meta: dict) -> "PooledForecaster":
@@ -462,7 +509,9 @@ class PooledForecaster(Forecaster):
         if int(meta.get("hidden", 0)) != self.hidden:
             raise StateError(f"pooled: the saved state has hidden={meta.get('hidden')}, this model {self.hidden}")
         has_gk, names = bool(meta.get("has_gk")), list(meta.get("assets", []))
-        k = 1 + len(input_names(has_gk))
+        if "delta" in meta:       # the settings the saved model was fitted with (its horizon's)
+            self.delta, self.long = float(meta["delta"]), tuple(int(w) for w in meta.get("long", []))
+        k = 1 + len(input_names(has_gk, self.long))
         theta = state_array(arrays, "theta", (k,), self.name).astype(float)
         params = state_array(arrays, "gjr_params", (len(names), 5), self.name).astype(float)
         levels = state_array(arrays, "levels", (len(names), 2), self.name).astype(float)

@@ -9,7 +9,8 @@ add one entry (or call :func:`register_model`)::
 Classical models: ``"ewma"`` (RiskMetrics, lambda 0.94), ``"garch"`` (GARCH(1,1), constant
 mean), ``"gjr"`` (GJR-GARCH(1,1,1)), ``"har"`` (HAR-PK: HAR on Parkinson variance) and
 ``"har_r2"`` (HAR on squared returns). Neural models (:mod:`.neural`): ``"mlp"`` and ``"gru"``.
-``"pooled"`` (:mod:`.pooled`): log-linear QLIKE model on scale-free inputs, fitted on many assets at once.
+``"pooled"`` (:mod:`.pooled`): log-linear QLIKE model on scale-free inputs, fitted on many assets at once;
+``"pooled_mlp"`` and ``"pooled_gru"`` (:mod:`.pooled_nets`): nets on the same inputs, trained across assets.
 
 The GARCH family (``"garch"``, ``"gjr"``, ``"egarch"``: EGARCH(1,1,1)) takes an error law: ``dist="normal"``
 (default), ``"t"``, ``"skewt"`` or ``"ged"`` (``get_model("gjr", dist="skewt")``), also by name: ``"gjr_skewt"``,
@@ -25,10 +26,11 @@ from .garch import GARCH, GarchResult, fit_garch
 from .har import HAR, fit_har, har_design
 from .neural import GRUForecaster, MLPForecaster
 from .pooled import PooledForecaster
+from .pooled_nets import PooledGRU, PooledMLP
 
 __all__ = ["MODELS", "GARCH_FAMILY", "DISTS", "takes_dist", "get_model", "register_model", "available_models",
            "EWMA", "ewma_variance", "GARCH", "GarchResult", "fit_garch", "HAR", "fit_har", "har_design",
-           "MLPForecaster", "GRUForecaster", "PooledForecaster"]
+           "MLPForecaster", "GRUForecaster", "PooledForecaster", "PooledMLP", "PooledGRU"]
 
 
 def _with(cls, **fixed):
@@ -50,6 +52,8 @@ MODELS = {
     "mlp": _with(MLPForecaster),
     "gru": _with(GRUForecaster),
     "pooled": _with(PooledForecaster),
+    "pooled_mlp": _with(PooledMLP),     # the nets trained across the universe (vol/models/pooled_nets.py)
+    "pooled_gru": _with(PooledGRU),
 }
 
 

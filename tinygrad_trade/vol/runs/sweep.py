@@ -201,7 +201,13 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
     if scatter is not None:
         refs = scatter(dict(datasets))     # one round trip; each dataset crosses the network once
     tasks = [(key, plan, universe_tasks(datasets, plan, chunk)) for key, plan in runs]
-    jobs = [_job(t, refs, len(datasets)) for _, _, ts in tasks for t in ts]
+    jobs = []
+    for _, _, ts in tasks:
+        # a split pooled model's phase 2 waits for its phase-1 tasks: indices into its own run's list, shifted
+        # past the jobs of the runs before it (a seeded pooled net runs after the seed-free models)
+        off = len(jobs)
+        jobs.extend(_job(dataclasses.replace(t, needs=tuple(i + off for i in t.needs)) if t.needs else t, refs,
+                         len(datasets)) for t in ts)
     results = run_jobs(jobs, executor=executor, progress=progress, desc="sweep")
 
     rows, forecasts, walks, i = [], {}, {}, 0
