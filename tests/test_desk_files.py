@@ -162,7 +162,7 @@ def test_vix_close_only_with_jumps_and_a_mixed_universe(aapl_raw, sp500_close, t
     assert "har" in got["AAPL"] and "har" not in got["VIX"] and set(got["VIX"]) == {"ewma", "garch", "gjr"}
     report = (tmp_path / "out_mixed" / "report.md").read_text()
     assert "closes only" in report and report.count("What to use") == 1 and "**VIX**" in report
-    assert report.count("One-day VaR and ES at 1% and 5%") == 1   # the explanation once, not per asset
+    assert report.count("One-day VaR and ES at each level") == 1   # the explanation once, not per asset
 
 
 def test_unadjusted_split_is_flagged_with_its_ratio(aapl_raw, tmp_path, capsys):
