@@ -115,7 +115,7 @@ def _journal_parser(sub):
     p = sub.add_parser("journal", help="score the forecast journal's predictions against what happened",
                        description="Score every matured prediction of a forecast journal (written by predict "
                                    "--journal) against the realised target in the price files: per asset and model, "
-                                   "QLIKE and MSE over the live days, 99%% VaR exceptions (Kupiec, Christoffersen, "
+                                   "QLIKE and MSE over the live days, 99% VaR exceptions (Kupiec, Christoffersen, "
                                    "Basel zone), the walk-forward figures beside them, and drift flags.")
     p.add_argument("--db", metavar="PATH", required=True, help="the journal file")
     p.add_argument("--csv", metavar="FILE", nargs="+", action="extend", default=None,

@@ -12,7 +12,7 @@ from .options import (UsageError, _book, _book_option, _common_options, _dist_op
 def _garch_parser(sub):
     p = sub.add_parser("garch", help="fit GARCH(1,1), GJR-GARCH or EGARCH by maximum likelihood",
                        description="Fit GARCH(1,1), GJR-GARCH(1,1,1) or EGARCH(1,1,1) with normal, t, skew-t or "
-                                   "GED errors by maximum likelihood to daily %% log returns (arch's conventions "
+                                   "GED errors by maximum likelihood to daily % log returns (arch's conventions "
                                    "and parameter names) and print the estimates with classic and robust standard "
                                    "errors; a parameter at its bound is marked *.")
     p.add_argument("--csv", metavar="FILE", help="daily price CSV (default: the embedded S&P 500, 1999-2018)")
