@@ -69,7 +69,7 @@ from ..models.runtime import one_blas_thread
 from ..models.registry import takes_dist
 from .config import (DEFAULT_MODELS, RISK_LEVELS, ForecastConfig, available_models, check_dist, json_clean,
                      known_models, model_specs, positive_float, positive_int)
-from .book import predict_book, write_book_prediction
+from .book import check_book, predict_book, write_book_prediction
 from .forecast import check_close_only
 from .outdir import output_dir
 
@@ -393,6 +393,8 @@ def run_predict(config: PredictConfig, log=None, book: Optional[dict] = None) ->
     config = validate(config)
     notes = []
     assets, models, model_assets = load_assets(config, notes)
+    if book is not None:
+        check_book(dict(assets), book)      # before any fit: a book naming another asset is one line
     config = dataclasses.replace(config, models=models, model_assets=model_assets)
     for note in notes:
         log(f"note: {note}")
