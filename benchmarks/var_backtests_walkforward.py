@@ -11,7 +11,8 @@ conditional coverage, DQ, Acerbi-Szekely Z2 with its p-value from 1000 simulatio
 zone) and FRTB's desk limits (share of windows that pass).
 
 Data: the embedded S&P 500 and two embedded stocks (AAPL, IBM; adjusted closes, to 2013), and, when arch is
-installed, arch's WTI crude closes (a commodity given as closes only).
+installed, arch's WTI crude closes (a commodity given as closes only) and its NASDAQ Composite (an index the
+project never saw).
 
     PYTHONPATH=. python benchmarks/var_backtests_walkforward.py [--quick]
 
@@ -65,11 +66,13 @@ def assets(quick: bool):
         s = stocks[stocks.Ticker == tic]
         yield tic, _from_prices(pd.to_datetime(s.Date).values, s["Adj Close"].to_numpy())
     try:
-        from arch.data import wti
+        from arch.data import nasdaq, wti
     except ImportError:
         return
     w = wti.load()["DCOILWTICO"]
     yield "WTI (close only)", _from_prices(w.index.values, w.to_numpy())
+    q = nasdaq.load()["Adj Close"]
+    yield "NASDAQ (unseen index)", _from_prices(q.index.values, q.to_numpy())
 
 
 def walk(ds, vol, dist):
@@ -109,10 +112,13 @@ def evaluate(r, sig, mu, shape, figs, dist, rng, simulate=True):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
-    models = [("gjr", "normal"), ("gjr", "skewt")] if quick else MODELS
+    only = next((a.split("=", 1)[1] for a in argv if a.startswith("--only=")), None)   # one asset by name prefix
+    models = [("gjr", "normal"), ("gjr", "skewt")] if quick or only else MODELS
     print(f"Machine: {machine()}\n")
     rows, t0 = [], time.perf_counter()
-    for name, ds in assets(quick):
+    for name, ds in assets(quick and not only):
+        if only and not name.startswith(only):
+            continue
         for vol, dist in models:
             first, sig, mu, shape, figs, hist = walk(ds, vol, dist)
             r = ds.returns[first:]

@@ -44,10 +44,12 @@ from ...tensor import Tensor
 from .dcc_kernels import (DISTS, ConstantKernel, DCCLogLik, FullKernel, PairKernel, correlation_target,
                           pair_list)
 from .dcc_result import DCCPath, DCCResult, standardised
-from .garch import VOLS, fit_garch
+from .garch import fit_garch
 
 __all__ = ["DCC", "CCC", "align_prices", "check_returns", "walk_forward", "simulate_dcc", "DCCInputError",
            "TooFewDaysError", "NonNumericError", "NotPositiveDefiniteError", "MIN_DAYS", "FULL_MAX_ASSETS", "METHODS"]
+
+MARGINAL_VOLS = ("garch", "gjr")   # the marginals DCC filters (EGARCH's log-variance recursion is not one of them)
 
 MIN_DAYS = 500
 FULL_MAX_ASSETS = 20       # method="auto": the full likelihood up to this many assets, composite above
@@ -254,8 +256,8 @@ class DCC:
 
     def __init__(self, vol: str = "garch", dist: str = "normal", method: str = "auto", pairs: str = "contiguous",
                  min_days: int = MIN_DAYS, options: dict | None = None):
-        if vol not in VOLS:
-            raise DCCInputError(f"vol must be one of {', '.join(VOLS)}, got {vol!r}")
+        if vol not in MARGINAL_VOLS:
+            raise DCCInputError(f"vol must be one of {', '.join(MARGINAL_VOLS)}, got {vol!r}")
         if dist not in DISTS:
             raise DCCInputError(f"dist must be one of {', '.join(DISTS)}, got {dist!r}")
         if method not in METHODS:
