@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
@@ -43,6 +44,21 @@ def unseen_book():
         return None
     return align_prices({"SP500": arch.data.sp500.load(), "NASDAQ": arch.data.nasdaq.load(),
                          "WTI": arch.data.wti.load()["DCOILWTICO"]})
+
+
+def unseen_stock_book():
+    """An index, a stock and a commodity the project never saw: arch's NASDAQ and WTI, and Microsoft from the
+    bokeh-sampledata package (Quandl WIKI prices); None without both packages."""
+    try:
+        import arch.data.nasdaq
+        import arch.data.wti
+        import bokeh_sampledata
+    except ImportError:
+        return None
+    m = pd.read_csv(Path(bokeh_sampledata.__file__).parent / "_data" / "stocks.csv.gz")
+    m = m[m.Ticker == "MSFT"]
+    msft = pd.Series(m["Adj Close"].to_numpy(), index=pd.DatetimeIndex(pd.to_datetime(m.Date)), name="MSFT")
+    return align_prices({"NASDAQ": arch.data.nasdaq.load(), "MSFT": msft, "WTI": arch.data.wti.load()["DCOILWTICO"]})
 
 
 def embedded_book():
@@ -135,4 +151,8 @@ def run(with_peer=True) -> str:
 
 
 if __name__ == "__main__":
-    print(run(with_peer="--no-peer" not in sys.argv))
+    if "--unseen-stock" in sys.argv:   # only the book of an unseen index, stock and commodity
+        print(compare("Unseen index, stock and commodity", unseen_stock_book(),
+                      "--no-peer" not in sys.argv and peer_version("pymgarch") is not None))
+    else:
+        print(run(with_peer="--no-peer" not in sys.argv))

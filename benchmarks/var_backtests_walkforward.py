@@ -12,7 +12,7 @@ zone) and FRTB's desk limits (share of windows that pass).
 
 Data: the embedded S&P 500 and two embedded stocks (AAPL, IBM; adjusted closes, to 2013), and, when arch is
 installed, arch's WTI crude closes (a commodity given as closes only) and its NASDAQ Composite (an index the
-project never saw).
+project never saw) and, when bokeh-sampledata is installed, Microsoft (a stock the project never saw).
 
     PYTHONPATH=. python benchmarks/var_backtests_walkforward.py [--quick]
 
@@ -73,6 +73,14 @@ def assets(quick: bool):
     yield "WTI (close only)", _from_prices(w.index.values, w.to_numpy())
     q = nasdaq.load()["Adj Close"]
     yield "NASDAQ (unseen index)", _from_prices(q.index.values, q.to_numpy())
+    try:   # the bokeh-sampledata package's Quandl WIKI prices: MSFT, which the project does not ship
+        import bokeh_sampledata
+        path = Path(bokeh_sampledata.__file__).parent / "_data" / "stocks.csv.gz"
+    except ImportError:
+        return
+    m = pd.read_csv(path)
+    m = m[m.Ticker == "MSFT"]
+    yield "MSFT (unseen stock)", _from_prices(pd.to_datetime(m.Date).values, m["Adj Close"].to_numpy())
 
 
 def walk(ds, vol, dist):
