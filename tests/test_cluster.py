@@ -298,3 +298,30 @@ def test_predict_on_a_remote_scheduler_gives_the_same_table(remote):
     here = run_predict(PredictConfig(**common)).table
     there = run_predict(PredictConfig(**common, scheduler=address)).table
     pd.testing.assert_frame_equal(here, there, check_exact=True)
+
+
+def test_a_run_whose_workers_all_died_ends_with_one_line(monkeypatch):
+    """No worker for NO_WORKERS_TIMEOUT seconds: check() raises (the driver's wait loop turns it into one line)."""
+    class FakeClient:
+        status = "running"
+        scheduler = type("S", (), {"address": "tcp://127.0.0.1:1"})()
+        workers = {}
+
+        def scheduler_info(self):
+            return {"workers": self.workers}
+
+        def get_executor(self, **kw):
+            return None
+
+    client = FakeClient()
+    ex = DaskExecutor(client)
+    monkeypatch.setattr(cluster, "NO_WORKERS_TIMEOUT", 0.05)
+    ex.check()                       # the first sight of no worker starts the clock
+    client.workers = {"w0": {}}
+    time.sleep(0.1)
+    ex.check()                       # a worker came back: the clock stops
+    client.workers = {}
+    ex.check()
+    time.sleep(0.1)
+    with pytest.raises(RuntimeError, match="no worker for 0.05 s"):
+        ex.check()

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-__all__ = ["open_executor", "check_scheduler", "DaskExecutor", "CONNECT_TIMEOUT", "dask_client"]
+__all__ = ["open_executor", "check_scheduler", "DaskExecutor", "CONNECT_TIMEOUT", "NO_WORKERS_TIMEOUT", "dask_client"]
 
 CONNECT_TIMEOUT = 10.0    # seconds to reach a scheduler before giving up with one line
+NO_WORKERS_TIMEOUT = 120.0   # seconds a run waits with no worker at all before giving up with one line
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://[^\s/:]+(:\d+)?/?$")
 
 
@@ -60,6 +62,7 @@ class DaskExecutor:
 
     def __init__(self, client):
         self.client = client
+        self._no_workers_since = None   # time.monotonic() when check() first saw no worker
         # pure=False: no hashing of the (large) arguments for a task key; retries=0: a task that
         # raises is a deterministic model error, not worth rerunning (dead workers are Dask's job)
         self._executor = client.get_executor(pure=False, retries=0)
@@ -93,10 +96,24 @@ class DaskExecutor:
         return futures if isinstance(data, (list, tuple)) else futures[0]
 
     def check(self) -> None:
-        """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good."""
+        """Raise a one-line ``RuntimeError`` when the client lost its scheduler for good, or when the scheduler
+        has had no worker for ``NO_WORKERS_TIMEOUT`` seconds (every worker died and none came back: the run
+        would otherwise wait forever)."""
         status = getattr(self.client, "status", "running")
         if status in ("closed", "closing", "failed"):
             raise RuntimeError(f"lost the Dask scheduler {self.client.scheduler.address} (client {status})")
+        try:
+            workers = len(self.client.scheduler_info().get("workers", {}))
+        except Exception:   # noqa: BLE001 - the scheduler's status is the first check's business
+            return
+        now = time.monotonic()
+        if workers:
+            self._no_workers_since = None
+        elif self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since > NO_WORKERS_TIMEOUT:
+            raise RuntimeError(f"the Dask scheduler {self.client.scheduler.address} has had no worker for "
+                               f"{NO_WORKERS_TIMEOUT:g} s; start workers (dask worker ADDRESS) and run again")
 
     def __enter__(self):
         return self
