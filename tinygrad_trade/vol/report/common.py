@@ -13,6 +13,7 @@ import os
 
 __all__ = ["write_metrics", "write_forecasts", "results_table", "readable_log_axis", "backtest_assumptions",
            "floor_hits", "degenerate_warnings", "data_checks_section", "opening_sections", "is_protocol_a",
+           "draw_plots", "training_section",
            "reference_rows", "REFERENCE_QLIKE", "PERIODS", "what_to_use", "benchmark_of", "backtest_columns",
            "FEW_DAYS", "forecast_header"]
 
@@ -327,4 +328,33 @@ def what_to_use(metrics: dict, asset: str = "", mcs=None) -> list:
         caveats.append(f"its VaR fails a coverage test at {', '.join(failed)} (see the risk section)")
     if caveats:
         L.append("  Caveats: " + "; ".join(caveats) + ".")
+    return L
+
+
+# ------------------------------------------------------------------------------------ writing a report
+def draw_plots(makers: dict, files: dict, out: str, paths: dict) -> dict:
+    """Draw every plot of ``makers`` (key -> function of the file's path, returning the Figure or None) into the
+    folder ``out`` under ``files[key]``; adds each drawn file to ``paths`` and returns ``{key: file name}`` of
+    those drawn. A plot not drawn this time is removed when an earlier run in the same folder left it: it
+    would mislead."""
+    plots = {}
+    for key, make in makers.items():
+        p = os.path.join(out, files[key])
+        if make(p) is not None:
+            plots[key] = files[key]
+            paths[key] = p
+        elif os.path.exists(p):
+            os.remove(p)
+    return plots
+
+
+def training_section(plots: dict, intro: str = "") -> list:
+    """report.md lines of the nets' training: the loss curves and, when recorded, the gradient flow."""
+    if "training_loss" not in plots:
+        return []
+    L = ["## Training of the neural models", ""] + ([intro, ""] if intro else [])
+    L += [f"![training loss]({plots['training_loss']})", ""]
+    if "gradient_flow" in plots:
+        L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
+              "line sinks to the floor has stopped learning).", "", f"![gradient flow]({plots['gradient_flow']})", ""]
     return L

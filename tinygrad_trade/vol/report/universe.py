@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from .common import (_f, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
+from .common import (_f, draw_plots, training_section, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
                      _dm, forecast_header, what_to_use,
                      degenerate_warnings, opening_sections, write_metrics)
 from .plots import plot_cum_qlike, plot_equity, plot_gradient_flow, plot_losses
@@ -255,12 +255,8 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
     else:
         L += ["Not run: the data has no daily returns.", ""]
     L += universe_risk_markdown(m, plots.get("traffic_light"))
-    if "training_loss" in plots:
-        L += ["## Training of the neural models", "", f"Fits on {next(iter(m['assets']))} (pooled models: the "
-              "fits on all assets together).", "", f"![training loss]({plots['training_loss']})", ""]
-        if "gradient_flow" in plots:
-            L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
-                  "line sinks to the floor has stopped learning).", "", f"![gradient flow]({plots['gradient_flow']})", ""]
+    L += training_section(plots, f"Fits on {next(iter(m['assets']))} (pooled models: the "
+              "fits on all assets together).")
     for title, body in extra.get("sections", []):
         L += [f"## {title}", "", body, ""]
 
@@ -291,13 +287,7 @@ def write_universe_report(results, out_dir, extra: Optional[dict] = None) -> dic
               "traffic_light": lambda p: plot_traffic_light(results.walks, results.metrics["assets"], p)}
     if write_universe_var_es(results.walks, results.metrics, os.path.join(out, RISK_FILE)):
         paths["risk"] = os.path.join(out, RISK_FILE)
-    for key, make in makers.items():
-        p = os.path.join(out, UNIVERSE_PLOT_FILES[key])
-        if make(p) is not None:
-            plots[key] = UNIVERSE_PLOT_FILES[key]
-            paths[key] = p
-        elif os.path.exists(p):
-            os.remove(p)
+    plots.update(draw_plots(makers, UNIVERSE_PLOT_FILES, out, paths))
     report = os.path.join(out, "report.md")
     with open(report, "w", encoding="utf-8") as fh:
         fh.write(universe_markdown(results, plots, extra))

@@ -23,7 +23,7 @@ from typing import Optional
 
 
 from .common import *  # noqa: F401,F403  (the shared parts stay importable from here)
-from .common import (PERIODS, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
+from .common import (PERIODS, draw_plots, training_section, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
                      _dm, backtest_columns, benchmark_of, forecast_header, what_to_use,
                      backtest_assumptions, data_checks_section, readable_log_axis,
                      degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
@@ -119,12 +119,7 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
         L += ["Not run: the data has no daily returns (realized-variance file).", ""]
 
     L += risk_markdown(m, plots.get("var_bands"), plots.get("traffic_light"))
-    if "training_loss" in plots:
-        L += ["## Training of the neural models", "", f"![training loss]({plots['training_loss']})", ""]
-        if "gradient_flow" in plots:
-            L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
-                  "line sinks to the floor has stopped learning).", "",
-                  f"![gradient flow]({plots['gradient_flow']})", ""]
+    L += training_section(plots)
     for title, body in extra.get("sections", []):
         L += [f"## {title}", "", body, ""]
 
@@ -153,7 +148,6 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
     asset = asset_name(next(iter(results.walks), "asset"))    # risk.csv's asset column: the file's stem
     if write_var_es(walk, metrics, os.path.join(out, RISK_FILE), asset):
         paths["risk"] = os.path.join(out, RISK_FILE)
-    plots = {}
     makers = {
         "forecast_vs_realized": lambda p: plot_forecasts(walk, metrics, p),
         "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
@@ -163,13 +157,7 @@ def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
         "var_bands": lambda p: plot_var_bands(walk, metrics, p),
         "traffic_light": lambda p: plot_traffic_light({asset: walk}, {asset: metrics}, p),
     }
-    for key, make in makers.items():
-        p = os.path.join(out, PLOT_FILES[key])
-        if make(p) is not None:
-            plots[key] = PLOT_FILES[key]
-            paths[key] = p
-        elif os.path.exists(p):
-            os.remove(p)  # a plot of an earlier run in the same directory would mislead
+    plots = draw_plots(makers, PLOT_FILES, out, paths)
     report = os.path.join(out, "report.md")
     with open(report, "w", encoding="utf-8") as fh:
         fh.write(markdown_report(results, plots, extra))
