@@ -105,7 +105,8 @@ def test_report_html_in_the_browser(browser, report, tmp_path):
     shutil.copy(path, alone)
     _open(browser, alone)
     images = _images(browser)
-    plots = [k for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves", "var_bands") if k in res.paths]
+    plots = [k for k in ("forecast_vs_realized", "cum_qlike_vs_har", "equity_curves", "var_bands", "traffic_light",
+                         "training_loss", "gradient_flow") if k in res.paths]
     assert len(images) == len(plots) >= 3
     assert all(src.startswith("data:image/png") and complete and width > 0 for src, complete, width in images), images
     svg_width = browser.execute_script("var s = document.querySelector('figure svg');"
