@@ -29,7 +29,7 @@ from scipy.signal import lfilter
 from ...graph import grad
 from ...tensor import CustomOp, Tensor
 from .distributions import Distribution, get_distribution
-from .garch_recursions import (SQRT_2_OVER_PI, _full_vparams, _lagged, egarch_log_variance, egarch_sensitivities,
+from .garch_recursions import (SQRT_2_OVER_PI, _filter_variance, egarch_log_variance, egarch_sensitivities,
                                garch_sensitivities, garch_variance, param_names)
 
 __all__ = ["GarchVariance", "EgarchVariance", "variance_path", "n_vol_params", "loglik_dist_tensor",
@@ -59,13 +59,7 @@ class GarchVariance(CustomOp):
         self.bc = float(backcast)
 
     def forward(self, vparams, e):
-        self.nv = np.size(vparams)
-        self.omega, self.alpha, self.gamma, self.beta = _full_vparams(vparams)
-        self.e = e = np.asarray(e, dtype=float)
-        self.u, self.v = _lagged(e, self.bc)
-        x = self.omega + self.alpha * self.u + self.gamma * self.v
-        self.s = lfilter([1.0], [1.0, -self.beta], x, zi=[self.beta * self.bc])[0]
-        return self.s
+        return _filter_variance(self, vparams, e)
 
     def backward(self, g):
         g = np.broadcast_to(np.asarray(g, dtype=float), self.s.shape)

@@ -106,6 +106,18 @@ def _loglik_terms(e: np.ndarray, s: np.ndarray) -> np.ndarray:
     return -0.5 * (LOG_2PI + np.log(s) + e * e / s)
 
 
+def _filter_variance(op, vparams, e) -> np.ndarray:
+    """The forward pass shared by the variance-path ops: unpack ``vparams``, lag ``e`` (pre-sample: ``op.bc``) and
+    filter ``s_t = omega + alpha u_t + gamma v_t + beta s_{t-1}``; keeps what the backward passes need on ``op``."""
+    op.nv = np.size(vparams)
+    op.omega, op.alpha, op.gamma, op.beta = _full_vparams(vparams)
+    op.e = e = np.asarray(e, dtype=float)
+    op.u, op.v = _lagged(e, op.bc)
+    x = op.omega + op.alpha * op.u + op.gamma * op.v
+    op.s = lfilter([1.0], [1.0, -op.beta], x, zi=[op.beta * op.bc])[0]
+    return op.s
+
+
 class GarchLogLik(CustomOp):
     """Gaussian GARCH/GJR log-likelihood ``L(vparams, e)`` as one op (forward and adjoint O(T)).
 
@@ -119,13 +131,8 @@ class GarchLogLik(CustomOp):
         self.bc = float(backcast)
 
     def forward(self, vparams, e):
-        self.nv = np.size(vparams)
-        self.omega, self.alpha, self.gamma, self.beta = _full_vparams(vparams)
-        self.e = e = np.asarray(e, dtype=float)
-        self.u, self.v = _lagged(e, self.bc)
-        x = self.omega + self.alpha * self.u + self.gamma * self.v
-        self.s = s = lfilter([1.0], [1.0, -self.beta], x, zi=[self.beta * self.bc])[0]
-        return np.asarray(np.sum(_loglik_terms(e, s)))
+        s = _filter_variance(self, vparams, e)
+        return np.asarray(np.sum(_loglik_terms(self.e, s)))
 
     def backward(self, g):
         g = float(np.asarray(g).reshape(()))
