@@ -165,6 +165,26 @@ def test_vix_close_only_with_jumps_and_a_mixed_universe(aapl_raw, sp500_close, t
     assert report.count("One-day VaR and ES at each level") == 1   # the explanation once, not per asset
 
 
+def test_a_universe_of_close_only_files_compares_with_one_benchmark_everywhere(sp500_close, tmp_path, capsys):
+    """Two close-only files, each given with its own --csv (the options add up, none is dropped): har cannot
+    run, so gjr is the benchmark of every asset's gains and tests and of the summary's ratios and panel DM, and
+    metrics.json says so; no blank benchmark column."""
+    a = _write(tmp_path / "IDX.csv", sp500_close)
+    b = _write(tmp_path / "HALF.csv", sp500_close.assign(Close=np.sqrt(sp500_close["Close"])))
+    rc, err = _run(["--csv", a, "--csv", b], tmp_path / "out", capsys, CLOSE_MODELS)
+    assert rc == 0, err
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    s = m["summary"]
+    assert s["assets"] == ["IDX", "HALF"] and s["benchmark"] == "gjr"
+    assert all(am["config"]["benchmark"] == "gjr" for am in m["assets"].values())
+    assert s["qlike_ratio_to_benchmark"]["gjr"] == pytest.approx(1.0) and "qlike_ratio_to_har" not in s
+    assert set(s["panel_dm_vs_benchmark"]) == {"ewma", "garch"}
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| model | QLIKE / gjr |" in report and "QLIKE / har" not in report
+    row = next(ln for ln in report.splitlines() if ln.startswith("| garch | "))
+    assert "|  |" not in row, row                      # panel DM t and p are filled
+
+
 def test_unadjusted_split_is_flagged_with_its_ratio(aapl_raw, tmp_path, capsys):
     split = _write(tmp_path / "AAPL.csv", aapl_raw.drop(columns="Adj Close"))
     rc, err = _run(["--csv", split], tmp_path / "out", capsys)

@@ -70,7 +70,7 @@ def _forecast_parser(sub):
                                    "data up to the previous close. Writes DIR/metrics.json, DIR/forecasts.csv, "
                                    "DIR/report.md and PNG plots.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--csv", metavar="FILE", nargs="+",
+    src.add_argument("--csv", metavar="FILE", nargs="+", action="extend",
                      help="daily price CSV(s) (default: the embedded S&P 500, 1999-2018); several files, or one "
                           "file with a Ticker/Symbol/Asset column, make a universe (an asset per file stem or "
                           "ticker); Date,Close[,Adj Close] files work with ewma, garch, gjr, har_r2")

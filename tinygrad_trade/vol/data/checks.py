@@ -35,11 +35,11 @@ MIN_ROWS_CONSTANT = 20   # a file this long whose closes never move is refused
 MAX_GAP_DAYS = 31         # calendar days between rows before a gap is flagged
 UNITS_FACTOR = (50.0, 200.0)   # a jump by a factor in this range that persists: units changed
 SPIKE_FACTOR = 5.0        # a one-day move at least this large that reverts: a bad tick
-SPLIT_RATIOS = (2.0, 3.0, 1.5, 4.0, 5.0, 10.0)   # and their inverses
-SPLIT_TOL = 0.03          # close-only files: relative distance to a split ratio
-SPLIT_OHLC_TOL = 0.1      # OHLC files: log distance of the close-to-close move to the split ratio
-SPLIT_GAP_TOL = 0.04      # OHLC files: log distance of the open gap (Open / previous Close) to the split ratio
-SPLIT_RANGE_SHARE = 0.3   # OHLC files: the split day's log High/Low range is below this share of |log ratio|
+SPLIT_MOVE_TOL = 0.12     # log distance of the close-to-close move to a split ratio (both kinds of file)
+SPLIT_GAP_TOL = 0.12      # OHLC files: log distance of the open gap (Open / previous Close) to the split ratio
+SPLIT_RANGE_MAX = 0.10    # OHLC files: the split day's log High/Low range is below this ...
+SPLIT_RANGE_TIMES = 2.0   # ... or below this many times the median range of the 20 days before
+SPLIT_CANDIDATE = 1.3     # moves by at least this factor (up or down) are looked at
 SPLIT_LEVELS = tuple(sorted({*(1 / r for r in (2.0, 1.5, 3.0, 4.0, 5.0, 7.0, 8.0, 10.0)),
                              *(r for r in (2.0, 3.0, 4.0, 5.0, 10.0, 20.0))}))   # new price / old
 SKIP_GAP_DAYS = 6         # --missing skip: skipped rows leaving more calendar days than this between rows warn
@@ -102,10 +102,6 @@ def _gaps(index: pd.DatetimeIndex, file: str) -> list:
     return out
 
 
-def _near(ratio: float, target: float) -> bool:
-    return abs(ratio / target - 1.0) <= SPLIT_TOL
-
-
 def _ratio_text(s: float) -> str:
     """A split ratio as traders write it: 0.5 -> '2:1' (two new shares for one), 10 -> '1:10' (reverse)."""
     new, old = (1.0 / s, 1.0) if s < 1 else (1.0, s)
@@ -117,35 +113,43 @@ def _ratio_text(s: float) -> str:
 
 
 def _split_ratio(df: pd.DataFrame, i: int, col: str):
-    """The split ratio (new price / old) that the move from day i to day i+1 shows, or None.
+    """The split ratios (new price / old, nearest first) that the move from day i to day i+1 shows, or None.
 
-    OHLC: the close-to-close ratio is within ``SPLIT_OHLC_TOL`` (log) of a split ratio, the open gaps with it (the
-    open against the day before's close is within ``SPLIT_GAP_TOL`` of the ratio) while the day's High/Low range
-    stays below ``SPLIT_RANGE_SHARE`` of the jump: the price level moved before the market opened, not during the
-    day. Close-only: the ratio is within ``SPLIT_TOL`` of a split ratio (no more can be told)."""
+    Both kinds of file: the close-to-close move is within ``SPLIT_MOVE_TOL`` (log) of a split ratio. OHLC files
+    also need what only a split does: the open gaps with it (the open against the day before's close is within
+    ``SPLIT_GAP_TOL`` of the ratio: the level moved before the market opened) while the day's own log High/Low
+    range is ordinary (below ``SPLIT_RANGE_MAX``, or below ``SPLIT_RANGE_TIMES`` the median range of the 20
+    days before). With the split taken out, the day must look like any other; a crash of the same size comes
+    with a wide range (AAPL's -52% of 2000-09-29: 13%, 2.6 times its usual range). Close-only files can tell no
+    more than the move (the finding says so)."""
     c = df[col].to_numpy(dtype=float)
     t = i + 1
     r = c[t] / c[i]
     ohlc = "open" in df and "high" in df and "low" in df
-    tol = SPLIT_OHLC_TOL if ohlc else np.log1p(SPLIT_TOL)
-    near = [s for s in SPLIT_LEVELS if abs(np.log(r / s)) <= tol]
+    gap = df["open"].iat[t] / c[i] if ohlc else r
+    # the ratios the open shows (else the close), nearest first: a day's own move of 10% or more can put two
+    # ratios in reach (5:1 and 4:1 are 22% apart), and then both are named
+    tol = SPLIT_GAP_TOL if ohlc else SPLIT_MOVE_TOL
+    near = sorted((s for s in SPLIT_LEVELS if abs(np.log(gap / s)) <= tol and abs(np.log(r / s)) <= SPLIT_MOVE_TOL),
+                  key=lambda s: abs(np.log(gap / s)))
     if not near:
         return None
-    s = min(near, key=lambda s: abs(np.log(r / s)))
     if not ohlc:
-        return s
-    gap = df["open"].iat[t] / c[i]
-    hl = np.log(df["high"].iat[t] / df["low"].iat[t])
-    if abs(np.log(gap / s)) <= SPLIT_GAP_TOL and hl < SPLIT_RANGE_SHARE * abs(np.log(s)):
-        return s
-    return None
+        return near
+    days = slice(max(t - 20, 0), t + 1)                  # the split day and the 20 before it
+    hl = np.log(df["high"].to_numpy(dtype=float)[days] / df["low"].to_numpy(dtype=float)[days])
+    usual = SPLIT_RANGE_TIMES * float(np.median(hl[:-1])) if hl.size > 1 else 0.0
+    return near if hl[-1] < max(SPLIT_RANGE_MAX, usual) else None
 
 
-def _split_finding(df: pd.DataFrame, file: str, i: int, r: float, s: float) -> Finding:
+def _split_finding(df: pd.DataFrame, file: str, i: int, r: float, near: list) -> Finding:
     c = df["close"].to_numpy(dtype=float)
     t = i + 1
     date = _day(df.index[t])
+    s = near[0]
     ratio = _ratio_text(s)
+    if len(near) > 1:      # the day's own move leaves two ratios in reach
+        ratio += " (or " + " or ".join(_ratio_text(x) for x in near[1:]) + ": the day's own move blurs them)"
     if "open" in df and "high" in df:
         return Finding("split", date, f"{file}: Close moves by {r:.4g}x on {date} ({c[i]:.6g} to {c[t]:.6g}), "
                        f"the Open gaps with it ({df['open'].iat[t]:.6g}) while the day's High/Low range is "
@@ -168,7 +172,7 @@ def check_prices(df: pd.DataFrame, file: str, today=None) -> list:
     n = len(c)
     ratio = c[1:] / c[:-1]                    # ratio[i]: day i+1 against day i
     seen = set()
-    for i in np.flatnonzero((ratio >= 1.4) | (ratio <= 1 / 1.4)):
+    for i in np.flatnonzero((ratio >= SPLIT_CANDIDATE) | (ratio <= 1 / SPLIT_CANDIDATE)):
         t = i + 1
         if t in seen:
             continue

@@ -162,10 +162,12 @@ def universe_summary(walks: Mapping, asset_metrics: Mapping, benchmark: str = "h
 
         assets, models
         qlike_ratio_to_har[model]            mean over assets of QLIKE_model / QLIKE_har (below 1: better)
+                                             (``qlike_ratio_to_benchmark`` when ``benchmark`` is not har)
         qlike_ratio_to_best_classical[model] mean over assets of QLIKE_model / min QLIKE of ewma, garch, gjr, har
         best_classical[asset]                the classical model with the lowest QLIKE on that asset
         wins[model]                          assets on which the model has the lowest QLIKE
         panel_dm_vs_har[model]               panel_dm of the QLIKE differential against har
+                                             (``panel_dm_vs_benchmark`` when ``benchmark`` is not har)
         mcs[asset]                           model_confidence_set of the QLIKE losses at ``mcs_size``
 
     A ratio is the mean of per-asset ratios, so every asset counts equally whatever its volatility. A model run
@@ -181,8 +183,9 @@ def universe_summary(walks: Mapping, asset_metrics: Mapping, benchmark: str = "h
         vals = [q[a][m] / q[a][ref[a]] for a in assets if m in q[a] and ref.get(a) in q[a]]
         return float(np.mean(vals)) if vals else float("nan")
 
+    key = "har" if benchmark == "har" else "benchmark"     # the keys say har only when it is har
     if any(benchmark in q[a] for a in assets):
-        out["qlike_ratio_to_har"] = {m: mean_ratio(m, {a: benchmark for a in assets}) for m in models}
+        out[f"qlike_ratio_to_{key}"] = {m: mean_ratio(m, {a: benchmark for a in assets}) for m in models}
     best = {a: min((m for m in classical if m in q[a]), key=lambda m: q[a][m]) for a in assets
             if any(m in q[a] for m in classical)}
     if best:
@@ -202,7 +205,7 @@ def universe_summary(walks: Mapping, asset_metrics: Mapping, benchmark: str = "h
                  for a in both}
         dm[m] = panel_dm({a: w[a].dates for a in both}, diffs, lags=dm_lags)
     if dm:
-        out["panel_dm_vs_har"] = dm
+        out[f"panel_dm_vs_{key}"] = dm
     out["mcs"] = {a: model_confidence_set(np.column_stack([_qlike_losses(w.target, f) for f in w.forecasts.values()]),
                                           size=mcs_size, reps=mcs_reps, seed=seed, names=list(w.forecasts))
                   for a, w in walks.items()}

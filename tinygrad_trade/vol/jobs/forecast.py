@@ -274,6 +274,17 @@ def benchmark_for(forecasts) -> Optional[str]:
     return next((m for m in STAND_IN_BENCHMARKS if m in forecasts), None)
 
 
+def universe_benchmark(walks: dict) -> str:
+    """The benchmark of a universe's comparisons: har when it ran on some asset, else the first of
+    ``STAND_IN_BENCHMARKS`` that ran on every asset (else on most): a universe of close-only files compares with
+    gjr on every asset, as each of its assets does."""
+    runs = [set(wf.forecasts) for wf in walks.values()]
+    if any(BENCHMARK in r for r in runs):
+        return BENCHMARK
+    counts = {m: sum(m in r for r in runs) for m in STAND_IN_BENCHMARKS}
+    return max(STAND_IN_BENCHMARKS, key=lambda m: (counts[m], -STAND_IN_BENCHMARKS.index(m)))
+
+
 def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
     """1-day VaR/ES at ``--risk-levels`` and their backtests for every model (``evaluation.var_walk.risk_section``);
     ``{}`` without returns or for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
@@ -297,7 +308,8 @@ def _kept_fits(walks: dict) -> list:
 def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dict:
     """``{"assets": {name: compute_metrics(ds, wf, config)}, "summary": universe_summary(...)}``."""
     per_asset = {name: compute_metrics(datasets[name], wf, config) for name, wf in walks.items()}
-    summary = universe_summary(walks, per_asset, benchmark=BENCHMARK, dm_lags=config.dm_lags, seed=config.seed)
+    summary = universe_summary(walks, per_asset, benchmark=universe_benchmark(walks), dm_lags=config.dm_lags,
+                               seed=config.seed)
     return {"assets": per_asset, "summary": json_clean(summary)}
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from .common import _FORECAST_HEADER, _f, _forecast_rows, _md_table, opening_sections, write_metrics
+from .common import (_FORECAST_HEADER, _dm, _f, _forecast_rows, _md_table, benchmark_of, opening_sections,
+                     write_metrics)
 from .html import write_report_html
 from .risk import risk_markdown
 from .universe import _summary_rows, write_universe_report
@@ -100,17 +101,18 @@ def _block(h: int, res) -> list:
          + f" (%^2 per day). Full report: [{link}]({link}).", ""]
     if res.single:
         L += [_md_table(_FORECAST_HEADER, _forecast_rows(m)), ""]
-        if m["dm_vs_har"]:
+        if _dm(m):
             rows = [[n, _f(d["qlike"]["stat"], ".2f"), _f(d["qlike"]["pvalue"], ".3f")]
-                    for n, d in m["dm_vs_har"].items()]
-            L += [f"Diebold-Mariano against har ({m['config']['dm_lags']} Newey-West lags; negative: lower loss):",
+                    for n, d in _dm(m).items()]
+            L += [f"Diebold-Mariano against {benchmark_of(m)} ({m['config']['dm_lags']} Newey-West lags; negative: lower loss):",
                   "", _md_table(["model", "QLIKE t", "QLIKE p"], rows), ""]
         L += risk_markdown(m)[1:] if risk_markdown(m) else []
         L += horizon_risk_lines(m)
         return L
     s = m["summary"]
-    L += ["Across assets (ratios averaged over assets; panel DM against har; MCS at the 10% level):", "",
-          _md_table(["model", "QLIKE / har", "QLIKE / best classical", "wins", "panel DM t", "panel DM p",
+    bench = s.get("benchmark", "har")
+    L += [f"Across assets (ratios averaged over assets; panel DM against {bench}; MCS at the 10% level):", "",
+          _md_table(["model", f"QLIKE / {bench}", "QLIKE / best classical", "wins", "panel DM t", "panel DM p",
                      "in the MCS (assets)"], _summary_rows(s)), "",
           "QLIKE per asset (in brackets: the ratio to the asset's best classical model):", ""]
     hdr, rows = _asset_qlike_rows(m)

@@ -151,9 +151,9 @@ def write_universe_forecasts(walks: dict, path) -> str:
 # ------------------------------------------------------------------------------------ report.md
 def _summary_rows(summary: dict) -> list:
     rows = []
-    ratio_har = summary.get("qlike_ratio_to_har", {})
+    ratio_har = summary.get("qlike_ratio_to_har", summary.get("qlike_ratio_to_benchmark", {}))
     ratio_best = summary.get("qlike_ratio_to_best_classical", {})
-    dm = summary.get("panel_dm_vs_har", {})
+    dm = summary.get("panel_dm_vs_har", summary.get("panel_dm_vs_benchmark", {}))
     for m in sorted(summary["models"], key=lambda k: ratio_best.get(k, ratio_har.get(k, 0.0))):
         d = dm.get(m, {})
         rows.append([m, _f(ratio_har.get(m), ".4f"), _f(ratio_best.get(m), ".4f"), summary["wins"].get(m, 0),
@@ -193,6 +193,7 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
     extra = extra or {}
     m = results.metrics
     s = m["summary"]
+    bench = s.get("benchmark", "har")
     first = next(iter(m["assets"].values()))["config"]
     window_text = "expanding window" if first["window"] is None else f"rolling window of {first['window']} days"
     L = [f"# {extra.get('title', 'Volatility forecasting report: ' + str(len(m['assets'])) + ' assets')}", ""]
@@ -215,22 +216,24 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
           "QLIKE = mean(y/f + ln f), lower is better. Ratios are per-asset QLIKE ratios averaged over the assets "
           "(below 1: lower loss than the reference); the best classical model is, per asset, the lowest QLIKE "
           "among ewma, garch, gjr and har. The panel Diebold-Mariano test averages the daily QLIKE difference "
-          "against har across the assets trading that day (Newey-West standard errors, "
-          f"{first['dm_lags']} lags; negative t: lower loss than har; p two-sided). The Model Confidence Set "
+          f"against {bench} across the assets trading that day (Newey-West standard errors, "
+          f"{first['dm_lags']} lags; negative t: lower loss than {bench}; p two-sided). The Model Confidence Set "
           "(Hansen, Lunde and Nason 2011, range statistic, circular block bootstrap) keeps, per asset, the "
           f"models not rejected as worse than the best at the {100 * next(iter(s['mcs'].values()))['size']:g}% "
-          "level.", "",
-          _md_table(["model", "QLIKE / har", "QLIKE / best classical", "wins", "panel DM t", "panel DM p",
+          "level." + ("" if bench == "har" else f" har did not run on these files (it needs Open/High/Low): "
+                      f"{bench} is the reference of the ratios, gains and tests instead."), "",
+          _md_table(["model", f"QLIKE / {bench}", "QLIKE / best classical", "wins", "panel DM t", "panel DM p",
                      "in the MCS (assets)"], _summary_rows(s)), ""]
     if s.get("best_classical"):
         L += ["Best classical model per asset: " + ", ".join(f"{a} `{b}`" for a, b in s["best_classical"].items())
               + ".", ""]
     if "qlike_gain_heatmap" in plots:
-        L += [f"![QLIKE gain against har per asset]({plots['qlike_gain_heatmap']})", ""]
+        L += [f"![QLIKE gain against {bench} per asset]({plots['qlike_gain_heatmap']})", ""]
 
     L += ["## Per asset", "",
-          "Per asset: the gain vs har is the ratio (QLIKE_har - QLIKE_model) / QLIKE_har in % (positive: lower "
-          "loss than har); DM against har with its p-value; the MCS p-value (**in**: in the 10% Model "
+          "Per asset: the gain vs the asset's benchmark (har, or the model named where har could not run) is the "
+          "ratio (QLIKE_benchmark - QLIKE_model) / QLIKE_benchmark in % (positive: lower loss); DM against the "
+          "same benchmark with its p-value; the MCS p-value (**in**: in the 10% Model "
           "Confidence Set); forecasts raised to the model's floor.", ""]
     for a, am in m["assets"].items():
         header = forecast_header(am)[:-1] + ["DM t", "DM p", "MCS p", "floor hits", "days"]
@@ -239,7 +242,7 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
         for w in degenerate_warnings(results.walks[a], first["window"]):
             L += [f"> Warning: {w}", ""]
     if "cum_qlike_by_asset" in plots:
-        L += [f"![cumulative QLIKE difference against har, per asset]({plots['cum_qlike_by_asset']})", ""]
+        L += [f"![cumulative QLIKE difference against {bench}, per asset]({plots['cum_qlike_by_asset']})", ""]
 
     costs = sorted(float(c) for c in first["costs_bps"])
     cost = f"{costs[len(costs) // 2]:g}"
@@ -279,8 +282,9 @@ def write_universe_report(results, out_dir, extra: Optional[dict] = None) -> dic
              "forecasts": write_universe_forecasts(results.walks, os.path.join(out, "forecasts.csv"))}
     plots = {}
     first = next(iter(results.walks.values()))
-    makers = {"qlike_gain_heatmap": lambda p: plot_gain_heatmap(results.metrics, p),
-              "cum_qlike_by_asset": lambda p: plot_cum_qlike_by_asset(results.walks, p),
+    bench = results.metrics["summary"].get("benchmark", "har")
+    makers = {"qlike_gain_heatmap": lambda p: plot_gain_heatmap(results.metrics, p, benchmark=bench),
+              "cum_qlike_by_asset": lambda p: plot_cum_qlike_by_asset(results.walks, p, benchmark=bench),
               "equity_by_asset": lambda p: plot_equity_by_asset(results.walks, results.config, p),
               "training_loss": lambda p: plot_losses(first.histories, p),
               "gradient_flow": lambda p: plot_gradient_flow(first.histories, p),
