@@ -300,8 +300,18 @@ def test_reduction_by_hand():
     np.testing.assert_allclose(m.grad, np.full((2, 3), 1 / 6))
     with pytest.raises(ValueError):
         T(np.zeros((0, 2))).max()
-    with pytest.raises(ValueError):
-        T(np.zeros((0, 2))).mean(axis=0)
+    e = T(np.zeros((0, 2)))
+    got = e.mean(axis=0)              # the mean of no numbers is NaN (numpy, PyTorch), not an error
+    assert got.shape == (2,) and np.isnan(got.data).all()
+    got.sum().backward()
+    assert e.grad.shape == (0, 2)
+    one = T(np.array([[3.0], [4.0]]))
+    for f in (lambda t: t.var(axis=1, ddof=1), lambda t: t.std(axis=1, ddof=1)):
+        one.grad = None
+        v = f(one)                      # one number, ddof 1: NaN and NaN gradients, as PyTorch
+        assert np.isnan(v.data).all()
+        v.sum().backward()
+        assert np.isnan(one.grad).all()
 
 
 # --------------------------------------------------------------------------------------------

@@ -152,6 +152,9 @@ class Tensor(*FAMILIES):
             arr = data if isinstance(data, np.ndarray) else np.asarray(data)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor needs numeric data: {e}") from None
+        if arr.dtype.kind == "O" and arr.size and any(isinstance(d, Tensor) for d in arr.flat):
+            raise TypeError("Tensor(...) of an array of Tensors (np.array([...]) of Tensors) would drop their "
+                            "graph: use Tensor.stack([...])")
         if arr.dtype.kind not in "biuf":
             what = {"c": "complex", "O": "object (mixed or non-numeric)"}.get(arr.dtype.kind, str(arr.dtype))
             raise TypeError(f"Tensor needs real numeric data, got {what} data")
@@ -362,7 +365,7 @@ class Tensor(*FAMILIES):
     def mean(self, axis=None, keepdims=False):
         total = self.sum(axis=axis, keepdims=keepdims)
         if total.data.size and self.data.size == 0:
-            raise ValueError(f"mean: reducing over an empty axis of shape {self.shape}")
+            return total * np.nan      # the mean of no numbers: NaN, as numpy and PyTorch (no gradient to give)
         n = self.data.size // max(total.data.size, 1)
         return total * (1.0 / n) if n else total
 

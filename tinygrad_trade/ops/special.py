@@ -7,7 +7,8 @@ ulps per hundred terms); ``j0``/``j1`` by the power series for |x| < 12 (cancell
 absolute there) and Hankel's asymptotic expansion beyond (truncated at its smallest term, < 1e-10);
 ``gammainc`` by its series below ``a + 1`` and Lentz's continued fraction above (Numerical Recipes).
 
-Rules: ``i0' = i1``, ``i1' = i0 - i1/x`` (1/2 at 0), ``j0' = -j1``, ``j1' = j0 - j1/x`` (1/2 at 0),
+Rules: ``i0' = i1``, ``i1' = i0 - i1/x`` (1/2 at 0), ``j0' = -j1``, ``j1' = j0 - j1/x`` (1/2 at 0; ``i1/x``
+and ``j1/x`` by their series near 0),
 ``d gammainc(a, x)/dx = x^(a-1) e^-x / Gamma(a)``; they call the same functions, so second derivatives
 work. The derivative of ``gammainc`` with respect to ``a`` is not available (torch does not have it
 either): asking for it is a clear error.
@@ -80,12 +81,22 @@ def _call(name, x):
     return getattr(x, name)() if isinstance(x, TensorBase) else _np(name)(x).astype(x.dtype)
 
 
+_SMALL = 1e-3      # below this |x|, f1(x)/x by its series (f1(x)/x - its derivative - cancels near 0)
+
+
 def _over_x(f1, x):
-    """f1(x) / x with the limit 1/2 * f1'(0)... for f1 in {i1, j1}: f1(x)/x -> 1/2 at 0."""
-    zero = data(x) == 0
-    if not zero.any():
+    """f1(x) / x for f1 in {i1, j1}, 1/2 at 0. Near 0 by its series, ``1/2 +- x^2/16 + x^4/384`` (the next term
+    is ~x^6/18432: below 1e-22 here), whose derivatives stay exact where ``f1'(x)/x - f1(x)/x^2`` would
+    cancel (at x = 2e-308 it gave 1e292 for a second derivative of about 0)."""
+    small = np.abs(data(x)) < _SMALL
+    if not small.any():
         return _call(f1, x) / x
-    return F.where(zero, 0.5, _call(f1, F.where(zero, 1.0, x)) / F.where(zero, 1.0, x))
+    sign = 1.0 if f1 == "i1" else -1.0
+    xs = F.where(small, x, 0.0)
+    x2 = xs * xs
+    series = 0.5 + x2 * (sign / 16.0) + x2 * x2 * (1.0 / 384.0)
+    safe = F.where(small, 1.0, x)
+    return F.where(small, series, _call(f1, safe) / safe)
 
 
 _RULES = {

@@ -103,9 +103,9 @@ class Statistics(TensorBase):
             axis = tuple(axis)
         axes, _ = reduce_shape(self.shape, axis, keepdims)
         n = int(np.prod([self.shape[a] for a in axes]))
-        if n - ddof <= 0:
-            raise ValueError(f"var: needs more than {ddof} elements, got {n}")
         d = self - self.mean(axis=axis, keepdims=True)
+        if n - ddof <= 0:           # too few numbers: NaN, and NaN gradients, as numpy and PyTorch
+            return (d * d).sum(axis=axis, keepdims=keepdims) * np.nan
         return (d * d).sum(axis=axis, keepdims=keepdims) * (1.0 / (n - ddof))
 
     def std(self, axis=None, keepdims=False, ddof=0):
@@ -114,8 +114,8 @@ class Statistics(TensorBase):
             axis = tuple(axis)
         axes, kshape = reduce_shape(self.shape, axis)
         n = int(np.prod([self.shape[a] for a in axes]))
-        if n - ddof <= 0:
-            raise ValueError(f"std: needs more than {ddof} elements, got {n}")
+        if n - ddof <= 0:           # too few numbers: NaN (the variance's NaN), NaN gradients, as PyTorch
+            return self.var(axis=axis, keepdims=keepdims, ddof=ddof)
         y = np.std(self.data, axis=axes, keepdims=keepdims, ddof=ddof)
         return self._make(y, (self,), _std_op(axes, kshape, n - ddof))
 
