@@ -35,7 +35,7 @@ def _ours(r, vol):
 
     def ses():
         x = fit_garch(r, vol=vol)
-        return x.std_err, x.robust_std_err
+        return x.classic_std_err, x.robust_std_err
     se_s = best_of(ses, repeat=3) - fit_s
     return res, fit_s, max(se_s, 0.0)
 
@@ -70,7 +70,7 @@ def run() -> str:
         names = list(res.params.index)
         header = ["", "loglik"] + names + ["fit time"]
         rows = [["tinygrad_trade", f"{res.loglik:.3f}"] + [f"{res.params[n]:.5f}" for n in names] + [f"{fit_s * 1e3:.1f} ms"]]
-        rows.append(["  classic s.e.", ""] + [f"{res.std_err[n]:.5f}" for n in names] + [""])
+        rows.append(["  classic s.e.", ""] + [f"{res.classic_std_err[n]:.5f}" for n in names] + [""])
         rows.append(["  robust s.e.", ""] + [f"{res.robust_std_err[n]:.5f}" for n in names] + [""])
         if arch_version:
             ap, all_, a_s, ase = _arch(r, vol)

@@ -43,7 +43,7 @@ def test_garch_result_matches_fit_garch(garch_res, returns):
     assert garch_res.std_err.notna().all()
     # std_err follows arch's default (robust sandwich); the classic inverse-Hessian one by name
     np.testing.assert_allclose(garch_res.std_err.to_numpy(), garch_res.model.result.robust_std_err.to_numpy())
-    np.testing.assert_allclose(garch_res.classic_std_err.to_numpy(), garch_res.model.result.std_err.to_numpy())
+    np.testing.assert_allclose(garch_res.classic_std_err.to_numpy(), garch_res.model.result.classic_std_err.to_numpy())
     assert not np.allclose(garch_res.std_err.to_numpy(), garch_res.classic_std_err.to_numpy())
     cv = garch_res.conditional_volatility
     assert cv.index.equals(pd.DatetimeIndex(returns.index, name="date"))

@@ -153,10 +153,11 @@ def test_garch_fit_and_forecast_evaluation_show_as_tables():
     close = load_sp500()["close"].to_numpy()
     fit = fit_garch(100 * np.diff(np.log(close[-1000:])))
     rows = _cells(fit._repr_html_())
-    assert rows[0] == ["", "coef", "std err", "t", "P>|t|", "robust std err", "robust t"]
+    assert rows[0] == ["", "coef", "std err", "t", "P>|t|", "classic std err", "classic t"]
     assert [row[0] for row in rows[1:]] == list(fit.names)
     assert [float(row[1]) for row in rows[1:]] == pytest.approx(list(fit.params), abs=1e-6)
-    assert float(rows[2][2]) == pytest.approx(fit.std_err["omega"], abs=1e-6)
+    assert float(rows[2][2]) == pytest.approx(fit.robust_std_err["omega"], abs=1e-6)     # robust, arch's default
+    assert float(rows[2][5]) == pytest.approx(fit.classic_std_err["omega"], abs=1e-6)
 
     res = run_forecast(ForecastConfig(out=None, start="2017-01-01", models=("ewma", "har"), refit_every=126,
                                       quiet=True))

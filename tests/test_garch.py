@@ -166,8 +166,9 @@ def test_sp500_garch_reference_fit(fits):
         assert res.params[n] == pytest.approx(v, abs=1e-3), n
     # the reference used a numerical Hessian: agreement to the third significant digit
     for n in REF_GARCH:
-        assert res.std_err[n] == pytest.approx(REF_GARCH_SE[n], rel=5e-3), n
+        assert res.classic_std_err[n] == pytest.approx(REF_GARCH_SE[n], rel=5e-3), n
         assert res.robust_std_err[n] == pytest.approx(REF_GARCH_RSE[n], rel=5e-3), n
+        assert res.std_err[n] == res.robust_std_err[n], n          # arch's default: std_err is the robust one
     assert res.converged
     k = 4
     assert res.aic == pytest.approx(-2 * res.loglik + 2 * k)
@@ -204,16 +205,20 @@ def test_standard_errors_equal_finite_difference_hessian(returns, fits, vol):
     H = 0.5 * (H + H.T)
     hinv = np.linalg.inv(-H)
     se_fd = np.sqrt(np.diag(hinv))
-    np.testing.assert_allclose(res.std_err.to_numpy(), se_fd, rtol=1e-4)
+    np.testing.assert_allclose(res.classic_std_err.to_numpy(), se_fd, rtol=1e-4)
     J = res.nobs * np.cov(res.scores.T)
     np.testing.assert_allclose(res.robust_std_err.to_numpy(), np.sqrt(np.diag(hinv @ J @ hinv)), rtol=1e-4)
 
 
 def test_result_statistics_and_summary(fits):
     res = fits["garch"]
-    np.testing.assert_allclose(res.tvalues, res.params / res.std_err)
+    np.testing.assert_allclose(res.tvalues, res.params / res.robust_std_err)      # robust, as arch's default
+    np.testing.assert_allclose(res.classic_tvalues, res.params / res.classic_std_err)
+    np.testing.assert_allclose(res.cov_params.to_numpy(), res.robust_cov_params.to_numpy())
     z = abs(res.tvalues["mu"])
     assert res.pvalues["mu"] == pytest.approx(math.erfc(z / math.sqrt(2)))
+    zc = abs(res.classic_tvalues["mu"])
+    assert res.classic_pvalues["mu"] == pytest.approx(math.erfc(zc / math.sqrt(2)))
     text = res.summary()
     for word in ("GARCH(1,1)", "log-likelihood", "omega", "beta", "robust", "-6941.539"):
         assert word in text
@@ -310,17 +315,19 @@ def test_forecaster_multi_day_horizon(returns):
 def test_cli_json_keys(capsys):
     assert main(["garch", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    keys = {"mu", "omega", "alpha", "beta", "loglik", "std_err", "robust_std_err", "dist", "dist_params",
-            "at_bound"}
+    keys = {"mu", "omega", "alpha", "beta", "loglik", "std_err", "robust_std_err", "classic_std_err", "dist",
+            "dist_params", "at_bound"}
     assert set(out) == keys
-    assert set(out["std_err"]) == set(out["robust_std_err"]) == {"mu", "omega", "alpha", "beta"}
+    assert set(out["std_err"]) == set(out["classic_std_err"]) == {"mu", "omega", "alpha", "beta"}
     assert out["loglik"] == pytest.approx(REF_GARCH_LL, abs=0.01)
-    assert out["std_err"]["beta"] == pytest.approx(REF_GARCH_SE["beta"], rel=5e-3)    # classic errors
+    assert out["std_err"] == out["robust_std_err"]                                     # arch's default
+    assert out["std_err"]["beta"] == pytest.approx(REF_GARCH_RSE["beta"], rel=5e-3)
+    assert out["classic_std_err"]["beta"] == pytest.approx(REF_GARCH_SE["beta"], rel=5e-3)
 
     assert main(["garch", "--json", "--vol", "gjr", "--mean", "zero"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"omega", "alpha", "gamma", "beta", "loglik", "std_err", "robust_std_err", "dist", "dist_params",
-                        "at_bound"}
+    assert set(out) == {"omega", "alpha", "gamma", "beta", "loglik", "std_err", "robust_std_err", "classic_std_err",
+                        "dist", "dist_params", "at_bound"}
     assert set(out["std_err"]) == {"omega", "alpha", "gamma", "beta"}
 
 

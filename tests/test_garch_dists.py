@@ -130,7 +130,7 @@ def test_sp500_fits_equal_arch(returns, key):
     for n, v in params.items():
         assert res.params[n] == pytest.approx(v, rel=1e-3, abs=1e-4), n
     for n, v in se.items():      # arch's numerical Hessian: agreement to about 1%
-        assert res.std_err[n] == pytest.approx(v, rel=2e-2), n
+        assert res.classic_std_err[n] == pytest.approx(v, rel=2e-2), n
     for n, v in REF_ROBUST.get(key, {}).items():
         assert res.robust_std_err[n] == pytest.approx(v, rel=2e-2), n
     assert list(res.params.index) == param_names(vol, "constant", res.dist.param_names)

@@ -335,7 +335,7 @@ class GARCH(Forecaster):
         return self.result.robust_std_err.rename("std_err")
 
     def fitted_classic_std_err(self, ds: Dataset):
-        return self.result.std_err.rename("classic_std_err")
+        return self.result.classic_std_err
 
     def fitted_loglikelihood(self):
         return float(self.result.loglik)

@@ -2,7 +2,10 @@
 
 :class:`GarchResult` holds arch's attribute names (``params``, ``loglik``, ``std_err``,
 ``robust_std_err``, ``conditional_variance`` ...). The classic covariance is ``(-H)^-1`` from the
-exact Hessian, the robust one the sandwich ``(-H)^-1 (n Cov(scores)) (-H)^-1`` as arch computes it.
+exact Hessian, the robust one the sandwich ``(-H)^-1 (n Cov(scores)) (-H)^-1`` as arch computes it. As in arch,
+the plain names (``std_err``, ``tvalues``, ``pvalues``, ``cov_params``) are the robust ones (arch's default
+``cov_type="robust"``); the classic ones go by name (``classic_std_err`` ...), and ``robust_*`` name the
+robust ones explicitly.
 For the Gaussian GARCH and GJR the Hessian comes by default from the Value graph's second-order
 gradients (:func:`~.garch_recursions.value_hessian`); for the other laws and EGARCH from exact
 sensitivities and the engine's pointwise second derivatives (:func:`~.garch_dists.loglik_dist_derivatives`).
@@ -36,9 +39,10 @@ class GarchResult:
 
     ``params`` (Series mu, omega, alpha, [gamma,] beta, then the error law's shape parameters
     under arch's names: ``nu``; ``eta``, ``lambda``), ``dist`` (the law), ``loglik``, ``aic``, ``bic``, ``nobs``,
-    ``std_err`` (classic, from the exact Hessian), ``robust_std_err`` (sandwich), ``tvalues``
-    and ``pvalues`` (from the classic errors), ``robust_tvalues``, ``cov_params``,
-    ``robust_cov_params``, ``conditional_variance``, ``resid``, ``summary()``,
+    ``std_err``, ``tvalues``, ``pvalues``, ``cov_params`` (robust, the sandwich: arch's default),
+    ``classic_std_err``, ``classic_tvalues``, ``classic_pvalues``, ``classic_cov_params`` (from the exact
+    Hessian), ``robust_std_err`` ... (the same as the plain names), ``conditional_variance``, ``resid``,
+    ``summary()``,
     ``forecast(horizon)``, ``at_bound``. Standard errors are computed on first access.
     """
 
@@ -136,7 +140,7 @@ class GarchResult:
         return self._derivatives[2]
 
     @functools.cached_property
-    def cov_params(self) -> pd.DataFrame:
+    def classic_cov_params(self) -> pd.DataFrame:
         """Classic covariance ``(-H)^-1``."""
         return pd.DataFrame(np.linalg.inv(-self.hessian), index=self.names, columns=self.names)
 
@@ -148,37 +152,54 @@ class GarchResult:
         return pd.DataFrame(hinv @ J @ hinv, index=self.names, columns=self.names)
 
     @staticmethod
-    def _se(cov: pd.DataFrame) -> pd.Series:
+    def _se(cov: pd.DataFrame, name: str) -> pd.Series:
         d = np.diag(cov.to_numpy())
-        return pd.Series(np.sqrt(np.where(d > 0, d, np.nan)), index=cov.index, name="std_err")
+        return pd.Series(np.sqrt(np.where(d > 0, d, np.nan)), index=cov.index, name=name)
 
     @functools.cached_property
-    def std_err(self) -> pd.Series:
-        return self._se(self.cov_params)
+    def classic_std_err(self) -> pd.Series:
+        return self._se(self.classic_cov_params, "classic_std_err")
 
     @functools.cached_property
     def robust_std_err(self) -> pd.Series:
-        return self._se(self.robust_cov_params).rename("robust_std_err")
+        return self._se(self.robust_cov_params, "robust_std_err")
 
     @property
-    def tvalues(self) -> pd.Series:
-        return (self.params / self.std_err).rename("tvalues")
+    def classic_tvalues(self) -> pd.Series:
+        return (self.params / self.classic_std_err).rename("classic_tvalues")
 
     @property
     def robust_tvalues(self) -> pd.Series:
         return (self.params / self.robust_std_err).rename("robust_tvalues")
 
     @staticmethod
-    def _p(t: pd.Series) -> pd.Series:
-        return t.abs().map(lambda z: math.erfc(z / math.sqrt(2.0)) if np.isfinite(z) else np.nan)
+    def _p(t: pd.Series, name: str) -> pd.Series:
+        return t.abs().map(lambda z: math.erfc(z / math.sqrt(2.0)) if np.isfinite(z) else np.nan).rename(name)
 
     @property
-    def pvalues(self) -> pd.Series:
-        return self._p(self.tvalues).rename("pvalues")
+    def classic_pvalues(self) -> pd.Series:
+        return self._p(self.classic_tvalues, "classic_pvalues")
 
     @property
     def robust_pvalues(self) -> pd.Series:
-        return self._p(self.robust_tvalues).rename("robust_pvalues")
+        return self._p(self.robust_tvalues, "robust_pvalues")
+
+    # arch's default names are the robust ones (cov_type="robust")
+    @property
+    def cov_params(self) -> pd.DataFrame:
+        return self.robust_cov_params
+
+    @property
+    def std_err(self) -> pd.Series:
+        return self.robust_std_err.rename("std_err")
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self.robust_tvalues.rename("tvalues")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return self.robust_pvalues.rename("pvalues")
 
     def forecast(self, horizon: int = 1) -> np.ndarray:
         """Variance forecasts for 1..horizon days after the end of the sample (closed form).
@@ -210,8 +231,9 @@ class GarchResult:
                  f"  AIC {self.aic:>16.3f}    BIC {self.bic:>22.3f}",
                  f"  persistence {self.persistence:>8.5f}    converged {'yes' if self.converged else 'NO'}",
                  "",
-                 f"{'':>7} {'coef':>10} {'std err':>10} {'t':>8} {'P>|t|':>8} {'robust se':>10} {'robust t':>9}"]
-        se, rse, t, p, rt = self.std_err, self.robust_std_err, self.tvalues, self.pvalues, self.robust_tvalues
+                 f"{'':>7} {'coef':>10} {'std err':>10} {'t':>8} {'P>|t|':>8} {'classic se':>10} {'classic t':>9}"]
+        se, rse, t, p, rt = (self.std_err, self.classic_std_err, self.tvalues, self.pvalues,
+                             self.classic_tvalues)
         flag = self.at_bound
         for n in self.names:
             lines.append(f"{n:>7} {self.params[n]:>10.5f} {se[n]:>10.5f} {t[n]:>8.2f} {p[n]:>8.4f} "
@@ -220,7 +242,8 @@ class GarchResult:
         if flag.any():
             lines.append(f"* at a bound ({', '.join(n for n in self.names if flag[n])}): "
                          "its t-statistic and p-value are not valid there")
-        lines.append("std err: inverse of the exact Hessian; robust: sandwich H^-1 J H^-1 (scores' covariance)")
+        lines.append("std err, t, P>|t|: robust, the sandwich H^-1 J H^-1 (scores' covariance; arch's default); "
+                     "classic: inverse of the exact Hessian")
         return "\n".join(lines)
 
     def __repr__(self):

@@ -31,15 +31,16 @@ def _table(df: pd.DataFrame, caption: str, formats: dict, index: bool = True) ->
 
 def garch_html(res) -> str:
     """The estimates of a :class:`~tinygrad_trade.vol.models.garch.GarchResult`: coefficient,
-    standard error, t, p-value and robust standard error per parameter, and the fit's summary."""
+    robust standard error, t and p-value (arch's default) and the classic standard error and t per parameter, and the fit's summary."""
     title = {"garch": "GARCH(1,1)", "gjr": "GJR-GARCH(1,1,1)"}.get(res.vol, res.vol)
     caption = (f"{title}, {res.mean} mean: {res.nobs} observations, log-likelihood {res.loglik:.3f}, "
                f"AIC {res.aic:.3f}, BIC {res.bic:.3f}, persistence {res.persistence:.5f}"
                + ("" if res.converged else ", DID NOT CONVERGE"))
     df = pd.DataFrame({"coef": res.params, "std err": res.std_err, "t": res.tvalues, "P>|t|": res.pvalues,
-                       "robust std err": res.robust_std_err, "robust t": res.robust_tvalues})
-    return _table(df, caption, {"coef": ".6f", "std err": ".6f", "t": ".2f", "P>|t|": ".4f",
-                                "robust std err": ".6f", "robust t": ".2f"})
+                       "classic std err": res.classic_std_err, "classic t": res.classic_tvalues})
+    return _table(df, caption + "; std err, t, P>|t| robust (sandwich, arch's default)",
+                  {"coef": ".6f", "std err": ".6f", "t": ".2f", "P>|t|": ".4f", "classic std err": ".6f",
+                   "classic t": ".2f"})
 
 
 def forecast_html(m: dict) -> str:
