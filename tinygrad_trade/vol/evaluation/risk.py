@@ -135,17 +135,74 @@ def rolling_var_es(returns, variance, levels=LEVELS, method: str = "fhs", min_hi
             out[f"es_{level_key(a)}"] = sig * e
         return out
     z = standardized_residuals(returns, s)
-    past = [] if history is None else list(np.asarray(history, dtype=float)[np.isfinite(history)])
-    zs = np.sort(np.asarray(past, dtype=float))
-    for t in range(n):
-        if zs.size >= max(2, int(min_history)) and np.isfinite(sig[t]):
-            for a in levels:
-                v, e = _sorted_var_es(zs, a)
-                out[f"var_{level_key(a)}"][t] = sig[t] * v
-                out[f"es_{level_key(a)}"][t] = sig[t] * e
-        if np.isfinite(z[t]):
-            zs = np.insert(zs, np.searchsorted(zs, z[t]), z[t])
+    past = np.zeros(0) if history is None else np.asarray(history, dtype=float).reshape(-1)
+    _rolling_fhs(z, sig, levels, min_history, past[np.isfinite(past)], out)
     return out
+
+
+_CHUNK = 256      # days per block of the vectorised FHS (memory: block x residuals)
+_MARGIN = 16      # order statistics kept past the quantile's, for ties at the quantile
+
+
+def _rolling_fhs(z: np.ndarray, sig: np.ndarray, levels, min_history: int, past: np.ndarray, out: dict) -> None:
+    """FHS figures of every day at once, the same numbers as a day-by-day loop over the sorted residuals.
+
+    Day ``t`` sees ``S_t``: ``past`` and the finite ``z_u`` of days ``u < t``. All residuals are sorted once
+    (ties: the later first, as an insertion into a sorted list would put them); the smallest ``J`` of ``S_t`` are
+    then the first ``J`` of that order that have arrived by ``t``. From them: the quantile ``q`` interpolated
+    between the order statistics ``lo`` and ``lo + 1``, ``k`` = how many are at most ``q``, and the mean of the
+    ``k`` smallest, summed row by row as ``numpy.mean`` sums one sorted slice (a 2-D ``mean(axis=1)`` over
+    C-contiguous rows is the same pairwise sum per row)."""
+    n = z.size
+    fin = np.isfinite(z)
+    vals = np.concatenate([past, z[fin]])
+    arrive = np.concatenate([np.full(past.size, -1, dtype=np.int64), np.flatnonzero(fin)])
+    order = np.lexsort((-arrive, vals))
+    V, A = vals[order], arrive[order]
+    m = past.size + np.concatenate(([0], np.cumsum(fin)[:-1])) if n else np.zeros(0, dtype=np.int64)
+    days = np.flatnonzero((m >= max(2, int(min_history))) & np.isfinite(sig))
+    if days.size == 0:
+        return
+    m_d = m[days]
+    plan = []
+    for a in levels:
+        pos = a * (m_d - 1).astype(float)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, m_d - 1)
+        plan.append((a, pos, lo, hi))
+    for c0 in range(0, days.size, _CHUNK):
+        rows, sl = days[c0:c0 + _CHUNK], slice(c0, c0 + _CHUNK)
+        # the J smallest of each day's residuals are kept; J grows with the days (hi is the chunk's last)
+        J = min(max(int(hi[sl][-1]) for _, _, _, hi in plan) + 1 + _MARGIN, int(m[rows[-1]]))
+        # the first position of the sorted residuals by which J of them have arrived on the chunk's first day
+        got = np.cumsum(A < rows[0])
+        R = int(np.searchsorted(got, J)) + 1 if got.size and got[-1] >= J else V.size
+        arrived = A[None, :R] < rows[:, None]
+        rank = np.cumsum(arrived, axis=1, dtype=np.int32)
+        take = arrived & (rank <= J)
+        r_i, c_i = np.nonzero(take)
+        C = np.full((rows.size, J), np.inf)
+        C[r_i, rank[r_i, c_i] - 1] = V[c_i]
+        ii = np.arange(rows.size)
+        for a, pos, lo, hi in plan:
+            p, l, h = pos[sl], lo[sl], hi[sl]
+            zl, zh = C[ii, l], C[ii, h]
+            q = zl + (p - l) * (zh - zl)                   # as _sorted_var_es, element by element
+            k = np.maximum(1, np.sum(C <= q[:, None], axis=1))
+            es = np.empty(rows.size)
+            slow = (k >= J) & (J < m[rows])                # ties at q may run past the J kept: day by day
+            for i in np.flatnonzero(slow):
+                vq, ve = _sorted_var_es(V[A < rows[i]], a)     # V is sorted
+                q[i], es[i] = -vq, -ve
+            fast = np.flatnonzero(~slow)
+            fast = fast[np.argsort(k[fast], kind="stable")]          # the days grouped by k
+            cuts = [0, *(np.flatnonzero(np.diff(k[fast])) + 1).tolist(), fast.size] if fast.size else [0]
+            for g0, g1 in zip(cuts[:-1], cuts[1:]):
+                sel = fast[g0:g1]
+                es[sel] = np.ascontiguousarray(C[sel, :k[sel[0]]]).mean(axis=1)
+            key = level_key(a)
+            out[f"var_{key}"][rows] = sig[rows] * -q
+            out[f"es_{key}"][rows] = sig[rows] * -es
 
 
 # ------------------------------------------------------------------------------------ backtests
