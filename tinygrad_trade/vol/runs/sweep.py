@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -138,6 +138,28 @@ def _job(task, refs, n_assets: int) -> Job:
     return task_job(task, _run_task_on, (dataclasses.replace(task, datasets={}), data, about), cost, about)
 
 
+def _model_watch(datasets, tasks, on_model: Callable):
+    """``run_jobs``'s ``on_result``: calls ``on_model(key, label, walks)`` once every task of a model in a run
+    is done, with that model's walks (``collect_results`` of a plan holding that model only)."""
+    jobs = [(r, t) for r, (_, _, ts) in enumerate(tasks) for t in ts]     # job i runs task jobs[i][1]
+    left = {}
+    for i, (r, t) in enumerate(jobs):
+        left.setdefault((r, t.label), []).append(i)
+    got = {}
+
+    def on_result(i, result):
+        r, task = jobs[i]
+        got[i] = result
+        mine = left[(r, task.label)]
+        if not all(j in got for j in mine):
+            return
+        key, plan, _ = tasks[r]
+        part = dataclasses.replace(plan, specs=[s for s in plan.specs if s.key == task.label])
+        on_model(key, task.label, collect_results(datasets, part, [jobs[j][1] for j in mine],
+                                                  [got.pop(j) for j in mine]))
+    return on_result
+
+
 def _rows(walks: Mapping[str, object], seed, seeded: bool, assets) -> tuple:
     rows, forecasts = [], {}
     for asset in assets:
@@ -159,7 +181,8 @@ def _rows(walks: Mapping[str, object], seed, seeded: bool, assets) -> tuple:
 
 def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, start=None, stop=None,
           refit_every: int = 21, window=None, progress: bool = False, chunk: Optional[int] = None,
-          assets_of: Optional[Mapping] = None) -> SweepResult:
+          assets_of: Optional[Mapping] = None, on_model: Optional[Callable] = None,
+          meanwhile: Optional[Callable[[], None]] = None) -> SweepResult:
     """Walk-forward of every model on every asset for every seed; see the module docstring.
 
     ``datasets``: asset name -> Dataset. ``models``: names, ``(name, options)`` pairs, import paths
@@ -169,7 +192,11 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
     ``concurrent.futures.Executor``. ``chunk``: blocks per task for models that do not warm start (default: all of
     them, except on an executor with fewer than :data:`MANY_CHAINS` asset x model x seed chains: about four tasks
     per chain); it never changes a result. ``assets_of``: model label -> the assets it runs on (as
-    ``run_universe``).
+    ``run_universe``). ``on_model(key, label, walks)``, called in this process as soon as every task of one
+    model of one run is done (``key``: the seed, None for the seed-free models; ``walks``: ``{asset:
+    WalkForwardResult}`` holding that model alone), lets the caller work on a model's results while the others
+    run; ``meanwhile()``: work of the caller done once while the tasks run (see
+    :func:`~tinygrad_trade.vol.runs.tasks.run_jobs`). Neither changes a result.
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -208,7 +235,8 @@ def sweep(datasets: Mapping[str, Dataset], models, seeds=(0,), executor=None, st
         off = len(jobs)
         jobs.extend(_job(dataclasses.replace(t, needs=tuple(i + off for i in t.needs)) if t.needs else t, refs,
                          len(datasets)) for t in ts)
-    results = run_jobs(jobs, executor=executor, progress=progress, desc="sweep")
+    results = run_jobs(jobs, executor=executor, progress=progress, desc="sweep", meanwhile=meanwhile,
+                       on_result=None if on_model is None else _model_watch(datasets, tasks, on_model))
 
     rows, forecasts, walks, i = [], {}, {}, 0
     for key, plan, ts in tasks:

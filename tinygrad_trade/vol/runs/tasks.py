@@ -343,8 +343,8 @@ def _progress_bar(total: float, desc: str):
 class Job:
     """One picklable unit of work for :func:`run_jobs`: ``fn(*args)`` in this process or on a worker.
 
-    ``cost``: its weight in the progress bar; ``about``: how error lines name it ("<asset>: model 'x',
-    blocks 0-3"); ``first``: submit it before the others (warm-start chains, the critical path);
+    ``cost``: its weight in the progress bar and the submission order; ``about``: how error lines name it ("<asset>: model 'x',
+    blocks 0-3"); ``first``: among jobs of equal cost, submit it first (warm-start chains);
     ``ticks``: blocks it runs (in-process, ``fn`` then gets ``on_block=`` to move the bar per block);
     ``after``: indices of earlier jobs whose results it needs: it is submitted once they are done, with
     ``bind(args, [their results])`` as its arguments (a plain submit, so any executor will do).
@@ -360,13 +360,18 @@ class Job:
     bind: Optional[Callable] = None
 
 
-def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: str = "walk-forward") -> list:
+def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: str = "walk-forward",
+             on_result: Optional[Callable[[int, object], None]] = None,
+             meanwhile: Optional[Callable[[], None]] = None) -> list:
     """Run every job; the results in the order of ``jobs`` (never in the order they finished).
 
     ``executor``: ``None`` (this process) or any ``concurrent.futures.Executor``; arguments may be
     anything the executor resolves (e.g. Dask futures of scattered datasets). All jobs are submitted
-    at once (a job with ``after`` once those are done), the jobs others wait for first, then the ``first``
-    ones, then the costliest. ``progress``: one bar in this process
+    at once (a job with ``after`` once those are done), longest first: by the cost of the job and of the
+    jobs that wait for it (the critical path; ``first`` breaks ties). ``on_result(i, result)`` is called
+    in this process as each job's result comes in (in job order in-process), ``meanwhile()`` once while the
+    jobs run (in-process: before them): work of the caller that needs none of the results, done on this
+    process's otherwise idle time. Neither changes a result. ``progress``: one bar in this process
     on stderr when it is a terminal, weighted by cost so its ETA is honest (a net's refit costs
     hundreds of HAR refits). A job that raises cancels the jobs after it; the earlier ones finish, so
     the error raised is the first in job order, the same as in-process: a :class:`WalkForwardError`
@@ -385,8 +390,10 @@ def run_jobs(jobs: Sequence[Job], executor=None, progress: bool = False, desc: s
         # not always take effect (seen with OpenBLAS 0.3.30), so a thread pool's tasks rely on this one
         with one_blas_thread():
             if executor is None:
-                return _run_here(jobs, bar)
-            return _run_on(executor, jobs, bar)
+                if meanwhile is not None:
+                    meanwhile()
+                return _run_here(jobs, bar, on_result)
+            return _run_on(executor, jobs, bar, on_result, meanwhile)
     finally:
         if bar is not None:
             bar.close()
@@ -399,28 +406,40 @@ def _args(job: Job, results) -> tuple:
     return job.bind(job.args, [results[j] for j in job.after])
 
 
-def _run_here(jobs, bar) -> list:
+def _run_here(jobs, bar, on_result=None) -> list:
     results = []
-    for job in jobs:
+    for i, job in enumerate(jobs):
         args = _args(job, results)
         if bar is None:
             results.append(job.fn(*args))
-            continue
-        bar.set_postfix_str(job.about.split(": ", 1)[-1])
-        if job.ticks:
-            step = job.cost / job.ticks
-            results.append(job.fn(*args, on_block=lambda: bar.update(step)))
         else:
-            results.append(job.fn(*args))
-            bar.update(job.cost)
+            bar.set_postfix_str(job.about.split(": ", 1)[-1])
+            if job.ticks:
+                step = job.cost / job.ticks
+                results.append(job.fn(*args, on_block=lambda: bar.update(step)))
+            else:
+                results.append(job.fn(*args))
+                bar.update(job.cost)
+        if on_result is not None:
+            on_result(i, results[i])
     return results
 
 
-def _run_on(executor, jobs, bar) -> list:
+def _critical_order(jobs) -> list:
+    """Job indices by the length of the chain each starts (its cost plus the costs of the jobs that wait for it,
+    transitively), longest first; then ``first`` jobs, then job order. Longest first keeps a long warm-started
+    chain from starting late, behind short jobs."""
+    chain = [float(j.cost) for j in jobs]
+    for i in reversed(range(len(jobs))):              # a job waits only for earlier ones
+        for j in jobs[i].after:
+            chain[j] = max(chain[j], float(jobs[j].cost) + chain[i])
+    return sorted(range(len(jobs)), key=lambda i: (-chain[i], not jobs[i].first, i))
+
+
+def _run_on(executor, jobs, bar, on_result=None, meanwhile=None) -> list:
     from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
     results = [None] * len(jobs)
-    awaited = {j for job in jobs for j in job.after}       # jobs that others wait for: the critical path
-    order = sorted(range(len(jobs)), key=lambda i: (i not in awaited, not jobs[i].first, -jobs[i].cost, i))
+    order = _critical_order(jobs)
     waiting = {i for i in order if jobs[i].after}          # submitted when the jobs they need are done
     finished = set()
     futures = {executor.submit(jobs[i].fn, *jobs[i].args): i for i in order if i not in waiting}
@@ -428,6 +447,8 @@ def _run_on(executor, jobs, bar) -> list:
     check = getattr(executor, "check", None)
     failed = None     # (job index, exception): the first failure in job order wins, as in-process
     try:
+        if meanwhile is not None:
+            meanwhile()
         while pending:
             done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
             if not done and check is not None:
@@ -447,6 +468,17 @@ def _run_on(executor, jobs, bar) -> list:
                 if bar is not None:
                     bar.update(jobs[i].cost)
                     bar.set_postfix_str(jobs[i].about.split(": ", 1)[-1])
+            ready = [i for i in order if i in waiting and finished.issuperset(jobs[i].after)] \
+                if failed is None else []
+            for i in ready:                             # before on_result's work: the workers wait for these
+                waiting.discard(i)
+                fut = executor.submit(jobs[i].fn, *_args(jobs[i], results))
+                futures[fut] = i
+                pending.add(fut)
+            if on_result is not None and failed is None:
+                for fut in done:
+                    if futures[fut] in finished:
+                        on_result(futures[fut], results[futures[fut]])
             if failed is not None:   # drop what comes after it, let what comes before finish
                 later = {f for f in pending if futures[f] > failed[0]}
                 for fut in later:
