@@ -110,24 +110,31 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
 
 def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0):
     log = messenger(quiet)
-    log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
-    summary = garch_summary()
-    if echo is not None:
-        echo(summary)
-        echo("")
-    graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
-    sections_before = [("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by maximum "
-                        "likelihood on all daily % log returns 1999-2018 (`vol.models.garch`):\n\n```\n"
-                        + summary + "\n```")]
-    name = os.path.basename(graph)
-    link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
-    sections = [("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
-                 "squared-error loss, after `backward()`: every node shows its value and gradient.\n\n" + link)]
     extra = {"title": "tinygrad-trade demo: volatility forecasting on the S&P 500 and three stocks"
                       + (" (quick)" if quick else ""),
-             "sections_before": sections_before, "sections": sections}
-    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir)
-    res.paths["graph"] = out_dir.final(graph)
+             "sections_before": [], "sections": []}
+    drawn = []
+
+    def extras():
+        """The GARCH summary and the backprop graph: done while the walk-forward runs on the workers."""
+        log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
+        summary = garch_summary()
+        if echo is not None:
+            echo(summary)
+            echo("")
+        graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
+        drawn.append(graph)
+        extra["sections_before"].append(("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by "
+                                         "maximum likelihood on all daily % log returns 1999-2018 "
+                                         "(`vol.models.garch`):\n\n```\n" + summary + "\n```"))
+        name = os.path.basename(graph)
+        link = f"![backprop graph]({name})" if name.endswith(".svg") else f"Graphviz source: [{name}]({name})"
+        extra["sections"].append(("Backprop graph of a small net", "A 2-2-1 tanh MLP (`nn.scalar`) on one sample, "
+                                  "squared-error loss, after `backward()`: every node shows its value and "
+                                  "gradient.\n\n" + link))
+
+    res = run_forecast(cfg, log=log, report_extra=extra, notes=notes, t0=t0, out_dir=out_dir, meanwhile=extras)
+    res.paths["graph"] = out_dir.final(drawn[0])
     return res
 
 

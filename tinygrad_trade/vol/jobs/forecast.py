@@ -31,7 +31,7 @@ import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -60,7 +60,8 @@ from .outdir import OutputDir
 from .config import *  # noqa: F401,F403  (the settings' names, importable from here as from vol.pipeline)
 
 __all__ = ["ForecastResult", "ForecastResults", "UniverseResults", "run_forecast", "load_frames", "load_dataset",
-           "check_close_only", "build_asset_dataset", "compute_metrics", "universe_metrics", "first_forecast"]
+           "check_close_only", "build_asset_dataset", "compute_metrics", "universe_metrics", "first_forecast",
+           "model_risk"]
 
 
 @dataclass
@@ -216,8 +217,9 @@ def first_forecast(ds: Dataset, config: ForecastConfig, notes: list) -> tuple[in
     return first, stop
 
 
-def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
-    """The content of metrics.json (models, dm_vs_har, backtest, risk, config)."""
+def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig, risk: Optional[dict] = None) -> dict:
+    """The content of metrics.json (models, dm_vs_har, backtest, risk, config). ``risk``: ``{model: entry}`` of
+    models whose risk entry is already known (:func:`model_risk`, e.g. computed while other models ran)."""
     y = wf.target
     models = evaluate(y, wf.forecasts)
     bench = benchmark_for(wf.forecasts)
@@ -235,7 +237,7 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) 
                             return_kind=config.return_accounting)
     else:
         bt = {}
-    risk = _risk_section(ds, wf, config)
+    risk = _risk_section(ds, wf, config, risk)
     cfg = config.to_dict()
     cfg["data"] = {
         "file": ds.source or None,
@@ -285,12 +287,23 @@ def universe_benchmark(walks: dict) -> str:
     return max(STAND_IN_BENCHMARKS, key=lambda m: (counts[m], -STAND_IN_BENCHMARKS.index(m)))
 
 
-def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig) -> dict:
+def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig, known: Optional[dict] = None) -> dict:
     """1-day VaR/ES at ``--risk-levels`` and their backtests for every model (``evaluation.var_walk.risk_section``);
-    ``{}`` without returns or for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day)."""
+    ``{}`` without returns or for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day).
+    Each model's entry depends on its own forecasts only, so the entries in ``known`` are taken as they are."""
     if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
         return {}
-    return risk_section(wf.returns, wf.forecasts, wf.dates, wf.index, wf.histories, config.risk_levels, config.seed)
+    known = known or {}
+    todo = {k: f for k, f in wf.forecasts.items() if k not in known}
+    new = risk_section(wf.returns, todo, wf.dates, wf.index, wf.histories, config.risk_levels, config.seed) \
+        if todo else {}
+    return {k: known[k] if k in known else new[k] for k in wf.forecasts}
+
+
+def model_risk(ds: Dataset, wf: WalkForwardResult, label: str, config: ForecastConfig) -> Optional[dict]:
+    """The risk entry of one model of a walk (what :func:`compute_metrics` puts under ``risk[label]``), None when
+    the run has no risk section."""
+    return _risk_section(ds, dataclasses.replace(wf, forecasts={label: wf.forecasts[label]}), config).get(label)
 
 
 def _kept_fits(walks: dict) -> list:
@@ -305,9 +318,11 @@ def _kept_fits(walks: dict) -> list:
     return out
 
 
-def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig) -> dict:
-    """``{"assets": {name: compute_metrics(ds, wf, config)}, "summary": universe_summary(...)}``."""
-    per_asset = {name: compute_metrics(datasets[name], wf, config) for name, wf in walks.items()}
+def universe_metrics(datasets: dict, walks: dict, config: ForecastConfig, risk: Optional[dict] = None) -> dict:
+    """``{"assets": {name: compute_metrics(ds, wf, config)}, "summary": universe_summary(...)}``; ``risk``:
+    ``{asset: {model: entry}}`` known already (see :func:`compute_metrics`)."""
+    risk = risk or {}
+    per_asset = {name: compute_metrics(datasets[name], wf, config, risk.get(name)) for name, wf in walks.items()}
     summary = universe_summary(walks, per_asset, benchmark=universe_benchmark(walks), dm_lags=config.dm_lags,
                                seed=config.seed)
     return {"assets": per_asset, "summary": json_clean(summary)}
@@ -359,7 +374,8 @@ def _model_seconds(walks: dict) -> dict:
 
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
                  notes: Optional[list] = None, t0: Optional[float] = None,
-                 out_dir: Optional[OutputDir] = None, book: Optional[dict] = None) -> ForecastResult:
+                 out_dir: Optional[OutputDir] = None, book: Optional[dict] = None,
+                 meanwhile: Optional[Callable[[], None]] = None) -> ForecastResult:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
@@ -371,7 +387,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     :class:`~tinygrad_trade.vol.jobs.outdir.OutputDir` to write into (the caller commits it); by default
     ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.jobs.outdir`). ``book``: ``{asset: weight}``
     (``--book``): the book's walk-forward too (:mod:`.book`): metrics.json's "book" block, book.csv and a
-    report section; without it nothing changes.
+    report section; without it nothing changes. ``meanwhile()``: the caller's own work, done in this process
+    while the walk-forward runs on the workers (before it without an executor); e.g. the demo's extra sections.
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
@@ -383,9 +400,12 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     check_dist(config.dist, config.models, explicit=not defaulted)
     if config.out is not None and out_dir is None:
         with prepare_out(config.out, config.force, (*csv_list(config.csv), config.rv)) as out:
-            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out, book=book)
+            return run_forecast(asked, executor, log, report_extra, notes, t0, out_dir=out, book=book,
+                                meanwhile=meanwhile)
     hs = horizons_of(config)
     if len(hs) > 1:
+        if meanwhile is not None:
+            meanwhile()
         return _run_horizons(asked, config, hs, executor, log, report_extra, notes, t0, out_dir)
     notes = list(notes or []) + skipped
     found = []
@@ -417,19 +437,30 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         log(f"walk-forward: {len(specs)} model(s) on {len(datasets)} assets, {days} asset-days, "
             f"refit every {config.refit_every}")
     t1 = time.perf_counter()
+    risk = {}     # asset -> {model: risk entry}, each computed here as soon as its model is done
+
+    def on_model(_key, label, model_walks):
+        for name, wf in model_walks.items():
+            if label in wf.forecasts:
+                entry = model_risk(datasets[name], wf, label, config)
+                if entry is not None:
+                    risk.setdefault(name, {})[label] = entry
+
     with _executor(executor, config) as ex:   # --scheduler (Dask) / --workers
         # a sweep of one seed: every asset x model task at once, each dataset scattered once on Dask
         walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
                       refit_every=config.refit_every, window=config.window, executor=ex, progress=not config.quiet,
-                      assets_of=config.model_assets or None).by_asset(config.seed)
+                      assets_of=config.model_assets or None, on_model=on_model,
+                      meanwhile=meanwhile).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
     t_wf = time.perf_counter() - t1
     for w in _kept_fits(walks):
         say(f"warning: {w}", logging.WARNING)
     if len(datasets) == 1:
-        metrics = compute_metrics(next(iter(datasets.values())), next(iter(walks.values())), config)
+        name = next(iter(datasets))
+        metrics = compute_metrics(datasets[name], walks[name], config, risk.get(name))
     else:
-        metrics = universe_metrics(datasets, walks, config)
+        metrics = universe_metrics(datasets, walks, config, risk)
     res = ForecastResult(config=config, datasets=datasets, walks=walks, metrics=metrics,
                          timings={"data": t_data, "walk_forward": t_wf, "models": _model_seconds(walks)},
                          notes=notes, data_checks=found, book=book_walk)
