@@ -37,10 +37,10 @@ class GRUSequence(CustomOp):
     The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
     its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
     array is several times slower), and the input projections of all steps are one matmul per gate.
-    When a second core is free (see ``_threads``) the rows are split between two threads (numpy releases
-    the GIL in its loops), and the weight gradients are computed per gate on them; every number is the same as on one
-    thread (rows are independent, and each reduction is the same BLAS call as before), so results do not
-    depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
+    For large work, when a second core is free (see ``_threads``), the rows are split between two threads
+    (numpy releases the GIL in its loops), and the weight gradients are computed per gate on them; every number is
+    the same as on one thread (rows are independent, and each reduction is the same BLAS call as before), so
+    results do not depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
     """
 
     def forward(self, X, W_ih, W_hh, b_ih, b_hh):
@@ -136,20 +136,23 @@ class GRUSequence(CustomOp):
         return out
 
     _machine: dict = {}     # the last look at the machine's idle time (see _threads)
+    MIN_THREADED = 2 ** 18  # elements a step (rows x members x units) from which a second thread may help
 
     @staticmethod
     def _threads(size):
         """Threads for the recurrence: 2 when a second core is free for it, else 1 (the split changes no number:
         rows are independent). Free means: over the last second or more, the machine's idle time plus this
         process's own CPU time came to at least 1.6 cores (a second thread on a busy machine only adds ~30%
-        CPU time). Small work (under 16,384 elements a step) always runs on one thread; the first call too."""
+        CPU time). Work under ``MIN_THREADED`` elements a step always runs on one thread (the demo's GRU, up to
+        about 5,000 rows: there a second thread made its walk-forward slower even on an idle 2-core machine,
+        31.2 s against 24.4 s; docs/benchmarks.md); the first call too."""
         import os
         import time
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:              # not on Linux
             cores = os.cpu_count() or 1
-        if cores < 2 or size < 16384:
+        if cores < 2 or size < GRUSequence.MIN_THREADED:
             return 1
         st, now = GRUSequence._machine, time.monotonic()
         if st and now - st["t"] < 1.0:
