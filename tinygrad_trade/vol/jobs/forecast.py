@@ -29,6 +29,7 @@ import html
 import logging
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -336,6 +337,11 @@ def _executor(executor, config: ForecastConfig):
     return open_executor(config.scheduler, config.workers)
 
 
+def _local_pool(ex):
+    """``ex`` when it is a process pool on this machine (its workers can write into the output folder), else None."""
+    return ex if isinstance(ex, ProcessPoolExecutor) else None
+
+
 def _spans(datasets: dict, config: ForecastConfig, notes: list, pooled: bool) -> tuple:
     """Per asset: (first, stop) of its forecast days. One asset: its problem is the run's (an error). Several:
     an asset without forecast days is a note (a start past its data), unless no asset has any."""
@@ -453,29 +459,31 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                       assets_of=config.model_assets or None, on_model=on_model,
                       meanwhile=meanwhile).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
-    t_wf = time.perf_counter() - t1
-    for w in _kept_fits(walks):
-        say(f"warning: {w}", logging.WARNING)
-    if len(datasets) == 1:
-        name = next(iter(datasets))
-        metrics = compute_metrics(datasets[name], walks[name], config, risk.get(name))
-    else:
-        metrics = universe_metrics(datasets, walks, config, risk)
-    res = ForecastResult(config=config, datasets=datasets, walks=walks, metrics=metrics,
-                         timings={"data": t_data, "walk_forward": t_wf, "models": _model_seconds(walks)},
-                         notes=notes, data_checks=found, book=book_walk)
-    if book_walk is not None:
-        metrics["book"] = book_walk.metrics
-    if out_dir is not None:
-        res.timings["total"] = time.perf_counter() - t0
-        writer = write_report if res.single else write_universe_report
-        book_paths = {}
-        if book_walk is not None:   # book.csv, its plots and a report section
-            book_paths, section = write_book_files(book_walk, out_dir.dir)
-            report_extra = {**(report_extra or {}), "sections": [*(report_extra or {}).get("sections", []), section]}
-        staged = writer(res, out_dir.dir, report_extra)
-        staged.update(book_paths)
-        res.paths = {k: out_dir.final(p) for k, p in staged.items()}
+        t_wf = time.perf_counter() - t1
+        for w in _kept_fits(walks):
+            say(f"warning: {w}", logging.WARNING)
+        if len(datasets) == 1:
+            name = next(iter(datasets))
+            metrics = compute_metrics(datasets[name], walks[name], config, risk.get(name))
+        else:
+            metrics = universe_metrics(datasets, walks, config, risk)
+        res = ForecastResult(config=config, datasets=datasets, walks=walks, metrics=metrics,
+                             timings={"data": t_data, "walk_forward": t_wf, "models": _model_seconds(walks)},
+                             notes=notes, data_checks=found, book=book_walk)
+        if book_walk is not None:
+            metrics["book"] = book_walk.metrics
+        if out_dir is not None:
+            res.timings["total"] = time.perf_counter() - t0
+            writer = write_report if res.single else write_universe_report
+            book_paths = {}
+            if book_walk is not None:   # book.csv, its plots and a report section
+                book_paths, section = write_book_files(book_walk, out_dir.dir)
+                report_extra = {**(report_extra or {}),
+                                "sections": [*(report_extra or {}).get("sections", []), section]}
+            # the plots are drawn on the pool's workers when it is a local process pool
+            staged = writer(res, out_dir.dir, report_extra, executor=_local_pool(ex))
+            staged.update(book_paths)
+            res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0
     return res
 

@@ -332,20 +332,38 @@ def what_to_use(metrics: dict, asset: str = "", mcs=None) -> list:
 
 
 # ------------------------------------------------------------------------------------ writing a report
-def draw_plots(makers: dict, files: dict, out: str, paths: dict) -> dict:
+def draw_plots(makers: dict, files: dict, out: str, paths: dict, executor=None, meanwhile=None) -> dict:
     """Draw every plot of ``makers`` (key -> function of the file's path, returning the Figure or None) into the
     folder ``out`` under ``files[key]``; adds each drawn file to ``paths`` and returns ``{key: file name}`` of
     those drawn. A plot not drawn this time is removed when an earlier run in the same folder left it: it
-    would mislead."""
+    would mislead.
+
+    ``executor``: a process pool on this machine (its workers write into ``out``): the plots are drawn there,
+    side by side, while this process runs ``meanwhile()`` (without an executor: before the plots); the makers
+    must then pickle (``functools.partial`` of module-level functions). Nothing drawn depends on where."""
+    if executor is None:
+        if meanwhile is not None:
+            meanwhile()
+        drawn = {key: make(os.path.join(out, files[key])) is not None for key, make in makers.items()}
+    else:
+        futures = {key: executor.submit(_draw, make, os.path.join(out, files[key])) for key, make in makers.items()}
+        if meanwhile is not None:
+            meanwhile()
+        drawn = {key: fut.result() for key, fut in futures.items()}
     plots = {}
-    for key, make in makers.items():
+    for key in makers:
         p = os.path.join(out, files[key])
-        if make(p) is not None:
+        if drawn[key]:
             plots[key] = files[key]
             paths[key] = p
         elif os.path.exists(p):
             os.remove(p)
     return plots
+
+
+def _draw(make, path) -> bool:
+    """One plot of :func:`draw_plots` on a worker: True when drawn (its Figure stays there)."""
+    return make(path) is not None
 
 
 def training_section(plots: dict, intro: str = "") -> list:

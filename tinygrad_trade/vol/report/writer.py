@@ -19,6 +19,7 @@ Plots use the Agg backend and never open a window.
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Optional
 
 
@@ -135,32 +136,37 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
     return "\n".join(L)
 
 
-def write_report(results, out_dir, extra: Optional[dict] = None) -> dict:
+def write_report(results, out_dir, extra: Optional[dict] = None, executor=None) -> dict:
     """Write every output file into ``out_dir`` (which must exist); returns ``{name: path}``.
 
     ``extra``: ``{"title": str, "sections_before": [(title, markdown)], "sections": [(title, markdown)]}``
-    for additional report.md sections (the demo's GARCH summary and graph).
+    for additional report.md sections (the demo's GARCH summary and graph). ``executor``: a process pool on this
+    machine to draw the plots on, side by side (see ``draw_plots``).
     """
     out = os.fspath(out_dir)
     walk, metrics, config = results.walk, results.metrics, results.config
-    paths = {"metrics": write_metrics(metrics, os.path.join(out, "metrics.json")),
-             "forecasts": write_forecasts(walk, os.path.join(out, "forecasts.csv"))}
+    paths = {}
     asset = asset_name(next(iter(results.walks), "asset"))    # risk.csv's asset column: the file's stem
-    if write_var_es(walk, metrics, os.path.join(out, RISK_FILE), asset):
-        paths["risk"] = os.path.join(out, RISK_FILE)
     makers = {
-        "forecast_vs_realized": lambda p: plot_forecasts(walk, metrics, p),
-        "cum_qlike_vs_har": lambda p: plot_cum_qlike(walk, p),
-        "equity_curves": lambda p: plot_equity(walk, config, p),
-        "training_loss": lambda p: plot_losses(walk.histories, p),
-        "gradient_flow": lambda p: plot_gradient_flow(walk.histories, p),
-        "var_bands": lambda p: plot_var_bands(walk, metrics, p),
-        "traffic_light": lambda p: plot_traffic_light({asset: walk}, {asset: metrics}, p),
+        "forecast_vs_realized": partial(plot_forecasts, walk, metrics),
+        "cum_qlike_vs_har": partial(plot_cum_qlike, walk),
+        "equity_curves": partial(plot_equity, walk, config),
+        "training_loss": partial(plot_losses, walk.histories),
+        "gradient_flow": partial(plot_gradient_flow, walk.histories),
+        "var_bands": partial(plot_var_bands, walk, metrics),
+        "traffic_light": partial(plot_traffic_light, {asset: walk}, {asset: metrics}),
     }
-    plots = draw_plots(makers, PLOT_FILES, out, paths)
+
+    def files():
+        paths["metrics"] = write_metrics(metrics, os.path.join(out, "metrics.json"))
+        paths["forecasts"] = write_forecasts(walk, os.path.join(out, "forecasts.csv"))
+        if write_var_es(walk, metrics, os.path.join(out, RISK_FILE), asset):
+            paths["risk"] = os.path.join(out, RISK_FILE)
+
+    plots = draw_plots(makers, PLOT_FILES, out, paths, executor, meanwhile=files)
     report = os.path.join(out, "report.md")
     with open(report, "w", encoding="utf-8") as fh:
         fh.write(markdown_report(results, plots, extra))
     paths["report"] = report
     paths["html"] = write_report_html(report)  # report.html beside it, self-contained (vol/report_html.py)
-    return paths
+    return {k: paths[k] for k in ("metrics", "forecasts", "risk", *PLOT_FILES, "report", "html") if k in paths}
