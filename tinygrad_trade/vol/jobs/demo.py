@@ -115,14 +115,20 @@ def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0):
              "sections_before": [], "sections": []}
     drawn = []
 
-    def extras():
-        """The GARCH summary and the backprop graph: done while the walk-forward runs on the workers."""
+    def extras(pool):
+        """The GARCH summary and the backprop graph, made while the walk-forward runs: on the run's local process
+        pool when there is one (queued behind the walk-forward's jobs), else here before it."""
         log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
-        summary = garch_summary()
+        path = out_dir.path(GRAPH_FILE)
+        if pool is None:
+            return add(garch_summary(), draw_backprop_graph(path, seed=seed))
+        jobs = pool.submit(garch_summary), pool.submit(draw_backprop_graph, path, seed)
+        return lambda: add(*(j.result() for j in jobs))
+
+    def add(summary, graph):
         if echo is not None:
             echo(summary)
             echo("")
-        graph = draw_backprop_graph(out_dir.path(GRAPH_FILE), seed=seed)
         drawn.append(graph)
         extra["sections_before"].append(("GARCH(1,1) on the full sample", "Constant mean, normal errors, fitted by "
                                          "maximum likelihood on all daily % log returns 1999-2018 "

@@ -29,7 +29,7 @@ import html
 import logging
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -46,6 +46,7 @@ from ..evaluation.var_walk import risk_section
 from ..evaluation.horizon_risk import horizon_risk_metrics
 from ..features.dataset import Dataset, build_dataset, build_rv_dataset
 from ..models.html_tables import forecast_html
+from ..report.common import warm_up
 from ..report.horizons import write_horizons_report
 from ..report.universe import write_universe_report
 from ..report.writer import write_report
@@ -307,6 +308,15 @@ def model_risk(ds: Dataset, wf: WalkForwardResult, label: str, config: ForecastC
     return _risk_section(ds, dataclasses.replace(wf, forecasts={label: wf.forecasts[label]}), config).get(label)
 
 
+@dataclass
+class _Horizon:       # what _risk_section reads of a Dataset: a model's risk job need not carry the data
+    horizon: int
+
+
+def _risk_job(horizon: int, wf: WalkForwardResult, label: str, config: ForecastConfig) -> Optional[dict]:
+    return model_risk(_Horizon(horizon), wf, label, config)
+
+
 def _kept_fits(walks: dict) -> list:
     """One warning per GARCH refit that did not converge (the previous parameters were kept): asset, model, day."""
     out = []
@@ -340,6 +350,15 @@ def _executor(executor, config: ForecastConfig):
 def _local_pool(ex):
     """``ex`` when it is a process pool on this machine (its workers can write into the output folder), else None."""
     return ex if isinstance(ex, ProcessPoolExecutor) else None
+
+
+def _meanwhile(meanwhile, pool, out_dir, finish: list) -> None:
+    """While the walk-forward runs: the caller's ``meanwhile(pool)`` and, when a report will be drawn on a local
+    pool, a job queued behind the walk-forward's that readies a worker for plotting."""
+    if meanwhile is not None:
+        finish.append(meanwhile(pool))
+    if pool is not None and out_dir is not None:
+        pool.submit(warm_up)
 
 
 def _spans(datasets: dict, config: ForecastConfig, notes: list, pooled: bool) -> tuple:
@@ -381,7 +400,7 @@ def _model_seconds(walks: dict) -> dict:
 def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: Optional[dict] = None,
                  notes: Optional[list] = None, t0: Optional[float] = None,
                  out_dir: Optional[OutputDir] = None, book: Optional[dict] = None,
-                 meanwhile: Optional[Callable[[], None]] = None) -> ForecastResult:
+                 meanwhile: Optional[Callable] = None) -> ForecastResult:
     """Load, build, walk forward, score, backtest and (if ``config.out``) write the report.
 
     ``executor``: any ``concurrent.futures.Executor`` for the walk-forward tasks; when ``None``,
@@ -393,8 +412,10 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
     :class:`~tinygrad_trade.vol.jobs.outdir.OutputDir` to write into (the caller commits it); by default
     ``config.out`` is opened here (see :mod:`~tinygrad_trade.vol.jobs.outdir`). ``book``: ``{asset: weight}``
     (``--book``): the book's walk-forward too (:mod:`.book`): metrics.json's "book" block, book.csv and a
-    report section; without it nothing changes. ``meanwhile()``: the caller's own work, done in this process
-    while the walk-forward runs on the workers (before it without an executor); e.g. the demo's extra sections.
+    report section; without it nothing changes. ``meanwhile(pool)``: the caller's own work (e.g. the demo's extra
+    sections), called once while the walk-forward runs (before it without an executor) with the run's process pool
+    when it is one on this machine (else None) to submit its work to; it may return a function, called before the
+    report is written, that collects that work.
     """
     t0 = time.perf_counter() if t0 is None else t0
     if log is None:
@@ -410,8 +431,9 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                                 meanwhile=meanwhile)
     hs = horizons_of(config)
     if len(hs) > 1:
-        if meanwhile is not None:
-            meanwhile()
+        done = meanwhile(None) if meanwhile is not None else None
+        if done is not None:
+            done()
         return _run_horizons(asked, config, hs, executor, log, report_extra, notes, t0, out_dir)
     notes = list(notes or []) + skipped
     found = []
@@ -443,22 +465,30 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
         log(f"walk-forward: {len(specs)} model(s) on {len(datasets)} assets, {days} asset-days, "
             f"refit every {config.refit_every}")
     t1 = time.perf_counter()
-    risk = {}     # asset -> {model: risk entry}, each computed here as soon as its model is done
-
-    def on_model(_key, label, model_walks):
-        for name, wf in model_walks.items():
-            if label in wf.forecasts:
-                entry = model_risk(datasets[name], wf, label, config)
-                if entry is not None:
-                    risk.setdefault(name, {})[label] = entry
+    risk = {}     # asset -> {model: risk entry (or its future)}, each started as soon as its model is done
+    finish = []   # what meanwhile() returned
 
     with _executor(executor, config) as ex:   # --scheduler (Dask) / --workers
+        pool = _local_pool(ex)
+
+        def on_model(_key, label, model_walks):
+            # on a local pool: a job queued behind the walk-forward's (this process stays idle, the longest
+            # chain keeps its core); else here, while the other models run
+            for name, wf in model_walks.items():
+                if label in wf.forecasts:
+                    risk.setdefault(name, {})[label] = (
+                        pool.submit(_risk_job, datasets[name].horizon, wf, label, config) if pool is not None
+                        else model_risk(datasets[name], wf, label, config))
+
         # a sweep of one seed: every asset x model task at once, each dataset scattered once on Dask
         walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
                       refit_every=config.refit_every, window=config.window, executor=ex, progress=not config.quiet,
                       assets_of=config.model_assets or None, on_model=on_model,
-                      meanwhile=meanwhile).by_asset(config.seed)
+                      meanwhile=lambda: _meanwhile(meanwhile, pool, out_dir, finish)).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
+        risk = {name: {k: v.result() if isinstance(v, Future) else v for k, v in entries.items()}
+                for name, entries in risk.items()}
+        risk = {name: {k: v for k, v in entries.items() if v is not None} for name, entries in risk.items()}
         t_wf = time.perf_counter() - t1
         for w in _kept_fits(walks):
             say(f"warning: {w}", logging.WARNING)
@@ -472,6 +502,9 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                              notes=notes, data_checks=found, book=book_walk)
         if book_walk is not None:
             metrics["book"] = book_walk.metrics
+        for done in finish:
+            if done is not None:
+                done()
         if out_dir is not None:
             res.timings["total"] = time.perf_counter() - t0
             writer = write_report if res.single else write_universe_report

@@ -13,7 +13,7 @@ import os
 
 __all__ = ["write_metrics", "write_forecasts", "results_table", "readable_log_axis", "backtest_assumptions",
            "floor_hits", "degenerate_warnings", "data_checks_section", "opening_sections", "is_protocol_a",
-           "draw_plots", "training_section",
+           "draw_plots", "warm_up", "training_section",
            "reference_rows", "REFERENCE_QLIKE", "PERIODS", "what_to_use", "benchmark_of", "backtest_columns",
            "FEW_DAYS", "forecast_header"]
 
@@ -359,6 +359,18 @@ def draw_plots(makers: dict, files: dict, out: str, paths: dict, executor=None, 
         elif os.path.exists(p):
             os.remove(p)
     return plots
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw a small figure with text (its fonts load): a process that will draw the
+    report's plots can do this while it would otherwise wait."""
+    import io
+    fig, ax = _figure(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1], label="x")
+    ax.legend()
+    ax.set_title("warm up")
+    fig.tight_layout()
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
 
 
 def _draw(make, path) -> bool:
