@@ -131,7 +131,11 @@ def _flow(hists) -> dict:
     out = {}
     for h in hists:
         for name, per_epoch in (h.get("grad_norm") or {}).items() if isinstance(h, dict) else ():
-            out.setdefault(name, []).extend(float(np.mean(m)) for m in per_epoch)
+            try:      # one mean per row: the same sums as np.mean of each epoch's list
+                means = np.asarray(per_epoch, dtype=float).mean(axis=1).tolist() if len(per_epoch) else []
+            except (ValueError, np.exceptions.AxisError):        # ragged or flat lists
+                means = [float(np.mean(m)) for m in per_epoch]
+            out.setdefault(name, []).extend(means)
     return out
 
 
