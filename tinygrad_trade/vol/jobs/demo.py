@@ -97,9 +97,10 @@ def run_demo(out="tinygrad-trade-report", quick: bool = False, seed: int = 0, wo
              force: bool = False):
     """The demo: GARCH summary, backprop graph SVG, walk-forward forecasts, backtest and report.
 
-    ``echo`` receives the GARCH summary (stdout in the CLI). Returns the results of ``run_forecast`` (a
-    ``UniverseResults``); ``res.paths`` also lists ``"graph"`` when the SVG was drawn. ``force``: write into
-    a folder holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
+    ``echo`` receives the GARCH summary (stdout in the CLI; with a process pool the summary and the graph are
+    made on it behind the walk-forward's jobs, so the summary comes after the walk-forward). Returns the results
+    of ``run_forecast`` (a ``UniverseResults``); ``res.paths`` also lists ``"graph"`` when the SVG was drawn.
+    ``force``: write into a folder holding other files (see :mod:`~tinygrad_trade.vol.outdir`).
     """
     t0 = time.perf_counter()
     cfg, notes = demo_config(out, quick, seed, workers, quiet, return_accounting, scheduler)
@@ -118,7 +119,6 @@ def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0):
     def extras(pool):
         """The GARCH summary and the backprop graph, made while the walk-forward runs: on the run's local process
         pool when there is one (queued behind the walk-forward's jobs), else here before it."""
-        log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
         path = out_dir.path(GRAPH_FILE)
         if pool is None:
             return add(garch_summary(), draw_backprop_graph(path, seed=seed))
@@ -126,6 +126,7 @@ def _demo(cfg, notes, out_dir, quiet, seed, quick, echo, t0):
         return lambda: add(*(j.result() for j in jobs))
 
     def add(summary, graph):
+        log("GARCH(1,1) on all daily returns of the embedded S&P 500:")
         if echo is not None:
             echo(summary)
             echo("")
