@@ -486,10 +486,10 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                       assets_of=config.model_assets or None, on_model=on_model,
                       meanwhile=lambda: _meanwhile(meanwhile, pool, out_dir, finish)).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
+        t_wf = time.perf_counter() - t1
         risk = {name: {k: v.result() if isinstance(v, Future) else v for k, v in entries.items()}
                 for name, entries in risk.items()}
         risk = {name: {k: v for k, v in entries.items() if v is not None} for name, entries in risk.items()}
-        t_wf = time.perf_counter() - t1
         for w in _kept_fits(walks):
             say(f"warning: {w}", logging.WARNING)
         if len(datasets) == 1:
@@ -514,7 +514,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                 report_extra = {**(report_extra or {}),
                                 "sections": [*(report_extra or {}).get("sections", []), section]}
             # the plots are drawn on the pool's workers when it is a local process pool
-            staged = writer(res, out_dir.dir, report_extra, executor=_local_pool(ex))
+            staged = writer(res, out_dir.dir, report_extra, executor=pool)
             staged.update(book_paths)
             res.paths = {k: out_dir.final(p) for k, p in staged.items()}
     res.timings["total"] = time.perf_counter() - t0

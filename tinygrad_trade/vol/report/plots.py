@@ -133,7 +133,7 @@ def _flow(hists) -> dict:
         for name, per_epoch in (h.get("grad_norm") or {}).items() if isinstance(h, dict) else ():
             try:      # one mean per row: the same sums as np.mean of each epoch's list
                 means = np.asarray(per_epoch, dtype=float).mean(axis=1).tolist() if len(per_epoch) else []
-            except (ValueError, np.exceptions.AxisError):        # ragged or flat lists
+            except ValueError:        # ragged or flat lists (numpy's AxisError is a ValueError)
                 means = [float(np.mean(m)) for m in per_epoch]
             out.setdefault(name, []).extend(means)
     return out

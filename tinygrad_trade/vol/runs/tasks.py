@@ -343,8 +343,8 @@ def _progress_bar(total: float, desc: str):
 class Job:
     """One picklable unit of work for :func:`run_jobs`: ``fn(*args)`` in this process or on a worker.
 
-    ``cost``: its weight in the progress bar and the submission order; ``about``: how error lines name it ("<asset>: model 'x',
-    blocks 0-3"); ``first``: among jobs of equal cost, submit it first (warm-start chains);
+    ``cost``: its weight in the progress bar and the submission order; ``about``: how error lines name it
+    ("<asset>: model 'x', blocks 0-3"); ``first``: among jobs of equal cost, submit it first (warm-start chains);
     ``ticks``: blocks it runs (in-process, ``fn`` then gets ``on_block=`` to move the bar per block);
     ``after``: indices of earlier jobs whose results it needs: it is submitted once they are done, with
     ``bind(args, [their results])`` as its arguments (a plain submit, so any executor will do).
