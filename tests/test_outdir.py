@@ -162,3 +162,16 @@ def test_force_moves_the_users_file_aside_numbered(tmp_path, caplog):
         with open(out.path("report.md"), "w") as fh:
             fh.write("tool again\n")
     assert out.moved_aside == [] and not (target / "report.md.~3~").exists()
+
+
+def test_a_folder_where_no_lock_can_be_made_is_one_line(tmp_path, capsys, monkeypatch):
+    """Any OS error taking the folder's lock (a pseudo file system such as /proc, a read-only mount) is one line
+    naming the folder, exit status 2, not a traceback or a raw errno text."""
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr("tinygrad_trade.vol.jobs.outdir._Lock.acquire", refuse)
+    out = tmp_path / "rep"
+    assert main(["forecast", "--models", "ewma", "--start", "2018-06-01", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write in" in err[0] and "Read-only file system" in err[0], err
+    assert not out.exists()

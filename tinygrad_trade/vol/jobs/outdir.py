@@ -175,6 +175,9 @@ class OutputDir:
                 self._lock.acquire()
             except PermissionError:
                 raise OutputError(f"{self.what}: cannot write in {parent} (permission denied)") from None
+            except OSError as exc:     # /proc, a read-only mount ...: one line, not the raw error
+                raise OutputError(f"{self.what}: cannot write in {parent} ({exc.strerror or exc}); "
+                                  f"choose another folder") from None
             self._clean_orphans(parent, name)
             if os.path.isdir(t):
                 if not os.access(t, os.W_OK | os.X_OK):
