@@ -246,3 +246,14 @@ def test_predict_on_a_mixed_universe_leaves_range_models_to_the_ohlc_assets(aapl
     rows = set(zip(res.table["asset"], res.table["model"]))
     assert rows == {("AAPL", "ewma"), ("AAPL", "har"), ("VIX", "ewma")}
     assert any("closes only" in n for n in res.notes)
+
+
+def test_api_on_an_empty_frame_or_closes_for_har_says_what_is_wrong():
+    from tinygrad_trade.vol.data import DataError
+    from tinygrad_trade.vol.models import get_model
+    for empty in (pd.DataFrame(), pd.DataFrame({"Close": []})):
+        with pytest.raises(DataError, match="empty"):
+            get_model("garch").fit(empty)
+    closes = pd.Series(np.exp(np.cumsum(np.full(400, 0.001))) * 100, index=pd.bdate_range("2019-01-01", periods=400))
+    with pytest.raises(ValueError, match="use har_r2"):
+        get_model("har").fit(closes)

@@ -36,6 +36,9 @@ def normalize_prices(frame: pd.DataFrame, missing: str = "error", price_column=N
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"normalize_prices needs a DataFrame, got {type(frame).__name__}")
     options = ReadOptions(missing=missing, price_column=price_column)
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise _error(source, f"empty ({frame.shape[0]} rows, {frame.shape[1]} columns): expected daily prices "
+                             f"with a Close column")
     if isinstance(frame.columns, pd.MultiIndex):   # yf.download: (Price, Ticker) columns, one ticker
         tickers = list(dict.fromkeys(str(t) for t in frame.columns.get_level_values(-1) if str(t)))
         if len(tickers) > 1:

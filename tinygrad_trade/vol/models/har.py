@@ -84,7 +84,8 @@ class HAR(Forecaster):
 
     def _design(self, ds: Dataset) -> np.ndarray:
         if self.proxy not in ds.proxies:
-            raise ValueError(f"HAR: the dataset has no proxy {self.proxy!r} (has {', '.join(ds.proxies)})")
+            need = " (it needs High and Low; on closes only use har_r2)" if self.proxy != "r2" else ""
+            raise ValueError(f"HAR: the dataset has no proxy {self.proxy!r}{need} (has {', '.join(ds.proxies)})")
         p = ds.proxies[self.proxy]
         if self._cache[0] is not p:             # one design matrix per dataset
             self._cache = (p, har_design(p, self.windows, self.log))
