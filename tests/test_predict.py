@@ -313,3 +313,13 @@ def test_embedded_universe_and_close_only_files(sp500, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["predict", "--universe", "embedded", "--csv", path])
     assert exc.value.code == 2 and "not allowed" in capsys.readouterr().err
+
+
+def test_the_printed_table_has_every_risk_level_from_the_widest_tail_in():
+    """The terminal table shows the 99% VaR and the 97.5% ES a desk signs off, not only the journal's 5% and 1%."""
+    from tinygrad_trade.vol.jobs.predict import format_table
+    row = {"asset": "X", "model": "garch", "horizon": 1, "first_date": "2020-01-02", "last_date": "2020-01-02",
+           "variance": 1.0, "vol_annual": 15.9, "position": 0.6, "var_5": 1.6, "es_5": 2.1, "var_1": 2.3,
+           "es_1": 2.7, "var_2.5": 2.0, "es_2.5": 2.4}
+    header = format_table(pd.DataFrame([row])).splitlines()[0].split()
+    assert header[-6:] == ["var_1", "es_1", "var_2.5", "es_2.5", "var_5", "es_5"]

@@ -355,9 +355,12 @@ def format_table(table: pd.DataFrame) -> str:
     """The predictions as a plain-text table for stdout."""
     if table.empty:
         return "(no predictions)"
+    # every level's VaR and ES, from the widest tail in: 1% (99% VaR), 2.5% (97.5% ES), 5%, ... as --risk-levels
+    risk = [c for c in table.columns if c.startswith(("var_", "es_"))]
+    risk.sort(key=lambda c: (float(c.split("_", 1)[1]), not c.startswith("var_")))
     show = table[["asset", "model", "horizon", "first_date", "last_date", "variance", "vol_annual", "position",
-                  "var_5", "es_5", "var_1", "es_1"]].copy()
-    for c in ("variance", "var_5", "es_5", "var_1", "es_1"):
+                  *risk]].copy()
+    for c in ("variance", *risk):
         show[c] = show[c].map(lambda v: f"{v:.4f}")
     show["vol_annual"] = show["vol_annual"].map(lambda v: f"{v:.2f}")
     show["position"] = show["position"].map(lambda v: f"{v:.3f}")
