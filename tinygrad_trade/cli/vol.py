@@ -57,9 +57,8 @@ def _cmd_garch(args):
     out["dist_params"] = {n: float(res.params[n]) for n in res.dist.param_names}
     out["at_bound"] = [n for n in names if bool(res.at_bound[n])]
     out["loglik"] = res.loglik
-    out["std_err"] = {n: float(res.std_err[n]) for n in names}                  # robust, arch's default
-    out["robust_std_err"] = {n: float(res.robust_std_err[n]) for n in names}    # the same, by name
-    out["classic_std_err"] = {n: float(res.classic_std_err[n]) for n in names}
+    for key in ("std_err", "robust_std_err", "classic_std_err"):       # std_err: the robust one, arch's default
+        out[key] = {n: float(getattr(res, key)[n]) for n in names}
     print(json.dumps(out, indent=2))
     return 0
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..graph import Op
 from ._base import F, TensorBase, data
+from .linalg import _col, _row, _swap
 
 __all__ = ["Spectral", "EighResult", "EigResult", "SVDResult"]
 
@@ -47,20 +48,6 @@ class SVDResult(NamedTuple):
     U: object
     S: object
     Vh: object
-
-
-def _swap(x):
-    return x.swapaxes(-1, -2)
-
-
-def _row(x):
-    shape = data(x).shape
-    return x.reshape(shape[:-1] + (1, shape[-1]))
-
-
-def _col(x):
-    shape = data(x).shape
-    return x.reshape(shape + (1,))
 
 
 def _eye(n, like):

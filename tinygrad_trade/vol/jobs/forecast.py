@@ -239,7 +239,7 @@ def compute_metrics(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig, 
                             return_kind=config.return_accounting)
     else:
         bt = {}
-    risk = _risk_section(ds, wf, config, risk)
+    risk = _risk_section(ds.horizon, wf, config, risk)
     cfg = config.to_dict()
     cfg["data"] = {
         "file": ds.source or None,
@@ -289,11 +289,11 @@ def universe_benchmark(walks: dict) -> str:
     return max(STAND_IN_BENCHMARKS, key=lambda m: (counts[m], -STAND_IN_BENCHMARKS.index(m)))
 
 
-def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig, known: Optional[dict] = None) -> dict:
+def _risk_section(horizon: int, wf: WalkForwardResult, config: ForecastConfig, known: Optional[dict] = None) -> dict:
     """1-day VaR/ES at ``--risk-levels`` and their backtests for every model (``evaluation.var_walk.risk_section``);
     ``{}`` without returns or for a horizon above 1 (the forecasts are then of a multi-day mean, not of the next day).
     Each model's entry depends on its own forecasts only, so the entries in ``known`` are taken as they are."""
-    if ds.horizon != 1 or not np.all(np.isfinite(wf.returns)):
+    if horizon != 1 or not np.all(np.isfinite(wf.returns)):
         return {}
     known = known or {}
     todo = {k: f for k, f in wf.forecasts.items() if k not in known}
@@ -302,19 +302,15 @@ def _risk_section(ds: Dataset, wf: WalkForwardResult, config: ForecastConfig, kn
     return {k: known[k] if k in known else new[k] for k in wf.forecasts}
 
 
+def _model_risk(horizon: int, wf: WalkForwardResult, label: str, config: ForecastConfig) -> Optional[dict]:
+    """A model's risk entry from the horizon alone (a job on a worker need not carry the dataset)."""
+    return _risk_section(horizon, dataclasses.replace(wf, forecasts={label: wf.forecasts[label]}), config).get(label)
+
+
 def model_risk(ds: Dataset, wf: WalkForwardResult, label: str, config: ForecastConfig) -> Optional[dict]:
     """The risk entry of one model of a walk (what :func:`compute_metrics` puts under ``risk[label]``), None when
     the run has no risk section."""
-    return _risk_section(ds, dataclasses.replace(wf, forecasts={label: wf.forecasts[label]}), config).get(label)
-
-
-@dataclass
-class _Horizon:       # what _risk_section reads of a Dataset: a model's risk job need not carry the data
-    horizon: int
-
-
-def _risk_job(horizon: int, wf: WalkForwardResult, label: str, config: ForecastConfig) -> Optional[dict]:
-    return model_risk(_Horizon(horizon), wf, label, config)
+    return _model_risk(ds.horizon, wf, label, config)
 
 
 def _kept_fits(walks: dict) -> list:
@@ -477,7 +473,7 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
             for name, wf in model_walks.items():
                 if label in wf.forecasts:
                     risk.setdefault(name, {})[label] = (
-                        pool.submit(_risk_job, datasets[name].horizon, wf, label, config) if pool is not None
+                        pool.submit(_model_risk, datasets[name].horizon, wf, label, config) if pool is not None
                         else model_risk(datasets[name], wf, label, config))
 
         # a sweep of one seed: every asset x model task at once, each dataset scattered once on Dask

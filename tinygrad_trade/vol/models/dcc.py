@@ -325,7 +325,7 @@ class CCC(DCC):
 # --------------------------------------------------------------------------- walk-forward
 
 def walk_forward(returns: pd.DataFrame, model: DCC | None = None, first: int = 1000, refit_every: int = 21,
-                 window: int | None = None) -> tuple[DCCPath, list]:
+                 window: int | None = None, marginals=None) -> tuple[DCCPath, list]:
     """Out-of-sample one-day-ahead covariances of a book, refitting every ``refit_every`` days.
 
     For each block ``[end, stop)`` (``end = first, first + refit_every, ...``) the model is fitted on
@@ -334,6 +334,8 @@ def walk_forward(returns: pd.DataFrame, model: DCC | None = None, first: int = 1
     (:meth:`DCCResult.filter`); the rows ``[end, stop)`` are kept, so day t's covariance uses returns
     before t only. Returns ``(path, fits)``: a :class:`DCCPath` over rows ``first..T-1`` (its
     ``next_*`` is tomorrow's forecast from the last fit) and the list of fits, one per block.
+    ``marginals[i][k]``: asset i's GARCH fit of block k, given (a book's marginals fitted once for DCC and
+    CCC), else fitted inside ``model.fit``.
     """
     model = DCC() if model is None else model
     if not isinstance(returns, pd.DataFrame):
@@ -345,13 +347,14 @@ def walk_forward(returns: pd.DataFrame, model: DCC | None = None, first: int = 1
         raise DCCInputError(f"first must be between min_days ({model.min_days}) and the number of days - 1 "
                             f"({T - 1}), got {first}")
     parts, fits, prev = [], [], None
-    for end in range(first, T, refit_every):
+    for k, end in enumerate(range(first, T, refit_every)):
         stop = min(end + refit_every, T)
         begin = 0 if window is None else max(0, end - window)
-        prev = model.fit(returns.iloc[begin:end], start=prev)
+        given = None if marginals is None else [m[k] for m in marginals]
+        prev = model.fit(returns.iloc[begin:end], start=prev, marginals=given)
         fits.append(prev)
-        path = prev.filter(returns.iloc[begin:stop])
-        parts.append((path, end - begin))
+        parts.append((prev.filter(returns.iloc[begin:stop]), end - begin))
+
     def cat(attr):
         return np.concatenate([getattr(p, attr)[k:] for p, k in parts])
     last = parts[-1][0]

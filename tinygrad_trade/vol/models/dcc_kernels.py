@@ -151,16 +151,21 @@ def _filt(x: np.ndarray, b: float) -> np.ndarray:
     return y
 
 
+def _set_inputs(kernel, z, qbar, dist: str) -> None:
+    """What every kernel holds: the standardised residuals ``z`` (T, N), ``qbar`` and the law's name."""
+    if dist not in DISTS:
+        raise ValueError(f"dist must be one of {', '.join(DISTS)}, got {dist!r}")
+    kernel.z = np.ascontiguousarray(z, dtype=float)
+    kernel.T, kernel.N = kernel.z.shape
+    kernel.qbar = np.asarray(qbar, dtype=float)
+    kernel.dist = dist
+
+
 class _EntryKernel:
     """The shared part: entries ``(I[e], J[e])`` of ``Q`` filtered as one (T, E) array."""
 
     def __init__(self, z, qbar, dist: str, I, J):
-        if dist not in DISTS:
-            raise ValueError(f"dist must be one of {', '.join(DISTS)}, got {dist!r}")
-        self.z = np.ascontiguousarray(z, dtype=float)
-        self.T, self.N = self.z.shape
-        self.qbar = np.asarray(qbar, dtype=float)
-        self.dist = dist
+        _set_inputs(self, z, qbar, dist)
         self.k = 3 if dist == "t" else 2
         self.names = ["alpha", "beta"] + (["nu"] if dist == "t" else [])
         self.I, self.J = np.asarray(I, dtype=int), np.asarray(J, dtype=int)
@@ -367,12 +372,7 @@ class ConstantKernel:
     method = "constant"
 
     def __init__(self, z, qbar, dist: str = "normal"):
-        if dist not in DISTS:
-            raise ValueError(f"dist must be one of {', '.join(DISTS)}, got {dist!r}")
-        self.z = np.ascontiguousarray(z, dtype=float)
-        self.T, self.N = self.z.shape
-        self.qbar = np.asarray(qbar, dtype=float)
-        self.dist = dist
+        _set_inputs(self, z, qbar, dist)
         self.k = 1 if dist == "t" else 0
         self.names = ["nu"] if dist == "t" else []
         self.logdet = float(np.linalg.slogdet(self.qbar)[1])

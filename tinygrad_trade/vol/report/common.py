@@ -388,3 +388,20 @@ def training_section(plots: dict, intro: str = "") -> list:
         L += ["Gradient flow: the norm of each parameter's gradient, epoch by epoch over every fit (a layer whose "
               "line sinks to the floor has stopped learning).", "", f"![gradient flow]({plots['gradient_flow']})", ""]
     return L
+
+
+def closing_sections(extra: dict, timings: dict, workers, setup: str, per_model: str, files: str) -> list:
+    """report.md's last lines, shared by the one-asset and universe reports: the caller's extra sections, then
+    the run time (``setup``: how the set-up figure is named; ``per_model``: what the per-model seconds sum over;
+    ``files``: the columns of forecasts.csv)."""
+    L = []
+    for title, body in extra.get("sections", []):
+        L += [f"## {title}", "", body, ""]
+    rows = [[name, f"{sec:.1f}"] for name, sec in timings.get("models", {}).items()]
+    L += ["## Run time", "",
+          f"Total {timings.get('total', float('nan')):.1f} s ({setup} {timings.get('data', float('nan')):.1f} s; "
+          f"walk-forward {timings.get('walk_forward', float('nan')):.1f} s wall time with {workers} worker(s)). "
+          f"Per-model time is the summed fit + forecast time of its tasks{per_model}:", "",
+          _md_table(["model", "seconds"], rows), "",
+          f"Files: `metrics.json` (all numbers, no timings), `forecasts.csv` ({files}).", ""]
+    return L

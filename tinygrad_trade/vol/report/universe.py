@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from .common import (_f, draw_plots, training_section, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
+from .common import (_f, closing_sections, draw_plots, training_section, _figure, _finish, _forecast_rows, _md_table, _FORECAST_HEADER, backtest_assumptions,
                      _dm, forecast_header, what_to_use,
                      degenerate_warnings, opening_sections, write_metrics)
 from .plots import plot_cum_qlike, plot_equity, plot_gradient_flow, plot_losses
@@ -261,18 +261,8 @@ def universe_markdown(results, plots: dict, extra: Optional[dict] = None) -> str
     L += universe_risk_markdown(m, plots.get("traffic_light"))
     L += training_section(plots, f"Fits on {next(iter(m['assets']))} (pooled models: the "
               "fits on all assets together).")
-    for title, body in extra.get("sections", []):
-        L += [f"## {title}", "", body, ""]
-
-    t = results.timings
-    rows = [[name, f"{sec:.1f}"] for name, sec in t.get("models", {}).items()]
-    L += ["## Run time", "",
-          f"Total {t.get('total', float('nan')):.1f} s (set-up {t.get('data', float('nan')):.1f} s; walk-forward "
-          f"{t.get('walk_forward', float('nan')):.1f} s wall time with {first['workers']} worker(s)). Per-model "
-          "time is the summed fit + forecast time of its tasks over all assets:", "",
-          _md_table(["model", "seconds"], rows), "",
-          "Files: `metrics.json` (all numbers, no timings), `forecasts.csv` (asset, date, target, one column per "
-          "model).", ""]
+    L += closing_sections(extra, results.timings, first["workers"], "set-up", " over all assets",
+                          "asset, date, target, one column per model")
     return "\n".join(L)
 
 

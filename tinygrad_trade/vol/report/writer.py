@@ -24,7 +24,7 @@ from typing import Optional
 
 
 from .common import *  # noqa: F401,F403  (the shared parts stay importable from here)
-from .common import (PERIODS, draw_plots, training_section, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
+from .common import (PERIODS, closing_sections, draw_plots, training_section, REFERENCE_QLIKE, REFERENCE_TOL_PCT, _FORECAST_HEADER, _f, _forecast_rows, _md_table,
                      _dm, backtest_columns, benchmark_of, forecast_header, what_to_use,
                      backtest_assumptions, data_checks_section, readable_log_axis,
                      degenerate_warnings, floor_hits, is_protocol_a, opening_sections, reference_rows,
@@ -121,18 +121,9 @@ def markdown_report(results, plots: dict, extra: Optional[dict] = None) -> str:
 
     L += risk_markdown(m, plots.get("var_bands"), plots.get("traffic_light"))
     L += training_section(plots)
-    for title, body in extra.get("sections", []):
-        L += [f"## {title}", "", body, ""]
-
-    t = results.timings
     extra_setup = ", GARCH fit and graph" if extra.get("sections_before") else ""
-    rows = [[name, f"{sec:.1f}"] for name, sec in t.get("models", {}).items()]
-    L += ["## Run time", "",
-          f"Total {t.get('total', float('nan')):.1f} s (set-up: data{extra_setup} {t.get('data', float('nan')):.1f} s; walk-forward "
-          f"{t.get('walk_forward', float('nan')):.1f} s wall time with {cfg['workers']} worker(s)). "
-          "Per-model time is the summed fit + forecast time of its tasks:", "",
-          _md_table(["model", "seconds"], rows), "",
-          "Files: `metrics.json` (all numbers, no timings), `forecasts.csv` (date, target, one column per model).", ""]
+    L += closing_sections(extra, results.timings, cfg["workers"], f"set-up: data{extra_setup}", "",
+                          "date, target, one column per model")
     return "\n".join(L)
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..features.dataset import dataset_from_returns
 from ..models.dcc import CCC, DCC
+from ..models.dcc import walk_forward as dcc_walk_forward
 from ..models.dcc_result import DCCPath, DCCResult
 from ..models.garch import fit_garch
 from .tasks import Job, one_blas_thread, run_jobs
@@ -84,24 +85,9 @@ def _ends(T: int, first: int, refit_every: int) -> tuple:
 
 
 def dcc_walk(returns: pd.DataFrame, model, first: int, refit_every: int, window=None, marginals=None):
-    """``(path, fits)`` as :func:`tinygrad_trade.vol.models.dcc.walk_forward`, with the marginals of
+    """``(path, fits)`` of :func:`tinygrad_trade.vol.models.dcc.walk_forward`, with the marginals of
     every block given (``marginals[i][k]``: asset i, block k) or fitted inside ``model.fit``."""
-    T = len(returns)
-    parts, fits, prev = [], [], None
-    for k, end in enumerate(_ends(T, first, refit_every)):
-        stop = min(end + refit_every, T)
-        begin = 0 if window is None else max(0, end - window)
-        given = None if marginals is None else [m[k] for m in marginals]
-        prev = model.fit(returns.iloc[begin:end], start=prev, marginals=given)
-        fits.append(prev)
-        parts.append((prev.filter(returns.iloc[begin:stop]), end - begin))
-
-    def cat(attr):
-        return np.concatenate([getattr(p, attr)[k:] for p, k in parts])
-    last = parts[-1][0]
-    return DCCPath(returns.index[first:], list(last.names), cat("variances"), cat("correlations"),
-                   cat("covariances"), cat("std_resid"), last.next_variances, last.next_correlation,
-                   last.next_covariance), fits
+    return dcc_walk_forward(returns, model, first, refit_every, window, marginals)
 
 
 def fit_marginals(returns: pd.DataFrame, ends: tuple, vol: str, window=None, executor=None,
