@@ -4,7 +4,6 @@ every 21 days, the default GRU (3 members, 8 units, lookback 15), one process.
     python benchmarks/bench_gru.py                    # the full walk-forward (132 fits; 15-60 s)
     python benchmarks/bench_gru.py --fits 20          # the first 20 fits only
     python benchmarks/bench_gru.py --profile out.prof # cProfile of the run (view with python -m pstats)
-    python benchmarks/bench_gru.py --threads 1        # the fused op on one thread
 
 Prints the wall time, the epochs trained, and a fingerprint of the forecasts (their sum and a SHA-256 of their
 bytes) so that a change meant to be bit-identical can be verified by running the script before and after it
@@ -50,14 +49,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fits", type=int, default=None, help="only the first N fits (default: all)")
     ap.add_argument("--profile", default=None, help="write a cProfile of the run to this file")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads of the fused GRU's recurrence (default: its own choice, 2 when a core is free)")
     a = ap.parse_args(argv)
-    if a.threads is not None:
-        from tinygrad_trade.vol.models.gru_op import GRUSequence
-        if not hasattr(GRUSequence, "_threads"):
-            sys.exit("this checkout's GRUSequence has no threads (--threads needs a later version)")
-        GRUSequence._threads = staticmethod(lambda size: a.threads)
     if a.profile:
         import cProfile
         prof = cProfile.Profile()

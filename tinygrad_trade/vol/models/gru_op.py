@@ -2,8 +2,10 @@
 through time in numpy).
 
 Why fused: a step-by-step GRU makes about 200 small graph nodes per epoch, which would dominate the
-run time of the GRU forecaster (:mod:`.neural`). Its gradients are checked against finite differences
-and against ``nn.GRU`` in the tests.
+run time of the GRU forecaster (:mod:`.neural`). Why laid out as it is: the work is a few thousand rows
+of 8 units, so every step is a handful of small matrix products and elementwise passes, and their count
+and shape set the speed (docs/benchmarks.md, "GRU training"). Its gradients are checked against finite
+differences and against ``nn.GRU`` in the tests.
 """
 from __future__ import annotations
 
@@ -14,240 +16,177 @@ from ...tensor import CustomOp
 __all__ = ["GRUSequence"]
 
 
-def _sigmoid_(a):
-    """In place: ``a = sigmoid(a) = 0.5 (1 + tanh(a / 2))`` (stable; numpy's float32 tanh is fast)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
-
-
 class GRUSequence(CustomOp):
-    """Last hidden state of a batched ensemble of one-layer GRUs run over a window, in one op.
+    """Last hidden state of a batched ensemble of one-layer GRUs run over windows of days, in one op.
 
-    ``GRUSequence.apply(X, W_ih, W_hh, b_ih, b_hh)`` with ``X`` ``(B, L, D)`` (a constant: no gradient),
+    Two ways to give the windows:
+
+    - ``GRUSequence.apply(X, W_ih, W_hh, b_ih, b_hh)`` with ``X`` ``(B, L, D)``: window ``b`` is ``X[b]``;
+    - ``GRUSequence.apply(days, W_ih, W_hh, b_ih, b_hh, lookback=L, starts=s)`` with ``days`` ``(n, D)``:
+      window ``b`` is ``days[s[b] : s[b] + L]`` (``s`` increasing; by default every start, ``B = n - L + 1``).
+      Overlapping windows share their days, so each day's input projection is computed once (the
+      forecasters' rows are consecutive days: about 1.7x faster than the same windows as ``X``).
+
     ``W_ih`` ``(K, D, 3H)``, ``W_hh`` ``(K, H, 3H)``, ``b_ih`` and ``b_hh`` ``(K, 1, 3H)`` (columns
-    ``[r | z | n]``), ``h_0 = 0``, returns ``h_L`` ``(K, B, H)``. PyTorch's equations (as
-    :class:`tinygrad_trade.nn.GRU`)::
+    ``[r | z | n]``); the windows are constants (no gradient); ``h_0 = 0``; returns ``h_L`` ``(K, B, H)``.
+    PyTorch's equations (as :class:`tinygrad_trade.nn.GRU`)::
 
         r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)     z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
         n = tanh(x W_in + b_in + r * (h W_hn + b_hn))  h' = (1 - z) * n + z * h
 
-    The backward pass is backpropagation through time, written out in numpy. Every gate is kept in
-    its own contiguous ``(K, B, H)`` array (elementwise work on a strided third of a ``(K, B, 3H)``
-    array is several times slower), and the input projections of all steps are one matmul per gate.
-    For large work, when a second core is free (see ``_threads``), the rows are split between two threads
-    (numpy releases the GIL in its loops), and the weight gradients are computed per gate on them; every number is
-    the same as on one thread (rows are independent, and each reduction is the same BLAS call as before), so
-    results do not depend on the machine's core count. Measurements: docs/benchmarks.md ("GRU training").
+    Layout: feature-major, a column per window, so that all three gates of a step come from one matrix
+    product ``(3H, H) @ (H, B)`` and each gate is a contiguous block of rows; the states of every step
+    are kept step-major for the backward pass (each step one contiguous block). ``sigmoid(a)`` is
+    computed as ``0.5 + 0.5 tanh(a / 2)`` with the halving folded into the weights (numpy's float32
+    ``tanh`` is fast). The backward pass is backpropagation through time, written out in numpy; the
+    weight gradients are summed step by step while each step's numbers are still in cache.
     """
 
+    def __init__(self, lookback=None, starts=None):
+        self.lookback, self.starts = lookback, starts
+
+    def _days(self, X):
+        """``(days, stride, L, B, cols)``: the day rows to project, the column offset from one step to the
+        next, the window length, the number of computed windows, and the output's columns among them
+        (``None``: all)."""
+        if self.lookback is None:
+            if X.ndim != 3:
+                raise ValueError(f"GRUSequence: windows must be (B, L, D), got shape {X.shape}; "
+                                 f"for a (days, D) array give lookback=")
+            B, L, D = X.shape
+            return X.transpose(1, 0, 2).reshape(L * B, D), B, L, B, None     # step-major rows
+        L = int(self.lookback)
+        if X.ndim != 2 or L < 1 or X.shape[0] < L:
+            raise ValueError(f"GRUSequence: days must be (n, D) with n >= lookback = {L}, got shape {X.shape}")
+        if self.starts is None:
+            return X, 1, L, X.shape[0] - L + 1, None
+        s = np.asarray(self.starts)
+        if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer) or np.any(np.diff(s) <= 0) \
+                or s[0] < 0 or s[-1] > X.shape[0] - L:
+            raise ValueError(f"GRUSequence: starts must be increasing integers in 0 .. {X.shape[0] - L}")
+        lo, hi = int(s[0]), int(s[-1]) + 1                  # every window from lo to hi - 1 is computed
+        cols = None if hi - lo == s.size else s - lo
+        Xd = X[lo:hi + L - 1]
+        if cols is not None and not np.isfinite(Xd).all():
+            # a day in no wanted window must not reach the gradients through the windows computed in
+            # between (their gradient is zero, but 0 * nan is nan): such days are zeroed
+            inside = np.zeros(Xd.shape[0] + 1, dtype=int)
+            np.add.at(inside, cols, 1)
+            np.add.at(inside, cols + L, -1)
+            outside = np.cumsum(inside[:-1]) == 0
+            Xd = Xd.copy()
+            Xd[outside[:, None] & ~np.isfinite(Xd)] = 0.0
+        return Xd, 1, L, hi - lo, cols
+
     def forward(self, X, W_ih, W_hh, b_ih, b_hh):
-        from concurrent.futures import ThreadPoolExecutor
-
         from ...graph import is_grad_enabled
-        B, L, D = X.shape
+        Xd, stride, L, B, cols = self._days(X)
+        n_days, D = Xd.shape
         K, H = W_hh.shape[0], W_hh.shape[1]
-        Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(L * B, D)     # rows: step-major
-        gates = [slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)]
-        self.Xf, self.shape = Xf, (B, L, D, K, H)
-        self.Wh = [np.ascontiguousarray(W_hh[..., g]) for g in gates]
-        # r and z are sigmoid(a) = 0.5 + 0.5 tanh(a / 2): their weights and input projections are halved up
-        # front (exact in floating point), which saves halving a at every step
-        half = [0.5, 0.5, 1.0]
-
-        def tiled(b):
-            # (K, 1, H) -> (K, B*H): a bias laid out along a whole (K, B, H) block. Adding it there is the
-            # same arithmetic as numpy's broadcast of (K, 1, H), whose inner loop of H elements is ~5x slower
-            return np.tile(b, (1, B, 1)).reshape(K, B * H)
-
-        def project(i):
-            g = gates[i]
-            bias = b_ih[..., g] + (b_hh[..., g] if i < 2 else 0.0)          # b_hn stays inside r * (...)
-            xg = Xf @ np.ascontiguousarray(half[i] * W_ih[..., g])          # (K, L*B, H)
-            xg.reshape(K, L, B * H)[...] += tiled(half[i] * bias)[:, None, :]
-            return xg.reshape(K, L, B, H)
-
-        self.threads = threads = self._threads(B * K * H)
-        ex = ThreadPoolExecutor(threads) if threads > 1 else None
-        try:
-            xr, xz, xn = map(project, range(3)) if ex is None else ex.map(project, range(3))
-        except BaseException:
-            if ex is not None:
-                ex.shutdown()
-            raise
-        dt = xr.dtype
-        b_hn = tiled(b_hh[..., gates[2]]).reshape(K, B, H).astype(dt, copy=False)
-        Wr, Wz, Wn = 0.5 * self.Wh[0], 0.5 * self.Wh[1], self.Wh[2]
-        # with gradient recording, every step's (h, r, z, n, h W_hn + b_hn) is kept for the backward pass;
-        # without (validation, prediction), nothing is
+        dt = np.result_type(X, W_ih, W_hh, b_ih, b_hh)
+        # each day's input projection, once: rows x W_ir + b_ir + b_hr, x W_iz + b_iz + b_hz (both halved:
+        # sigmoid(a) = 0.5 + 0.5 tanh(a / 2)) and x W_in + b_in; the biases ride on a row of ones
+        X1 = np.empty((D + 1, n_days), dtype=dt)
+        X1[:D] = Xd.T
+        X1[D] = 1.0
+        half = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dt), H)[:, None]
+        bias = b_ih[:, 0] + np.concatenate([b_hh[:, 0, :2 * H], np.zeros((K, H), dtype=b_hh.dtype)], axis=-1)
+        Wi = np.concatenate([np.swapaxes(W_ih, -1, -2), bias[:, :, None]], axis=-1).astype(dt, copy=False)
+        P = np.matmul(Wi * half, X1)                                              # (K, 3H, n_days)
+        Wf = np.ascontiguousarray(np.swapaxes(W_hh, -1, -2) * half, dtype=dt)     # (K, 3H, H)
+        b_hn = np.ascontiguousarray(b_hh[:, 0, 2 * H:, None], dtype=dt)           # (K, H, 1)
+        # with gradient recording, every step's (r, z, h W_hn + b_hn), n and h_prev are kept; without
+        # (validation, prediction), one step's
         keep = is_grad_enabled()
-        S = np.empty((5, L, K, B, H), dtype=dt) if keep else None
-        out = np.empty((K, B, H), dtype=dt)
-
-        def rows(s, e):
-            """The recurrence of rows s:e (rows are independent: any split gives the same numbers)."""
-            c = e - s
-            if keep:                                    # each step writes its h straight into the next's slot
-                h = S[0, 0, :, s:e]
-                h[...] = 0.0
-            else:
-                h = np.zeros((K, c, H), dtype=dt)
-                r, z, hn, n = (np.empty((K, c, H), dtype=dt) for _ in range(4))
-            for t in range(L):
-                if keep:
-                    r, z, n, hn = S[1, t, :, s:e], S[2, t, :, s:e], S[3, t, :, s:e], S[4, t, :, s:e]
-                if t:
-                    np.matmul(h, Wr, out=r)
-                    r += xr[:, t, s:e]
-                    np.matmul(h, Wz, out=z)
-                    z += xz[:, t, s:e]
-                    np.matmul(h, Wn, out=hn)
-                    hn += b_hn[:, s:e]
-                else:                                   # h_0 = 0
-                    np.copyto(r, xr[:, 0, s:e])
-                    np.copyto(z, xz[:, 0, s:e])
-                    np.copyto(hn, b_hn[:, s:e])
-                for a in (r, z):                        # sigmoid: a holds half the pre-activation already
-                    np.tanh(a, out=a)
-                    a *= 0.5
-                    a += 0.5
-                np.multiply(r, hn, out=n)
-                n += xn[:, t, s:e]
-                np.tanh(n, out=n)
-                h_new = (S[0, t + 1, :, s:e] if t + 1 < L else out[:, s:e]) if keep else h
+        A = np.empty((L if keep else 1, K, 3 * H, B), dtype=dt)
+        N = np.empty((L if keep else 1, K, H, B), dtype=dt)
+        Hs = np.empty((L if keep else 2, K, H, B), dtype=dt)
+        hW = np.empty((K, 3 * H, B), dtype=dt)
+        h_new = None
+        for t in range(L):
+            a, n = A[t if keep else 0], N[t if keep else 0]
+            h = Hs[t if keep else t % 2]
+            Pt = P[:, :, t * stride:t * stride + B]
+            if t:                                           # the product lands in a small buffer still in cache
+                np.matmul(Wf, h, out=hW)
+                np.add(hW[:, :2 * H], Pt[:, :2 * H], out=a[:, :2 * H])
+                np.add(hW[:, 2 * H:], b_hn, out=a[:, 2 * H:])
+            else:                                           # h_0 = 0
+                a[:, :2 * H] = Pt[:, :2 * H]
+                a[:, 2 * H:] = b_hn
+            rz = a[:, :2 * H]
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            np.multiply(a[:, :H], a[:, 2 * H:], out=n)
+            n += Pt[:, 2 * H:]
+            np.tanh(n, out=n)
+            h_new = Hs[t + 1 if keep else (t + 1) % 2] if t + 1 < L else np.empty((K, H, B), dtype=dt)
+            if t:                                           # h' = n + z (h - n)
                 np.subtract(h, n, out=h_new)
-                h = h_new
-                h *= z
-                h += n
-            if not keep:
-                out[:, s:e] = h
-
-        if ex is None:
-            rows(0, B)
-        else:
-            cuts = [B * k // threads for k in range(threads + 1)]
-            with ex:
-                list(ex.map(rows, cuts[:-1], cuts[1:]))
-        self.saved = S
-        if not keep:
-            self.Xf = None
-        return out
-
-    _machine: dict = {}     # the last look at the machine's idle time (see _threads)
-    MIN_THREADED = 2 ** 18  # elements a step (rows x members x units) from which a second thread may help
-
-    @staticmethod
-    def _threads(size):
-        """Threads for the recurrence: 2 when a second core is free for it, else 1 (the split changes no number:
-        rows are independent). Free means: over the last second or more, the machine's idle time plus this
-        process's own CPU time came to at least 1.6 cores (a second thread on a busy machine only adds ~30%
-        CPU time). Work under ``MIN_THREADED`` elements a step always runs on one thread (the demo's GRU, up to
-        about 5,000 rows: there a second thread made its walk-forward slower even on an idle 2-core machine,
-        31.2 s against 24.4 s; docs/benchmarks.md); the first call too."""
-        import os
-        import time
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:              # not on Linux
-            cores = os.cpu_count() or 1
-        if cores < 2 or size < GRUSequence.MIN_THREADED:
-            return 1
-        st, now = GRUSequence._machine, time.monotonic()
-        if st and now - st["t"] < 1.0:
-            return st["threads"]
-        try:
-            with open("/proc/stat") as f:
-                lines = f.read().splitlines()
-            ticks = [int(v) for v in lines[0].split()[1:]]
-            idle, total = ticks[3] + ticks[4], sum(ticks[:8])          # idle + iowait; user .. steal
-            ncpu = sum(1 for ln in lines if ln.startswith("cpu") and ln[3:4].isdigit())
-        except (OSError, ValueError, IndexError):
-            return 2                        # no /proc/stat: trust the core count
-        cpu = time.process_time()
-        threads = 1
-        if st and total > st["total"]:
-            wall = (total - st["total"]) / ncpu                         # elapsed ticks per CPU
-            spare = (idle - st["idle"]) / wall + (cpu - st["cpu"]) / (now - st["t"])
-            threads = 2 if spare >= 1.6 else 1
-        st.update(t=now, idle=idle, total=total, cpu=cpu, threads=threads)
-        return threads
+                h_new *= a[:, H:2 * H]
+                h_new += n
+            else:                                           # h_1 = n - z n
+                np.multiply(a[:, H:2 * H], n, out=h_new)
+                np.subtract(n, h_new, out=h_new)
+        self.saved = (X1, A, N, Hs, W_hh, stride, cols) if keep else None
+        self.shape = (B, L, D, K, H)
+        out = h_new if cols is None else h_new[:, :, cols]
+        return np.ascontiguousarray(np.swapaxes(out, -1, -2))
 
     def backward(self, g):
-        from concurrent.futures import ThreadPoolExecutor
         B, L, D, K, H = self.shape
-        WT = [np.ascontiguousarray(np.swapaxes(w, -1, -2)) for w in self.Wh]   # contiguous: a faster gemm
-        dt = np.result_type(g, WT[0])
-        S = self.saved
-        # d(pre-activation) of the gates r, z, n and d(h W_hn + b_hn), laid out (K, L, B, H) so that
-        # each reshapes to (K, L*B, H) rows matching Xf: the weight and bias gradients are then matmuls
-        dx = np.empty((4, K, L, B, H), dtype=dt)
-
-        def rows(s, e):
-            """Backpropagation through time for rows s:e: their share of dx."""
-            c = e - s
-            dh = np.array(g[:, s:e], dtype=dt)
-            omz, tmp = np.empty((K, c, H), dtype=dt), np.empty((K, c, H), dtype=dt)
-            for t in reversed(range(L)):
-                h_prev, r, z, n, hn = (S[j, t, :, s:e] for j in range(5))
-                da_r, da_z, da_n, dhn = (dx[j, :, t, s:e] for j in range(4))
-                np.subtract(1.0, z, out=omz)
-                np.subtract(h_prev, n, out=da_z)        # h = n + z (h_prev - n)
-                da_z *= dh
-                da_z *= z
-                da_z *= omz                             # through z = sigmoid(a_z)
-                np.multiply(n, n, out=da_n)
-                np.subtract(1.0, da_n, out=da_n)
-                da_n *= dh
-                da_n *= omz                             # through n = tanh(a_n)
-                np.multiply(da_n, r, out=dhn)           # a_n = x_n + r * hn
-                np.multiply(da_n, hn, out=da_r)
-                da_r *= r
-                np.subtract(1.0, r, out=tmp)
-                da_r *= tmp                             # through r = sigmoid(a_r)
-                if t:
-                    dh *= z
-                    dh += np.matmul(da_r, WT[0], out=tmp)
-                    dh += np.matmul(da_z, WT[1], out=tmp)
-                    dh += np.matmul(dhn, WT[2], out=tmp)
-
-        flat = dx.reshape(4, K, L * B, H)
-        XfT = self.Xf.T
-        dWh = np.zeros((3, K, H, H), dtype=dt)
-        dW_ih = [None] * 3
-
-        def weights(i):
-            """Gate i's hidden weight gradient (summed over the steps, last first) and input weight gradient."""
-            d = 3 if i == 2 else i                      # the n gate's hidden weights see d(h W_hn + b_hn)
-            for t in reversed(range(1, L)):
-                dWh[i] += np.swapaxes(S[0, t], -1, -2) @ dx[d, :, t]
-            dW_ih[i] = XfT @ flat[i]                    # ... and its input weights d(pre-activation)
-
-        ones = np.ones(L * B, dtype=dt)
-        db = [None, None]
-
-        def biases(j):                                  # (2, K, H) each: sums over steps and rows
-            db[j] = ones @ flat[2 * j:2 * j + 2]
-
-        threads = getattr(self, "threads", 1)
-        if threads == 1:
-            rows(0, B)
-            for i in range(3):
-                weights(i)
-            biases(0)
-            biases(1)
+        X1, A, N, Hs, W_hh, stride, cols = self.saved
+        self.saved = None
+        dt = A.dtype
+        # DA's rows: the gradients of [h W_hn + b_hn | a_r | a_z | a_n] (a: the full pre-activations), so
+        # that rows 0:3H meet the hidden weights (columns reordered n, r, z) and rows H:4H the inputs
+        Wp = np.ascontiguousarray(np.concatenate([W_hh[..., 2 * H:], W_hh[..., :2 * H]], axis=-1), dtype=dt)
+        dh = np.zeros((K, H, B), dtype=dt)
+        if cols is None:
+            dh[...] = np.swapaxes(g, -1, -2)
         else:
-            cuts = [B * k // threads for k in range(threads + 1)]
-            with ThreadPoolExecutor(threads) as ex:
-                list(ex.map(rows, cuts[:-1], cuts[1:]))
-                jobs = [ex.submit(weights, i) for i in range(3)] + [ex.submit(biases, j) for j in range(2)]
-                for j in jobs:
-                    j.result()
-        db = np.concatenate(db)                         # (4, K, H)
-        db_ih = np.concatenate([db[0], db[1], db[2]], axis=-1)[:, None, :]
-        db_hh = np.concatenate([db[0], db[1], db[3]], axis=-1)[:, None, :]
-        dW_ih = np.concatenate(dW_ih, axis=-1)
-        dW_hh = np.concatenate([dWh[0], dWh[1], dWh[2]], axis=-1)
-        self.saved = self.Xf = None
+            dh[:, :, cols] = np.swapaxes(g, -1, -2)
+        DA = np.empty((K, 4 * H, B), dtype=dt)
+        Dd = np.zeros((K, 3 * H, X1.shape[1]), dtype=dt)    # the gradient of each day's projection (r, z, n)
+        dWp = np.zeros((K, 3 * H, H), dtype=dt)             # hidden weights, transposed, rows n, r, z
+        dWt = np.empty((K, 3 * H, H), dtype=dt)
+        db_hn = np.zeros((K, H, B), dtype=dt)
+        omz = np.empty((K, H, B), dtype=dt)
+        sig = np.empty((K, 2 * H, B), dtype=dt)
+        m = np.empty((K, H, B), dtype=dt)
+        dhn, drz, da_n = DA[:, :H], DA[:, H:3 * H], DA[:, 3 * H:]
+        for t in reversed(range(L)):
+            a, n = A[t], N[t]
+            r, z, hn = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            np.subtract(1.0, z, out=omz)
+            np.multiply(n, n, out=da_n)
+            np.subtract(1.0, da_n, out=da_n)
+            da_n *= dh
+            da_n *= omz                                     # h = (1 - z) n + z h_prev; n = tanh(a_n)
+            np.multiply(da_n, r, out=dhn)                   # a_n = x W_in + b_in + r * (h W_hn + b_hn)
+            np.multiply(da_n, hn, out=drz[:, :H])           # d r
+            if t:
+                np.subtract(Hs[t], n, out=drz[:, H:])
+                drz[:, H:] *= dh                            # d z
+            else:                                           # h_prev = 0
+                np.multiply(n, dh, out=drz[:, H:])
+                np.negative(drz[:, H:], out=drz[:, H:])
+            np.subtract(1.0, a[:, :2 * H], out=sig)
+            sig *= a[:, :2 * H]
+            drz *= sig                                      # through r = sigmoid(a_r), z = sigmoid(a_z)
+            o = t * stride
+            Dd[:, :, o:o + B] += DA[:, H:]
+            db_hn += dhn
+            if t:
+                np.matmul(DA[:, :3 * H], np.swapaxes(Hs[t], -1, -2), out=dWt)
+                dWp += dWt
+                dh *= z
+                np.matmul(Wp, DA[:, :3 * H], out=m)
+                dh += m
+        dWi = np.matmul(Dd, X1.T)                                                 # (K, 3H, D + 1)
+        dW_ih = np.ascontiguousarray(np.swapaxes(dWi[:, :, :D], -1, -2))
+        db_ih = np.ascontiguousarray(dWi[:, None, :, D])
+        dW_hh = np.ascontiguousarray(np.swapaxes(np.concatenate([dWp[:, H:], dWp[:, :H]], axis=1), -1, -2))
+        db_hh = np.concatenate([dWi[:, :2 * H, D], db_hn.sum(axis=-1)], axis=-1)[:, None, :]
         return None, dW_ih, dW_hh, db_ih, db_hh

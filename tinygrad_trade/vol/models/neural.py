@@ -509,9 +509,15 @@ class GRUForecaster(_NeuralForecaster):
     def _rows_inputs(self, prep, rows, lh, dtype):
         out = super()._rows_inputs(prep, rows, lh, dtype)
         L = self.lookback
-        idx = rows[:, None] + np.arange(-L, 0)[None, :]              # (B, L): days t-L .. t-1
-        seq = self.day_scaler_.transform(prep["daily"][idx.ravel()]).reshape(len(rows), L, -1)
-        out["seq"] = Tensor(np.ascontiguousarray(seq), dtype=dtype)
+        lo, hi = (int(rows[0]) - L, int(rows[-1])) if len(rows) else (0, 0)   # row t: days t-L .. t-1
+        if len(rows) and np.all(np.diff(rows) > 0) and hi - lo - L + 1 <= 1.5 * len(rows):
+            # the rows' days, each once: the fused op projects each day once and slides the windows along
+            out["seq"] = Tensor(self.day_scaler_.transform(prep["daily"][lo:hi]), dtype=dtype)
+            out["starts"] = rows - L - lo
+        else:                                                        # scattered rows: the windows apart
+            idx = rows[:, None] + np.arange(-L, 0)[None, :]
+            seq = self.day_scaler_.transform(prep["daily"][idx.ravel()]).reshape(len(rows), L, -1)
+            out["seq"] = Tensor(np.ascontiguousarray(seq), dtype=dtype)
         return out
 
     def _init_member(self, d, rng):
@@ -527,6 +533,7 @@ class GRUForecaster(_NeuralForecaster):
         return prep
 
     def _residual(self, P, inp):
-        h = GRUSequence.apply(inp["seq"], P["W_ih"], P["W_hh"], P["b_ih"], P["b_hh"])   # (K, B, H)
+        days = {"lookback": self.lookback, "starts": inp["starts"]} if "starts" in inp else {}
+        h = GRUSequence.apply(inp["seq"], P["W_ih"], P["W_hh"], P["b_ih"], P["b_hh"], **days)   # (K, B, H)
         out = h @ P["w_out"]
         return out.reshape(out.shape[0], out.shape[1])
