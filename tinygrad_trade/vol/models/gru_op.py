@@ -84,109 +84,114 @@ class GRUSequence(CustomOp):
         n_days, D = Xd.shape
         K, H = W_hh.shape[0], W_hh.shape[1]
         dt = np.result_type(X, W_ih, W_hh, b_ih, b_hh)
-        # each day's input projection, once: rows x W_ir + b_ir + b_hr, x W_iz + b_iz + b_hz (both halved:
-        # sigmoid(a) = 0.5 + 0.5 tanh(a / 2)) and x W_in + b_in; the biases ride on a row of ones
+        # Rows are ordered [hn | r | z | n] everywhere (hn: h W_hn + b_hn, inside n's r * (...)).
+        # Each day's inputs are projected once, P = Wi @ [x; 1]: rows b_hn (no input), x W_ir + b_ir + b_hr and
+        # x W_iz + b_iz + b_hz (both halved: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)), x W_in + b_in
         X1 = np.empty((D + 1, n_days), dtype=dt)
         X1[:D] = Xd.T
         X1[D] = 1.0
-        half = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dt), H)[:, None]
-        bias = b_ih[:, 0] + np.concatenate([b_hh[:, 0, :2 * H], np.zeros((K, H), dtype=b_hh.dtype)], axis=-1)
-        Wi = np.concatenate([np.swapaxes(W_ih, -1, -2), bias[:, :, None]], axis=-1).astype(dt, copy=False)
-        P = np.matmul(Wi * half, X1)                                              # (K, 3H, n_days)
-        Wf = np.ascontiguousarray(np.swapaxes(W_hh, -1, -2) * half, dtype=dt)     # (K, 3H, H)
-        b_hn = np.ascontiguousarray(b_hh[:, 0, 2 * H:, None], dtype=dt)           # (K, H, 1)
-        # with gradient recording, every step's (r, z, h W_hn + b_hn), n and h_prev are kept; without
-        # (validation, prediction), one step's
+        Wi = np.zeros((K, 4 * H, D + 1), dtype=dt)
+        Wi[:, H:, :D] = np.swapaxes(W_ih, -1, -2)
+        Wi[:, :H, D] = b_hh[:, 0, 2 * H:]
+        Wi[:, H:3 * H, D] = b_ih[:, 0, :2 * H] + b_hh[:, 0, :2 * H]
+        Wi[:, 3 * H:, D] = b_ih[:, 0, 2 * H:]
+        Wi[:, H:3 * H] *= 0.5
+        P = np.matmul(Wi, X1)                                                     # (K, 4H, n_days)
+        Wh = np.concatenate([W_hh[..., 2 * H:], W_hh[..., :2 * H]], axis=-1)      # (K, H, 3H) columns n, r, z
+        Wf = np.swapaxes(Wh, -1, -2).astype(dt)                                   # (K, 3H, H), a copy
+        Wf[:, H:] *= 0.5
+        # with gradient recording, every step's (hn, r, z), n and h_prev are kept; without (validation,
+        # prediction), one step's
         keep = is_grad_enabled()
         A = np.empty((L if keep else 1, K, 3 * H, B), dtype=dt)
         N = np.empty((L if keep else 1, K, H, B), dtype=dt)
         Hs = np.empty((L if keep else 2, K, H, B), dtype=dt)
         hW = np.empty((K, 3 * H, B), dtype=dt)
+        # views by gate, made once (a step then indexes one of them: numpy's per-call cost shows at this size)
+        A_hn, A_r, A_z, A_rz = A[:, :, :H], A[:, :, H:2 * H], A[:, :, 2 * H:], A[:, :, H:]
+        P_a, P_n = P[:, :3 * H], P[:, 3 * H:]
         h_new = None
         for t in range(L):
-            a, n = A[t if keep else 0], N[t if keep else 0]
+            j = t if keep else 0
+            a, n, rz = A[j], N[j], A_rz[j]
             h = Hs[t if keep else t % 2]
-            Pt = P[:, :, t * stride:t * stride + B]
+            o = t * stride
             if t:                                           # the product lands in a small buffer still in cache
                 np.matmul(Wf, h, out=hW)
-                np.add(hW[:, :2 * H], Pt[:, :2 * H], out=a[:, :2 * H])
-                np.add(hW[:, 2 * H:], b_hn, out=a[:, 2 * H:])
+                np.add(hW, P_a[:, :, o:o + B], out=a)
             else:                                           # h_0 = 0
-                a[:, :2 * H] = Pt[:, :2 * H]
-                a[:, 2 * H:] = b_hn
-            rz = a[:, :2 * H]
+                a[...] = P_a[:, :, o:o + B]
             np.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
-            np.multiply(a[:, :H], a[:, 2 * H:], out=n)
-            n += Pt[:, 2 * H:]
+            np.multiply(A_r[j], A_hn[j], out=n)
+            n += P_n[:, :, o:o + B]
             np.tanh(n, out=n)
             h_new = Hs[t + 1 if keep else (t + 1) % 2] if t + 1 < L else np.empty((K, H, B), dtype=dt)
+            z = A_z[j]
             if t:                                           # h' = n + z (h - n)
                 np.subtract(h, n, out=h_new)
-                h_new *= a[:, H:2 * H]
+                h_new *= z
                 h_new += n
             else:                                           # h_1 = n - z n
-                np.multiply(a[:, H:2 * H], n, out=h_new)
+                np.multiply(z, n, out=h_new)
                 np.subtract(n, h_new, out=h_new)
-        self.saved = (X1, A, N, Hs, W_hh, stride, cols) if keep else None
+        self.saved = (X1, A, N, Hs, Wh.astype(dt), stride, cols) if keep else None
         self.shape = (B, L, D, K, H)
         out = h_new if cols is None else h_new[:, :, cols]
         return np.ascontiguousarray(np.swapaxes(out, -1, -2))
 
     def backward(self, g):
         B, L, D, K, H = self.shape
-        X1, A, N, Hs, W_hh, stride, cols = self.saved
+        X1, A, N, Hs, Wh, stride, cols = self.saved
         self.saved = None
         dt = A.dtype
-        # DA's rows: the gradients of [h W_hn + b_hn | a_r | a_z | a_n] (a: the full pre-activations), so
-        # that rows 0:3H meet the hidden weights (columns reordered n, r, z) and rows H:4H the inputs
-        Wp = np.ascontiguousarray(np.concatenate([W_hh[..., 2 * H:], W_hh[..., :2 * H]], axis=-1), dtype=dt)
         dh = np.zeros((K, H, B), dtype=dt)
         if cols is None:
             dh[...] = np.swapaxes(g, -1, -2)
         else:
             dh[:, :, cols] = np.swapaxes(g, -1, -2)
+        # DA: the gradients of the rows [hn | a_r | a_z | a_n] (a: the full pre-activations); rows 0:3H meet the
+        # hidden weights, and all four each day's projection (the hn rows: b_hn's gradient)
         DA = np.empty((K, 4 * H, B), dtype=dt)
-        Dd = np.zeros((K, 3 * H, X1.shape[1]), dtype=dt)    # the gradient of each day's projection (r, z, n)
-        dWp = np.zeros((K, 3 * H, H), dtype=dt)             # hidden weights, transposed, rows n, r, z
+        Dd = np.zeros((K, 4 * H, X1.shape[1]), dtype=dt)
+        dWf = np.zeros((K, 3 * H, H), dtype=dt)            # the hidden weights' gradient, transposed
         dWt = np.empty((K, 3 * H, H), dtype=dt)
-        db_hn = np.zeros((K, H, B), dtype=dt)
-        omz = np.empty((K, H, B), dtype=dt)
         sig = np.empty((K, 2 * H, B), dtype=dt)
         m = np.empty((K, H, B), dtype=dt)
-        dhn, drz, da_n = DA[:, :H], DA[:, H:3 * H], DA[:, 3 * H:]
-        for t in reversed(range(L)):
-            a, n = A[t], N[t]
-            r, z, hn = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            np.subtract(1.0, z, out=omz)
+        dhn, dr, dz, da_n = DA[:, :H], DA[:, H:2 * H], DA[:, 2 * H:3 * H], DA[:, 3 * H:]
+        drz, DA_h = DA[:, H:3 * H], DA[:, :3 * H]
+        omz = sig[:, H:]
+        A_hn, A_r, A_z, A_rz = A[:, :, :H], A[:, :, H:2 * H], A[:, :, 2 * H:], A[:, :, H:]
+        HsT = Hs.swapaxes(-1, -2)
+        for t in range(L - 1, -1, -1):
+            n, rz = N[t], A_rz[t]
+            np.subtract(1.0, rz, out=sig)                   # 1 - r, 1 - z
             np.multiply(n, n, out=da_n)
             np.subtract(1.0, da_n, out=da_n)
             da_n *= dh
             da_n *= omz                                     # h = (1 - z) n + z h_prev; n = tanh(a_n)
-            np.multiply(da_n, r, out=dhn)                   # a_n = x W_in + b_in + r * (h W_hn + b_hn)
-            np.multiply(da_n, hn, out=drz[:, :H])           # d r
+            np.multiply(da_n, A_r[t], out=dhn)              # a_n = x W_in + b_in + r * hn
+            np.multiply(da_n, A_hn[t], out=dr)              # d r
             if t:
-                np.subtract(Hs[t], n, out=drz[:, H:])
-                drz[:, H:] *= dh                            # d z
+                np.subtract(Hs[t], n, out=dz)
+                dz *= dh                                    # d z
             else:                                           # h_prev = 0
-                np.multiply(n, dh, out=drz[:, H:])
-                np.negative(drz[:, H:], out=drz[:, H:])
-            np.subtract(1.0, a[:, :2 * H], out=sig)
-            sig *= a[:, :2 * H]
+                np.multiply(n, dh, out=dz)
+                np.negative(dz, out=dz)
+            sig *= rz
             drz *= sig                                      # through r = sigmoid(a_r), z = sigmoid(a_z)
             o = t * stride
-            Dd[:, :, o:o + B] += DA[:, H:]
-            db_hn += dhn
+            Dd[:, :, o:o + B] += DA
             if t:
-                np.matmul(DA[:, :3 * H], np.swapaxes(Hs[t], -1, -2), out=dWt)
-                dWp += dWt
-                dh *= z
-                np.matmul(Wp, DA[:, :3 * H], out=m)
+                np.matmul(DA_h, HsT[t], out=dWt)
+                dWf += dWt
+                dh *= A_z[t]
+                np.matmul(Wh, DA_h, out=m)
                 dh += m
-        dWi = np.matmul(Dd, X1.T)                                                 # (K, 3H, D + 1)
-        dW_ih = np.ascontiguousarray(np.swapaxes(dWi[:, :, :D], -1, -2))
-        db_ih = np.ascontiguousarray(dWi[:, None, :, D])
-        dW_hh = np.ascontiguousarray(np.swapaxes(np.concatenate([dWp[:, H:], dWp[:, :H]], axis=1), -1, -2))
-        db_hh = np.concatenate([dWi[:, :2 * H, D], db_hn.sum(axis=-1)], axis=-1)[:, None, :]
+        dWi = np.matmul(Dd, X1.T)                                                 # (K, 4H, D + 1)
+        dW_ih = np.ascontiguousarray(np.swapaxes(dWi[:, H:, :D], -1, -2))
+        db_ih = np.ascontiguousarray(dWi[:, None, H:, D])
+        dW_hh = np.concatenate([dWf[:, H:], dWf[:, :H]], axis=1).swapaxes(-1, -2).copy()
+        db_hh = np.concatenate([dWi[:, H:3 * H, D], dWi[:, :H, D]], axis=-1)[:, None, :]
         return None, dW_ih, dW_hh, db_ih, db_hh

@@ -492,7 +492,10 @@ class GRUForecaster(_NeuralForecaster):
 
     def _fit_extra_scalers(self, prep, train_rows):
         # the days that appear in the training windows (all before the first validation row)
-        days = np.unique((train_rows[:, None] - np.arange(1, self.lookback + 1)[None, :]).ravel())
+        used = np.zeros(int(train_rows.max()) + 1 if train_rows.size else 0, dtype=bool)
+        for k in range(1, self.lookback + 1):
+            used[train_rows - k] = True
+        days = np.flatnonzero(used)
         old = self.day_scaler_
         self.day_scaler_ = StandardScaler().fit(prep["daily"][days])
         if old is not None and self.warm_start and self.params is not None:
