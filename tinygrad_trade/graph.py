@@ -55,16 +55,20 @@ class Op:
     elementwise ops: the engine evaluates it on floats when the node is made and on graph nodes
     under ``create_graph``. A tuple of constants may stand in for the function (``+``: ``(1, 1)``).
     An Op given only ``partials`` gets the matching ``vjp`` (``g * dy/dx_i``) for free.
+
+    ``selective=True`` says that ``vjp`` also takes ``need=`` (one bool per input) and may skip the inputs
+    that need no gradient (``@`` with a constant operand: its gradient is a product as large as the data).
     """
 
-    __slots__ = ("name", "vjp", "partials")
+    __slots__ = ("name", "vjp", "partials", "selective")
 
-    def __init__(self, name, vjp=None, partials=None):
+    def __init__(self, name, vjp=None, partials=None, selective=False):
         if vjp is None and partials is None:
             raise TypeError(f"Op {name!r} needs a vjp or partials rule")
         self.name = name
         self.partials = partials
         self.vjp = vjp if vjp is not None else self._vjp_from_partials
+        self.selective = selective
 
     def local(self, y, *xs) -> tuple:
         """The partial derivatives at (y, xs): the constants, or the rule evaluated there."""

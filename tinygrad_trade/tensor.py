@@ -77,7 +77,8 @@ def _powv_vjp(g, y, a, b):
 
 
 POWV = Op("**", _powv_vjp)
-MATMUL = Op("@", lambda g, y, a, b: (g @ _swap(b), _swap(a) @ g))
+MATMUL = Op("@", lambda g, y, a, b, need=(True, True): (g @ _swap(b) if need[0] else None,
+                                                         _swap(a) @ g if need[1] else None), selective=True)
 
 
 def _pow_op(c):
@@ -459,6 +460,8 @@ class Tensor(*FAMILIES):
             grads = self._op.vjp(g, self, *prev)
         elif len(prev) == 1:
             grads = self._op.vjp(g, self.data, prev[0].data)
+        elif self._op.selective:
+            grads = self._op.vjp(g, self.data, *[p.data for p in prev], need=[p.requires_grad for p in prev])
         else:
             grads = self._op.vjp(g, self.data, *[p.data for p in prev])
         out = []
