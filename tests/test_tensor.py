@@ -261,6 +261,28 @@ def test_matmul_errors():
         T(2.0) @ T([1.0])
 
 
+def test_matmul_forms_no_gradient_for_a_constant_operand():
+    from tinygrad_trade.tensor import MATMUL
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 5, 4)), rng.standard_normal((4, 2))
+    g = rng.standard_normal((3, 5, 2))
+    full = MATMUL.vjp(g, None, x, w)
+    only_w = MATMUL.vjp(g, None, x, w, need=[False, True])
+    assert only_w[0] is None and np.array_equal(only_w[1], full[1])
+    assert MATMUL.vjp(g, None, x, w, need=[True, False])[1] is None
+    # end to end: the data operand gets no gradient, the weights the same one as with both wanted
+    W = Tensor(w, requires_grad=True)
+    (Tensor(x) @ W).sum().backward()
+    W2, X2 = Tensor(w, requires_grad=True), Tensor(x, requires_grad=True)
+    (X2 @ W2).sum().backward()
+    assert np.array_equal(W.grad, W2.grad) and X2.grad is not None
+    # second order still takes the whole rule
+    W3 = Tensor(w, requires_grad=True)
+    (gw,) = grad(((Tensor(x) @ W3) ** 2).sum(), [W3], create_graph=True)
+    (gw.sum()).backward()
+    assert np.allclose(W3.grad, 2 * np.einsum("bij,bik->jk", x, x).sum(axis=1, keepdims=True) @ np.ones((1, 2)))
+
+
 # --------------------------------------------------------------------------------------------
 # reductions
 # --------------------------------------------------------------------------------------------
