@@ -150,3 +150,28 @@ def test_fhs_uses_only_complete_earlier_windows_and_fat_tails():
     np.testing.assert_array_equal(var2[:1004], var[:1004])
     hit = R[300:] < -var[300:]
     assert abs(hit.mean() - 0.01) < 0.006 and np.all(es[300:] > var[300:])
+
+
+def test_pooled_gru_windows_are_each_rows_last_days():
+    """The pooled GRU gives the fused op each asset's days once; every row's window is still its own last
+    `lookback` days (zeros before an asset's first day and where a value is missing), row by row, any subset."""
+    from tinygrad_trade.vol.models.pooled_nets import PooledGRU, daily_scaled
+    bad = _prices(n=80, seed=2)
+    bad.iloc[30, bad.columns.get_loc("close")] = np.nan
+    dss = [build_dataset(_prices(n=80, seed=1), horizon=1), build_dataset(bad, horizon=1)]
+    assert not np.isfinite(daily_scaled(dss[1], 0.5, 0.1)).all()
+    m = PooledGRU(lookback=5)
+    rows_of = [(dss[0], 2.0, np.arange(3, 60)), (dss[1], 0.5, np.arange(0, 70))]
+    x = m._inputs(None, rows_of)
+    for rows in (np.arange(len(x.asset)), np.r_[0:20, 40:57, 60:100, 110:127]):
+        t = m._take(x, rows)
+        days = t.days.data
+        got = np.stack([days[s:s + 5] for s in t.starts])
+        ref = []
+        for ds, L, idx in rows_of:
+            d = np.nan_to_num(daily_scaled(ds, L, m.delta), nan=0.0, posinf=0.0, neginf=0.0)
+            for r in idx:
+                ref.append(np.stack([d[u] if u >= 0 else np.zeros(3) for u in range(r - 5, r)]))
+        np.testing.assert_array_equal(got, np.stack(ref)[rows])
+    with pytest.raises(ValueError, match="asset by asset"):
+        m._take(x, np.r_[60:65, 0:5])

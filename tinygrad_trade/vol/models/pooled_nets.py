@@ -209,15 +209,44 @@ class PooledGRU(_PooledNet):
                 "w_out": np.zeros((H, 1))}
 
     def _inputs(self, Z, rows_of):
-        seqs = []
-        for ds, L, idx in rows_of:
-            daily = daily_scaled(ds, L, self.delta)
-            win = idx[:, None] + np.arange(-self.lookback, 0)[None, :]
-            seq = daily[np.clip(win, 0, None)]
-            seq[win < 0] = 0.0
-            seqs.append(np.nan_to_num(seq, nan=0.0, posinf=0.0, neginf=0.0))
-        return Tensor(np.ascontiguousarray(np.concatenate(seqs)))
+        # each asset's days (missing values 0, and `lookback` days of zeros before its first), and for each row
+        # its asset and the first day of its window there (day t-lookback of the asset is row t of its block)
+        blocks, asset, start = [], [], []
+        for a, (ds, L, idx) in enumerate(rows_of):
+            daily = np.nan_to_num(daily_scaled(ds, L, self.delta), nan=0.0, posinf=0.0, neginf=0.0)
+            blocks.append(np.concatenate([np.zeros((self.lookback, daily.shape[1])), daily]))
+            asset.append(np.full(len(idx), a))
+            start.append(np.asarray(idx, dtype=int))
+        return _DayWindows(blocks, np.concatenate(asset), np.concatenate(start), self.lookback)
+
+    def _take(self, x, idx):
+        return x.take(idx)
 
     def _g(self, P, x):
-        h = GRUSequence.apply(x, P["W_ih"], P["W_hh"], P["b_ih"], P["b_hh"])   # (1, B, H)
+        if x.starts.size == 0:
+            return Tensor(np.zeros((0, 1)))
+        h = GRUSequence.apply(x.days, P["W_ih"], P["W_hh"], P["b_ih"], P["b_hh"], lookback=x.lookback,
+                              starts=x.starts)   # (1, B, H)
         return h.reshape(h.shape[1], h.shape[2]) @ P["w_out"]
+
+
+class _DayWindows:
+    """The pooled GRU's windows as the fused op takes them: the days that rows' windows use, each once (each
+    asset's run of days in turn), and where each row's window starts among them."""
+
+    def __init__(self, blocks, asset, start, lookback, rows=None):
+        self.blocks, self.asset, self.start, self.lookback = blocks, asset, start, lookback
+        rows = np.arange(len(asset)) if rows is None else np.asarray(rows)
+        if np.any(np.diff(asset[rows]) < 0):
+            raise ValueError("pooled_gru: rows must come asset by asset")
+        parts, starts, offset = [], [], 0
+        for a in np.unique(asset[rows]):                 # rows come asset by asset, in day order
+            s = start[rows[asset[rows] == a]]
+            parts.append(blocks[a][s[0]:s[-1] + lookback])
+            starts.append(s - s[0] + offset)
+            offset += parts[-1].shape[0]
+        self.days = Tensor(np.concatenate(parts) if parts else np.zeros((lookback, blocks[0].shape[1])))
+        self.starts = np.concatenate(starts) if starts else np.zeros(0, dtype=int)
+
+    def take(self, rows) -> "_DayWindows":
+        return _DayWindows(self.blocks, self.asset, self.start, self.lookback, rows)
