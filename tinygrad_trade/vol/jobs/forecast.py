@@ -348,6 +348,11 @@ def _local_pool(ex):
     return ex if isinstance(ex, ProcessPoolExecutor) else None
 
 
+def _settled(v):
+    """``v``, or its result when it is a Future."""
+    return v.result() if isinstance(v, Future) else v
+
+
 def _meanwhile(meanwhile, pool, out_dir, finish: list) -> None:
     """While the walk-forward runs: the caller's ``meanwhile(pool)`` and, when a report will be drawn on a local
     pool, a job queued behind the walk-forward's that readies a worker for plotting."""
@@ -472,9 +477,9 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
             # chain keeps its core); else here, while the other models run
             for name, wf in model_walks.items():
                 if label in wf.forecasts:
-                    risk.setdefault(name, {})[label] = (
-                        pool.submit(_model_risk, datasets[name].horizon, wf, label, config) if pool is not None
-                        else model_risk(datasets[name], wf, label, config))
+                    job = (datasets[name].horizon, wf, label, config)
+                    risk.setdefault(name, {})[label] = (pool.submit(_model_risk, *job) if pool is not None
+                                                        else _model_risk(*job))
 
         # a sweep of one seed: every asset x model task at once, each dataset scattered once on Dask
         walks = sweep(datasets, specs, seeds=(config.seed,), start=starts, stop=stops,
@@ -483,9 +488,8 @@ def run_forecast(config: ForecastConfig, executor=None, log=None, report_extra: 
                       meanwhile=lambda: _meanwhile(meanwhile, pool, out_dir, finish)).by_asset(config.seed)
         book_walk = None if book is None or config.rv else run_book_forecast(frames, book, config, ex)
         t_wf = time.perf_counter() - t1
-        risk = {name: {k: v.result() if isinstance(v, Future) else v for k, v in entries.items()}
+        risk = {name: {k: e for k, v in entries.items() if (e := _settled(v)) is not None}
                 for name, entries in risk.items()}
-        risk = {name: {k: v for k, v in entries.items() if v is not None} for name, entries in risk.items()}
         for w in _kept_fits(walks):
             say(f"warning: {w}", logging.WARNING)
         if len(datasets) == 1:
